@@ -1,0 +1,3 @@
+from stdc.cli import main
+
+main()

@@ -1,0 +1,54 @@
+"""Executors: start, signal and clean up a container's init process.
+
+The core hands an executor an OCI runtime spec (opencontainers/runtime-spec ``config.json`` as
+a dict: process args/env/cwd/user/terminal/capabilities/noNewPrivileges, hostname, mounts,
+linux.namespaces — a namespace with a ``path`` is joined, one without is created —,
+linux.cgroupsPath and linux.resources, maskedPaths and readonlyPaths) plus the storage driver's
+root filesystem mounts. The executor builds the container from them.
+
+One process model for all executors: the container's init is started as a *child of the
+calling process* (the stdc CLI in the foreground, the container's monitor when detached), and
+the exit status of that child is the payload's. The caller reaps it with ``os.waitpid``.
+"""
+
+from __future__ import annotations
+
+from stdc.specs import hookspec
+
+
+@hookspec(firstresult=True)
+def exec_unusable() -> str | None:
+    """Return ``None`` when the executor works on this host, else a short reason.
+
+    Shown as ``<name>: not usable (<reason>)``; called before anything is touched.
+    """
+
+
+@hookspec(firstresult=True)
+def exec_start(container_id: str, bundle: str, spec: dict, rootfs_mounts: list, stdio: tuple[int, int, int]) -> int:
+    """Start the container and return the pid of its init, a child of the calling process.
+
+    ``bundle`` is the container's directory (it holds ``config.json``); ``spec["root"]["path"]``
+    is where the root filesystem goes: the executor mounts ``rootfs_mounts``
+    (:class:`stdc.mounts.Mount`, see :func:`stdc.mounts.mount_all`) there, preferably inside the
+    container's own mount namespace. ``stdio`` are the file descriptors that become the
+    payload's 0, 1 and 2; no other descriptor of the runtime may reach the payload.
+
+    Returns only once the payload has been executed. If it cannot be, raise
+    :class:`stdc.errors.PayloadError` (exit code 127 when the command does not exist, 126 when
+    it is not executable) after making sure nothing of the container is left running.
+    """
+
+
+@hookspec(firstresult=True)
+def exec_kill(container_id: str, bundle: str, pid: int, signal: int) -> None:
+    """Send ``signal`` to the container's init ``pid`` (already checked to still be it)."""
+
+
+@hookspec(firstresult=True)
+def exec_cleanup(container_id: str, bundle: str, spec: dict) -> None:
+    """Release what the executor created for a container that has exited.
+
+    Kill any process of the container that is left, remove its cgroups and any other host
+    resources. Must be idempotent: it is called again after a crash at any point.
+    """
