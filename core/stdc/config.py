@@ -1,0 +1,73 @@
+"""Settings, each resolved as: command-line flag > environment > /etc/stdc/config.toml > default.
+
+The host file (``STDC_CONFIG`` names another)::
+
+    root = "/var/lib/stdc"
+    runtime_dir = "/run/stdc"
+    [backends]
+    storage = "overlay"
+    exec = "native"
+    net = "none"
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from stdc.errors import BadInput
+
+CONFIG_FILE = "/etc/stdc/config.toml"
+
+#: The built-in defaults; the only place the core names backends.
+DEFAULT_BACKENDS = {"storage": "overlay", "exec": "native", "net": "none"}
+DEFAULT_ROOT = "/var/lib/stdc"
+DEFAULT_RUNTIME_DIR = "/run/stdc"
+
+
+@dataclass(frozen=True)
+class Config:
+    """The settings one stdc invocation works with."""
+
+    root: str = DEFAULT_ROOT
+    runtime_dir: str = DEFAULT_RUNTIME_DIR
+    backends: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_BACKENDS))
+    host: dict = field(default_factory=dict)
+
+
+def _read_host_file() -> dict:
+    path = os.environ.get("STDC_CONFIG", CONFIG_FILE)
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        return {}
+    import tomllib  # only paid for on hosts that have a config file
+
+    try:
+        return tomllib.loads(raw.decode())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise BadInput(f"{path}: {e}") from None
+
+
+def load(
+    root: str | None = None, runtime_dir: str | None = None, backends: dict[str, str | None] | None = None
+) -> Config:
+    """Resolve the configuration; arguments are the command-line flags (``None`` when not given)."""
+    host = _read_host_file()
+    host_backends = host.get("backends", {})
+    chosen = {}
+    for kind in ("storage", "exec", "net", "registry"):
+        flag = (backends or {}).get(kind)
+        value = flag or os.environ.get(f"STDC_{kind.upper()}") or host_backends.get(kind) or DEFAULT_BACKENDS.get(kind)
+        if value:
+            chosen[kind] = value
+    root = root or os.environ.get("STDC_ROOT") or host.get("root") or DEFAULT_ROOT
+    runtime_dir = (
+        runtime_dir
+        or os.environ.get("STDC_RUNTIME_DIR")
+        or host.get("runtime_dir")
+        # a root of one's own (tests, a second instance) gets runtime files of its own too
+        or (DEFAULT_RUNTIME_DIR if root == DEFAULT_ROOT else os.path.join(root, "run"))
+    )
+    return Config(root=os.path.abspath(root), runtime_dir=os.path.abspath(runtime_dir), backends=chosen, host=host)

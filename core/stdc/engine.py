@@ -1,0 +1,566 @@
+"""The one place that composes image -> storage -> network -> executor.
+
+Free of CLI code, so a long-lived daemon can keep it warm later. Backends are loaded lazily and
+only those a command needs: a container is always handled by the backends that created it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal as signals
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from stdc import monitor
+from stdc.config import Config
+from stdc.errors import BadInput, Conflict, StdcError
+from stdc.state import Container, State, process_alive, process_start_time
+
+
+@dataclass
+class RunOptions:
+    """What ``stdc run`` / ``create`` was asked for."""
+
+    image: str
+    command: list[str] = field(default_factory=list)
+    name: str | None = None
+    env: list[str] = field(default_factory=list)
+    workdir: str | None = None
+    user: str | None = None
+    hostname: str | None = None
+    entrypoint: str | None = None
+    auto_remove: bool = False
+
+
+class Engine:
+    """Containers and images of one stdc root."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.root = config.root
+        os.makedirs(self.root, mode=0o700, exist_ok=True)
+        self._state: State | None = None
+        self._store: Any = None
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    @property
+    def state(self) -> State:
+        if self._state is None:
+            self._state = State(os.path.join(self.root, "state.db"))
+        return self._state
+
+    @property
+    def store(self) -> Any:
+        if self._store is None:
+            from stdc.images.store import ImageStore
+
+            self._store = ImageStore(os.path.join(self.root, "images"))
+        return self._store
+
+    def home(self, kind: str, name: str) -> str:
+        """The directory a backend owns alone."""
+        return os.path.join(self.root, kind, name)
+
+    def backend(self, kind: str, name: str | None = None) -> Any:
+        """Load a backend (the configured one unless named) and make sure it works here."""
+        from stdc import plugins
+
+        name = name or self.config.backends[kind]
+        return plugins.require(kind, name, self.home(kind, name) if kind == "storage" else None)
+
+    def bundle(self, c: Container) -> str:
+        return os.path.join(self.root, "containers", c.id)
+
+    def emit(self, event: str, **kwargs: Any) -> None:
+        """Tell every observer about a lifecycle event; an observer's failure is only a warning."""
+        from stdc import plugins
+
+        try:
+            getattr(plugins.observers(), event)(**kwargs)
+        except Exception as e:  # noqa: BLE001 - observers must never break the operation
+            import sys
+
+            print(f"stdc: warning: event observer failed on {event}: {e}", file=sys.stderr)
+
+    # -- images -------------------------------------------------------------------------------
+
+    def image(self, ref: str) -> Any:
+        """Resolve an image; the built-in ``base`` is built offline when first asked for."""
+        from stdc.errors import NotFound
+        from stdc.images import base
+
+        try:
+            return self.store.resolve(ref)
+        except NotFound:
+            if ref not in base.NAMES:
+                raise
+            image = base.ensure_base(self.store)
+            self.emit("stdc_image_added", reference="base:latest", digest=image.manifest_digest, how="build")
+            return image
+
+    def unpack(self, image: Any, storage: Any, storage_name: str) -> str | None:
+        """Make sure every layer of ``image`` exists in the storage driver; return the top layer id."""
+        import fcntl
+
+        from stdc.images.layers import apply_layer
+
+        home = self.home("storage", storage_name)
+        locks = os.path.join(self.root, "locks")
+        os.makedirs(locks, mode=0o700, exist_ok=True)
+        parent = None
+        for layer, layer_id in zip(image.layers, image.chain_ids(), strict=True):
+            if not storage.hook.storage_has_layer(home=home, layer_id=layer_id):
+                lock_path = os.path.join(locks, f"layer-{storage_name}-{layer_id.split(':')[-1]}")
+                with open(lock_path, "w") as lock:
+                    fcntl.flock(lock, fcntl.LOCK_EX)
+                    if not storage.hook.storage_has_layer(home=home, layer_id=layer_id):
+
+                        def apply(target: str, whiteouts: str, digest: str = layer.digest) -> None:
+                            with self.store.open_blob(digest) as blob:
+                                apply_layer(blob, target, whiteouts)
+
+                        storage.hook.storage_add_layer(home=home, layer_id=layer_id, parent_id=parent, apply=apply)
+            parent = layer_id
+        return parent
+
+    def describe_image(self, ref: str) -> dict:
+        """What ``stdc inspect`` shows of an image."""
+        image = self.store.resolve(ref)
+        return {
+            "Id": image.id,
+            "RepoTags": [str(r) for r in self.store.refs_of(image)],
+            "Digest": image.manifest_digest,
+            "Created": image.config.get("created"),
+            "Size": image.size,
+            "Config": image.config.get("config", {}),
+            "RootFS": image.config.get("rootfs", {}),
+            "Layers": [layer.digest for layer in image.layers],
+        }
+
+    def remove_image(self, ref: str, force: bool = False) -> str:
+        """Untag or remove an image; refused while a container uses it, unless ``force``.
+
+        Layers the storage drivers unpacked for it go too, once no image or container needs them.
+        """
+        image = self.store.resolve(ref)
+        users = self.state.uses_image(image.id)
+        if users and not force:
+            names = ", ".join(c.name for c in users)
+            raise Conflict(f"image {ref} is used by container(s) {names}: remove them first or use rmi -f")
+        result = self.store.remove_image(ref)
+        self._collect_layers()
+        return result
+
+    def _collect_layers(self) -> None:
+        """Remove unpacked layers that no image in the store and no container needs any more."""
+        from stdc import plugins
+
+        needed = {layer for _ref, image in self.store.list_images() for layer in image.chain_ids()}
+        needed.update(layer for c in self.state.all() for layer in c.config.get("layers", []))
+        storage_root = os.path.join(self.root, "storage")
+        for name in os.listdir(storage_root) if os.path.isdir(storage_root) else []:
+            try:
+                driver = plugins.load("storage", name)
+            except StdcError:
+                continue  # its plugin was uninstalled: leave its files alone
+            home = self.home("storage", name)
+            for layer_id in driver.hook.storage_list(home=home)["layers"]:
+                if layer_id not in needed:
+                    driver.hook.storage_remove_layer(home=home, layer_id=layer_id)
+
+    # -- containers -----------------------------------------------------------------------------
+
+    def create(self, opts: RunOptions) -> Container:
+        """Create a container: record, writable snapshot and OCI spec; nothing runs yet."""
+        from stdc.spec import DEFAULT_PATH, build_spec
+
+        names = {kind: self.config.backends[kind] for kind in ("storage", "exec", "net")}
+        storage = self.backend("storage", names["storage"])
+        self.backend("exec", names["exec"])
+        self.backend("net", names["net"])
+        image = self.image(opts.image)
+        img = image.config.get("config", {}) or {}
+        entrypoint = [opts.entrypoint] if opts.entrypoint else list(img.get("Entrypoint") or [])
+        args = entrypoint + (list(opts.command) or ([] if opts.entrypoint else list(img.get("Cmd") or [])))
+        if not args:
+            raise BadInput(f"no command given and image {opts.image} has none")
+        env = _merge_env(list(img.get("Env") or [f"PATH={DEFAULT_PATH}"]), opts.env)
+        cwd = opts.workdir or img.get("WorkingDir") or "/"
+        if not cwd.startswith("/"):
+            raise BadInput(f"the working directory {cwd!r} is not an absolute path")
+        user = _parse_user(opts.user or img.get("User") or "0")
+        top = self.unpack(image, storage, names["storage"])
+        config = {
+            "args": args,
+            "env": env,
+            "cwd": cwd,
+            "user": user,
+            "hostname": opts.hostname,
+            "auto_remove": opts.auto_remove,
+            "snapshot_parent": top,
+            "layers": image.chain_ids(),
+        }
+        c = self.state.create(name=opts.name, image=opts.image, image_id=image.id, config=config, backends=names)
+        bundle = self.bundle(c)
+        try:
+            os.makedirs(os.path.join(bundle, "rootfs"), mode=0o700)
+            mounts = storage.hook.storage_prepare(
+                home=self.home("storage", names["storage"]), snapshot_id=c.id, parent_id=top
+            )
+            import json
+
+            with open(os.path.join(bundle, "mounts.json"), "w") as f:
+                json.dump([m.to_dict() for m in mounts], f)
+            spec = build_spec(
+                args=args,
+                env=env,
+                cwd=cwd,
+                user=user,
+                hostname=opts.hostname or c.short_id,
+                rootfs=os.path.join(bundle, "rootfs"),
+                cgroups_path=f"/stdc/{c.id}",
+                netns=None,
+                share_host_network=names["net"] == "host",
+                annotations={"org.opencontainers.image.ref.name": opts.image},
+            )
+            with open(os.path.join(bundle, "config.json"), "w") as f:
+                json.dump(spec, f, indent=1)
+        except BaseException:
+            self._discard(c)
+            raise
+        self.emit("stdc_container_created", container=self.describe(c))
+        return c
+
+    def _discard(self, c: Container) -> None:
+        """Undo a create that failed half-way."""
+        import shutil
+
+        try:
+            storage = self.backend("storage", c.backends["storage"])
+            storage.hook.storage_remove(home=self.home("storage", c.backends["storage"]), snapshot_id=c.id)
+        finally:
+            shutil.rmtree(self.bundle(c), ignore_errors=True)
+            self.state.delete(c.id)
+
+    def _load_run_files(self, c: Container) -> tuple[dict, list]:
+        import json
+
+        from stdc.mounts import Mount
+
+        bundle = self.bundle(c)
+        with open(os.path.join(bundle, "config.json")) as f:
+            spec = json.load(f)
+        with open(os.path.join(bundle, "mounts.json")) as f:
+            mounts = [Mount.from_dict(m) for m in json.load(f)]
+        return spec, mounts
+
+    def _begin(self, c: Container) -> tuple[Any, dict, list]:
+        """Checks and preparations shared by every way of starting a container."""
+        c = self.refresh(c)
+        if c.running:
+            raise Conflict(f"container {c.name} is already running")
+        if not c.cleaned:
+            self.finish(c)
+        executor = self.backend("exec", c.backends["exec"])
+        spec, mounts = self._load_run_files(c)
+        for stale in (monitor.EXIT_FILE,):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(self.bundle(c), stale))
+        return executor, spec, mounts
+
+    def _started(self, c: Container, pid: int, monitor_pid: int | None = None) -> None:
+        now = time.time()
+        values: dict[str, Any] = {
+            "status": "running",
+            "pid": pid,
+            "pid_start": process_start_time(pid),
+            "started": now,
+            "exit_code": None,
+            "finished": None,
+            "cleaned": 0,
+        }
+        if monitor_pid:
+            values.update(monitor_pid=monitor_pid, monitor_start=process_start_time(monitor_pid))
+        self.state.update(c.id, **values)
+        for k, v in values.items():
+            setattr(c, k, v)
+        self.emit("stdc_container_started", container=self.describe(c))
+
+    def run_foreground(self, c: Container, on_signal: Callable[[Callable[[int], None]], None]) -> int:
+        """Run the container with this process as its monitor; return the payload's exit code.
+
+        ``on_signal`` receives a function that forwards a signal to the payload, for the caller
+        to install as its signal handler.
+        """
+        executor, spec, mounts = self._begin(c)
+        bundle = self.bundle(c)
+        out_r, out_w = os.pipe2(os.O_CLOEXEC)
+        err_r, err_w = os.pipe2(os.O_CLOEXEC)
+        null = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            pid = executor.hook.exec_start(
+                container_id=c.id, bundle=bundle, spec=spec, rootfs_mounts=mounts, stdio=(null, out_w, err_w)
+            )
+        except BaseException:
+            for fd in (out_r, err_r):
+                os.close(fd)
+            self._failed_start(c, executor, spec)
+            raise
+        finally:
+            for fd in (out_w, err_w, null):
+                os.close(fd)
+        self._started(c, pid, os.getpid())
+        on_signal(lambda sig: executor.hook.exec_kill(container_id=c.id, bundle=bundle, pid=pid, signal=sig))
+        code = monitor.supervise(pid, out_r, err_r, os.path.join(bundle, monitor.LOG_FILE), echo=(1, 2))
+        monitor.write_exit(bundle, code)
+        self.finish(c)
+        return code
+
+    def _failed_start(self, c: Container, executor: Any, spec: dict) -> None:
+        executor.hook.exec_cleanup(container_id=c.id, bundle=self.bundle(c), spec=spec)
+        self.state.update(c.id, status="exited", exit_code=None, cleaned=1)
+        if c.config.get("auto_remove"):
+            self.remove(self.state.get(c.id), force=True)
+
+    def start_detached(self, c: Container) -> None:
+        """Start the container under a monitor process of its own, which outlives this one."""
+        import json
+
+        executor, spec, mounts = self._begin(c)
+        self.bundle(c)
+        report_r, report_w = os.pipe2(os.O_CLOEXEC)
+        child = os.fork()
+        if child == 0:  # pragma: no cover - runs in the monitor-to-be
+            os.close(report_r)
+            self._become_monitor(c, executor, spec, mounts, report_w)
+        os.close(report_w)
+        with os.fdopen(report_r, "rb") as f:
+            raw = f.read()
+        report = json.loads(raw) if raw else {"error": "the monitor died while starting the container"}
+        if "error" in report:
+            os.waitpid(child, 0)
+            self._failed_start(c, executor, spec)
+            from stdc.errors import PayloadError
+
+            raise PayloadError(report["error"], report.get("code", 125))
+        self._started(c, report["pid"], child)
+
+    def _become_monitor(self, c: Container, executor: Any, spec: dict, mounts: list, report_w: int) -> None:
+        """In the forked child: start the container, report its pid, then exec the lean monitor."""
+        import fcntl
+        import json
+        import sys
+
+        bundle = self.bundle(c)
+        try:
+            os.setsid()
+            null = os.open(os.devnull, os.O_RDWR)
+            side_log = os.open(os.path.join(bundle, monitor.MONITOR_LOG), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
+            for fd, target in ((null, 0), (side_log, 1), (side_log, 2)):
+                os.dup2(fd, target)
+            out_r, out_w = os.pipe2(os.O_CLOEXEC)
+            err_r, err_w = os.pipe2(os.O_CLOEXEC)
+            pid = executor.hook.exec_start(
+                container_id=c.id, bundle=bundle, spec=spec, rootfs_mounts=mounts, stdio=(null, out_w, err_w)
+            )
+            os.close(out_w)
+            os.close(err_w)
+            # the monitor finds the pipes on fds 3 and 4: move them out of the way first
+            high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in (out_r, err_r)]
+            os.write(report_w, json.dumps({"pid": pid}).encode())
+            os.dup2(high[0], 3)
+            os.dup2(high[1], 4)
+            os.closerange(5, 65536)
+            os.environ.update(STDC_ROOT=self.root, STDC_RUNTIME_DIR=self.config.runtime_dir)
+            os.execv(sys.executable, [sys.executable, "-m", "stdc.monitor", bundle, str(pid), c.id])
+        except StdcError as e:
+            os.write(report_w, json.dumps({"error": str(e), "code": e.exit_code}).encode())
+        except BaseException as e:  # noqa: BLE001 - the parent must hear about any failure
+            os.write(report_w, json.dumps({"error": f"starting the container failed: {e}"}).encode())
+        os._exit(1)
+
+    def refresh(self, c: Container) -> Container:
+        """Bring a record in line with the kernel: a running container whose init is gone has exited."""
+        if c.status == "running" and not process_alive(c.pid, c.pid_start):
+            recorded = monitor.read_exit(self.bundle(c))
+            c.status = "exited"
+            c.exit_code = recorded["exit_code"] if recorded else None
+            c.finished = recorded["finished"] if recorded else time.time()
+            self.state.update(c.id, status=c.status, exit_code=c.exit_code, finished=c.finished)
+        return c
+
+    def monitor_alive(self, c: Container) -> bool:
+        return c.monitor_pid != os.getpid() and process_alive(c.monitor_pid, c.monitor_start)
+
+    def finish(self, c: Container) -> None:
+        """Release what the backends hold for an exited container; remove it if it asked for --rm."""
+        c = self.refresh(c)
+        if c.running:
+            return
+        exit_code = c.exit_code
+        if not c.cleaned:
+            recorded = monitor.read_exit(self.bundle(c))
+            if recorded:
+                exit_code = recorded["exit_code"]
+            spec, _ = self._load_run_files(c)
+            executor = self.backend("exec", c.backends["exec"])
+            executor.hook.exec_cleanup(container_id=c.id, bundle=self.bundle(c), spec=spec)
+            self.state.update(
+                c.id,
+                status="exited",
+                exit_code=exit_code,
+                cleaned=1,
+                finished=recorded["finished"] if recorded else time.time(),
+            )
+            c.exit_code, c.cleaned = exit_code, True
+            self.emit("stdc_container_exited", container=self.describe(c), exit_code=exit_code)
+        if c.config.get("auto_remove"):
+            self.remove(c)
+
+    def kill(self, c: Container, sig: int = signals.SIGKILL) -> None:
+        c = self.refresh(c)
+        if not c.running:
+            raise Conflict(f"container {c.name} is not running")
+        executor = self.backend("exec", c.backends["exec"])
+        executor.hook.exec_kill(container_id=c.id, bundle=self.bundle(c), pid=c.pid, signal=sig)
+
+    def wait(self, c: Container, timeout: float | None = None) -> int | None:
+        """Wait until the container has exited and been cleaned up; return its exit code."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for pid, start in ((c.pid, c.pid_start), (c.monitor_pid, c.monitor_start)):
+            if pid and pid != os.getpid() and not _wait_process(pid, start, deadline):
+                raise StdcError(f"timed out waiting for container {c.name}")
+        c = self.refresh(self.state.get(c.id))
+        if not c.cleaned:
+            self.finish(c)
+            with contextlib.suppress(StdcError):
+                c = self.state.get(c.id)
+        return c.exit_code
+
+    def stop(self, c: Container, timeout: float = 10) -> None:
+        """SIGTERM, then SIGKILL after ``timeout`` seconds; returns once it is cleaned up."""
+        c = self.refresh(c)
+        if c.running:
+            self.kill(c, signals.SIGTERM)
+            if not _wait_process(c.pid, c.pid_start, time.monotonic() + timeout):
+                self.kill(c, signals.SIGKILL)
+        self.wait(c)
+
+    def remove(self, c: Container, force: bool = False) -> None:
+        """Remove a container and everything it owns (snapshot, bundle, record)."""
+        import shutil
+
+        c = self.refresh(c)
+        if c.running:
+            if not force:
+                raise Conflict(f"container {c.name} is running: stop it first or use rm -f")
+            self.kill(c, signals.SIGKILL)
+            _wait_process(c.pid, c.pid_start, time.monotonic() + 10)
+            if self.monitor_alive(c):
+                _wait_process(c.monitor_pid, c.monitor_start, time.monotonic() + 10)
+            c = self.refresh(self.state.get(c.id))
+        if not c.cleaned:
+            c.config["auto_remove"] = False  # we are removing it right here
+            self.finish(c)
+        storage = self.backend("storage", c.backends["storage"])
+        storage.hook.storage_remove(home=self.home("storage", c.backends["storage"]), snapshot_id=c.id)
+        shutil.rmtree(self.bundle(c), ignore_errors=True)
+        self.state.delete(c.id)
+        self.emit("stdc_container_removed", container=self.describe(c))
+
+    def containers(self, all: bool = False) -> list[Container]:
+        found = [self.refresh(c) for c in self.state.all()]
+        return found if all else [c for c in found if c.running]
+
+    def describe(self, c: Container) -> dict:
+        """What ``stdc inspect`` shows of a container."""
+        return {
+            "Id": c.id,
+            "Name": c.name,
+            "Image": c.image,
+            "ImageId": c.image_id,
+            "Created": _iso(c.created),
+            "Config": c.config,
+            "Backends": c.backends,
+            "State": {
+                "Status": c.status,
+                "Running": c.running,
+                "Pid": c.pid if c.running else 0,
+                "ExitCode": c.exit_code,
+                "StartedAt": _iso(c.started),
+                "FinishedAt": _iso(c.finished),
+                "MonitorPid": c.monitor_pid if c.running else 0,
+            },
+            "Network": c.network,
+            "Bundle": self.bundle(c),
+            "LogPath": os.path.join(self.bundle(c), monitor.LOG_FILE),
+        }
+
+
+def _iso(ts: float | None) -> str | None:
+    if ts is None:
+        return None
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int(ts % 1 * 1e9):09d}Z"
+
+
+def _wait_process(pid: int | None, start: int | None, deadline: float | None) -> bool:
+    """Wait for the process ``pid`` (started at ``start``) to end; False on timeout."""
+    import select
+
+    if not process_alive(pid, start):
+        return True
+    try:
+        fd = os.pidfd_open(pid)  # type: ignore[arg-type]
+    except ProcessLookupError:
+        return True
+    try:
+        if not process_alive(pid, start):  # the pid was recycled before we pinned it
+            return True
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        while True:
+            wait_ms = None if deadline is None else max(0, int((deadline - time.monotonic()) * 1000))
+            if poller.poll(wait_ms):
+                return True
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+    finally:
+        os.close(fd)
+
+
+def _merge_env(base: list[str], overrides: list[str]) -> list[str]:
+    merged = dict(item.split("=", 1) if "=" in item else (item, "") for item in base)
+    for item in overrides:
+        if "=" in item:
+            key, value = item.split("=", 1)
+        elif item in os.environ:
+            key, value = item, os.environ[item]
+        else:
+            continue  # docker: -e NAME with NAME unset on the host sets nothing
+        if not key:
+            raise BadInput(f"invalid environment variable: {item!r}")
+        merged[key] = value
+    return [f"{k}={v}" for k, v in merged.items()]
+
+
+def _parse_user(value: str) -> dict:
+    """``-u``: ``UID[:GID]`` numbers, or names resolved inside the container by the executor."""
+    user, _, group = value.partition(":")
+    if not user:
+        raise BadInput(f"invalid user {value!r}")
+    spec: dict[str, Any] = {}
+    if user.isdigit():
+        spec["uid"] = int(user)
+    else:
+        spec["username"] = user
+    if group.isdigit():
+        spec["gid"] = int(group)
+    elif group:
+        spec["groupname"] = group
+    elif "uid" in spec:
+        spec["gid"] = 0 if spec["uid"] == 0 else spec["uid"]
+    return spec

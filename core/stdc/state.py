@@ -1,0 +1,204 @@
+"""Container records: SQLite in WAL mode, safe for concurrent stdc invocations.
+
+A record holds what was asked for and which backends made the container. What is running is
+decided by the kernel, not the record: a container marked running whose init is gone (checked
+by pid *and* start time, so a recycled pid is never mistaken for it) is shown as exited.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sqlite3
+import time
+from dataclasses import dataclass, field
+
+from stdc.errors import Conflict, NotFound
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS containers (
+    id TEXT PRIMARY KEY,
+    name TEXT UNIQUE NOT NULL,
+    image TEXT NOT NULL,
+    image_id TEXT NOT NULL,
+    created REAL NOT NULL,
+    config TEXT NOT NULL,
+    backends TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'created',
+    pid INTEGER,
+    pid_start INTEGER,
+    monitor_pid INTEGER,
+    monitor_start INTEGER,
+    exit_code INTEGER,
+    started REAL,
+    finished REAL,
+    cleaned INTEGER NOT NULL DEFAULT 1,
+    network TEXT
+);
+"""
+
+_ADJECTIVES = [
+    "brave",
+    "calm",
+    "eager",
+    "fond",
+    "glad",
+    "jolly",
+    "keen",
+    "lucid",
+    "merry",
+    "noble",
+    "proud",
+    "quiet",
+    "sharp",
+    "swift",
+    "vivid",
+    "witty",
+]
+_NOUNS = [
+    "bohr",
+    "curie",
+    "darwin",
+    "euler",
+    "fermi",
+    "gauss",
+    "hopper",
+    "knuth",
+    "lovelace",
+    "noether",
+    "pascal",
+    "ritchie",
+    "tesla",
+    "turing",
+]
+
+
+@dataclass
+class Container:
+    """One container record."""
+
+    id: str
+    name: str
+    image: str
+    image_id: str
+    created: float
+    config: dict
+    backends: dict
+    status: str = "created"
+    pid: int | None = None
+    pid_start: int | None = None
+    monitor_pid: int | None = None
+    monitor_start: int | None = None
+    exit_code: int | None = None
+    started: float | None = None
+    finished: float | None = None
+    cleaned: bool = True
+    network: dict = field(default_factory=dict)
+
+    @property
+    def short_id(self) -> str:
+        return self.id[:12]
+
+    @property
+    def running(self) -> bool:
+        return self.status == "running"
+
+
+def process_start_time(pid: int) -> int | None:
+    """The start time of ``pid`` in clock ticks since boot (field 22 of /proc/PID/stat), or None."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    fields = stat[stat.rindex(b")") + 2 :].split()
+    if fields[0] == b"Z":  # a zombie has exited already
+        return None
+    return int(fields[19])
+
+
+def process_alive(pid: int | None, start: int | None) -> bool:
+    """Whether ``pid`` still names the process that started at ``start``."""
+    return pid is not None and start is not None and process_start_time(pid) == start
+
+
+class State:
+    """The container table of one stdc root."""
+
+    def __init__(self, path: str) -> None:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA busy_timeout=30000")
+        self.db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @staticmethod
+    def _row(row: tuple) -> Container:
+        c = Container(*row)
+        c.config = json.loads(c.config)  # type: ignore[arg-type]
+        c.backends = json.loads(c.backends)  # type: ignore[arg-type]
+        c.network = json.loads(c.network) if c.network else {}  # type: ignore[arg-type]
+        c.cleaned = bool(c.cleaned)
+        return c
+
+    _COLUMNS = (
+        "id, name, image, image_id, created, config, backends, status, pid, pid_start, monitor_pid, monitor_start,"
+        " exit_code, started, finished, cleaned, network"
+    )
+
+    def create(self, *, name: str | None, image: str, image_id: str, config: dict, backends: dict) -> Container:
+        """Insert a new record with a fresh 64-hex id; a taken name is a Conflict."""
+        cid = secrets.token_hex(32)
+        name = name or self._free_name()
+        c = Container(cid, name, image, image_id, time.time(), config, backends)
+        try:
+            self.db.execute(
+                "INSERT INTO containers (id, name, image, image_id, created, config, backends) VALUES (?,?,?,?,?,?,?)",
+                (cid, name, image, image_id, c.created, json.dumps(config), json.dumps(backends)),
+            )
+        except sqlite3.IntegrityError:
+            raise Conflict(f"the container name {name!r} is already in use") from None
+        return c
+
+    def _free_name(self) -> str:
+        while True:
+            name = f"{secrets.choice(_ADJECTIVES)}_{secrets.choice(_NOUNS)}_{secrets.randbelow(1000)}"
+            if not self.db.execute("SELECT 1 FROM containers WHERE name=?", (name,)).fetchone():
+                return name
+
+    def update(self, cid: str, **values: object) -> None:
+        """Set columns of one record (dicts are stored as JSON)."""
+        encoded = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in values.items()}
+        sets = ", ".join(f"{k}=?" for k in encoded)
+        self.db.execute(f"UPDATE containers SET {sets} WHERE id=?", (*encoded.values(), cid))
+
+    def delete(self, cid: str) -> None:
+        self.db.execute("DELETE FROM containers WHERE id=?", (cid,))
+
+    def all(self) -> list[Container]:
+        rows = self.db.execute(f"SELECT {self._COLUMNS} FROM containers ORDER BY created DESC").fetchall()
+        return [self._row(r) for r in rows]
+
+    def get(self, ref: str) -> Container:
+        """Find a container by full id, unique id prefix, or name."""
+        row = self.db.execute(f"SELECT {self._COLUMNS} FROM containers WHERE id=? OR name=?", (ref, ref)).fetchone()
+        if row:
+            return self._row(row)
+        if ref and all(ch in "0123456789abcdef" for ch in ref):
+            rows = self.db.execute(
+                f"SELECT {self._COLUMNS} FROM containers WHERE id LIKE ? LIMIT 2", (ref + "%",)
+            ).fetchall()
+            if len(rows) == 1:
+                return self._row(rows[0])
+            if len(rows) > 1:
+                raise Conflict(f"container id prefix {ref!r} is ambiguous")
+        raise NotFound(f"no such container: {ref}")
+
+    def uses_image(self, image_id: str) -> list[Container]:
+        rows = self.db.execute(f"SELECT {self._COLUMNS} FROM containers WHERE image_id=?", (image_id,)).fetchall()
+        return [self._row(r) for r in rows]
