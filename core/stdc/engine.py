@@ -119,9 +119,11 @@ class Engine:
                     fcntl.flock(lock, fcntl.LOCK_EX)
                     if not storage.hook.storage_has_layer(home=home, layer_id=layer_id):
 
-                        def apply(target: str, whiteouts: str, digest: str = layer.digest) -> None:
-                            with self.store.open_blob(digest) as blob:
-                                apply_layer(blob, target, whiteouts)
+                        # layers are shared by chain id, which the image config claims: check the
+                        # content against its diff_id so no image can plant files in another's layer
+                        def apply(target: str, whiteouts: str, layer: Any = layer) -> None:
+                            with self.store.open_blob(layer.digest) as blob:
+                                apply_layer(blob, target, whiteouts, expected_diff_id=layer.diff_id)
 
                         storage.hook.storage_add_layer(home=home, layer_id=layer_id, parent_id=parent, apply=apply)
             parent = layer_id
