@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from stdc import __version__
 from stdc.errors import StdcError
 
 _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -42,7 +43,7 @@ def _engine() -> Any:
 @click.option("--storage", metavar="NAME", help="Storage driver (env STDC_STORAGE; see `stdc plugins`).")
 @click.option("--exec", "exec_", metavar="NAME", help="Executor (env STDC_EXEC).")
 @click.option("--net", metavar="NAME", help="Network provider: none, host or a plugin (env STDC_NET).")
-@click.version_option(package_name="stdc", prog_name="stdc")
+@click.version_option(version=__version__, prog_name="stdc")
 @click.pass_context
 def cli(ctx: click.Context, root: str | None, storage: str | None, exec_: str | None, net: str | None) -> None:
     """stdc — Standard Containers: run any payload in an isolated container built from layered,
@@ -327,11 +328,8 @@ def plugins() -> None:
     from stdc import plugins as registry
 
     engine = _engine()
-    homes = {"storage": None}
     rows = []
-    for p in registry.list_installed({}):
-        if p.kind == "storage" and p.problem is None:
-            homes["storage"] = engine.home("storage", p.name)
+    for p in registry.list_installed(engine.home):
         usable = "yes" if p.problem is None else f"not usable ({p.problem})"
         chosen = "*" if engine.config.backends.get(p.kind) == p.name else ""
         rows.append((p.kind, p.name + chosen, p.distribution, p.version, usable))

@@ -91,11 +91,12 @@ class Engine:
     def image(self, ref: str) -> Any:
         """Resolve an image; the built-in ``base`` is built offline when first asked for."""
         from stdc.errors import NotFound
-        from stdc.images import base
 
         try:
             return self.store.resolve(ref)
         except NotFound:
+            from stdc.images import base
+
             if ref not in base.NAMES:
                 raise
             image = base.ensure_base(self.store)

@@ -10,6 +10,10 @@ command). Observers of lifecycle events come from every plugin under ``stdc.even
 from __future__ import annotations
 
 import importlib
+import json
+import os
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -103,6 +107,13 @@ def load(kind: str, name: str) -> Backend:
         raise BadKind(kind)
     if name in BUILTIN.get(kind, ()):
         return Backend(kind, name, None)
+    plugin = _load_cached(KINDS[kind][0], name)
+    if plugin is None:
+        plugin = _load_with_stevedore(kind, name)
+    return Backend(kind, name, _manager(kind, name, plugin).hook, plugin)
+
+
+def _load_with_stevedore(kind: str, name: str) -> Any:
     from stevedore import DriverManager
     from stevedore.exception import NoMatches
 
@@ -111,16 +122,78 @@ def load(kind: str, name: str) -> Backend:
     def failed(_manager: Any, entry_point: Any, error: Exception) -> None:
         failures.append(f"{entry_point.name}: {_one_line(error)}")
 
+    group = KINDS[kind][0]
     try:
-        driver = DriverManager(KINDS[kind][0], name, invoke_on_load=False, on_load_failure_callback=failed)
+        driver = DriverManager(group, name, invoke_on_load=False, on_load_failure_callback=failed)
     except NoMatches:
         if failures:
             raise BackendUnusable(f"{kind} backend {name!r} failed to load ({failures[0]})") from None
         raise NotFound(
             f"unknown {kind} backend {name!r}; installed: {', '.join(installed_names(kind)) or 'none'}"
         ) from None
-    plugin = driver.driver
-    return Backend(kind, name, _manager(kind, name, plugin).hook, plugin)
+    _remember(group, {name: driver.extensions[0].entry_point.value})
+    return driver.driver
+
+
+# stevedore's scan of entry points costs more than the rest of a `stdc run` put together (it
+# imports importlib.metadata). Once stevedore has found a backend, remember where, keyed on
+# the mtimes of every sys.path directory: installing or removing any distribution changes one.
+
+
+@cache
+def _fingerprint() -> str:
+    parts = [sys.executable]
+    for entry in sys.path:
+        try:
+            parts.append(f"{entry}:{os.stat(entry or '.').st_mtime_ns}")
+        except OSError:
+            parts.append(f"{entry}:-")
+    return "\n".join(parts)
+
+
+def _cache_path() -> str:
+    """One file per interpreter and sys.path (``python -m stdc`` and the ``stdc`` script differ)."""
+    import zlib
+
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "stdc", f"entry-points-{zlib.crc32(_fingerprint().encode()):08x}.json")
+
+
+def _read_cache() -> dict:
+    try:
+        with open(_cache_path()) as f:
+            cached = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    return cached.get("groups", {}) if cached.get("fingerprint") == _fingerprint() else {}
+
+
+def _remember(group: str, entries: dict[str, str]) -> None:
+    groups = _read_cache()
+    groups.setdefault(group, {}).update(entries)
+    path = _cache_path()
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.{os.getpid()}"
+        with open(tmp, "w") as f:
+            json.dump({"fingerprint": _fingerprint(), "groups": groups}, f)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a cache we cannot write only costs time
+
+
+def _load_cached(group: str, name: str) -> Any:
+    value = _read_cache().get(group, {}).get(name)
+    if value is None:
+        return None
+    module, _, attr = value.partition(":")
+    try:
+        plugin = importlib.import_module(module)
+        for part in filter(None, attr.split(".")):
+            plugin = getattr(plugin, part)
+    except (ImportError, AttributeError):
+        return None  # let stevedore load it and report what is wrong
+    return plugin
 
 
 class BadKind(StdcError):
@@ -137,7 +210,7 @@ def require(kind: str, name: str, home: str | None = None) -> Backend:
     return backend
 
 
-def list_installed(homes: dict[str, str]) -> list[Installed]:
+def list_installed(home_of: Callable[[str, str], str]) -> list[Installed]:
     """Every installed backend of every kind, with its distribution and whether it works here."""
     from importlib.metadata import entry_points
 
@@ -149,7 +222,7 @@ def list_installed(homes: dict[str, str]) -> list[Installed]:
             dist = ep.dist.name if ep.dist else "?"
             version = ep.dist.version if ep.dist else "?"
             try:
-                problem = load(kind, ep.name).unusable(homes.get(kind))
+                problem = load(kind, ep.name).unusable(home_of(kind, ep.name))
             except StdcError as e:
                 problem = str(e)
             rows.append(Installed(kind, ep.name, dist, version, problem))
@@ -165,13 +238,21 @@ def _own_version() -> str:
 @cache
 def observers() -> Any:
     """A hook relay reaching every lifecycle observer (plugins under ``stdc.events``)."""
-    from stevedore import ExtensionManager
-
     pm = pluggy.PluginManager(PROJECT)
     pm.add_hookspecs(importlib.import_module("stdc.specs.events"))
-    for ext in ExtensionManager(EVENTS_GROUP, invoke_on_load=False):
+    cached = _read_cache().get(EVENTS_GROUP)
+    if cached is not None:
+        found = {name: _load_cached(EVENTS_GROUP, name) for name in cached}
+    if cached is None or any(plugin is None for plugin in found.values()):
+        from stevedore import ExtensionManager
+
+        extensions = ExtensionManager(EVENTS_GROUP, invoke_on_load=False)
+        found = {ext.name: ext.plugin for ext in extensions}
+        _remember(EVENTS_GROUP, {ext.name: ext.entry_point.value for ext in extensions})
+    for name, plugin in found.items():
         try:
-            pm.register(ext.plugin, name=f"events:{ext.name}")
+            pm.register(plugin, name=f"events:{name}")
+            pm.check_pending()
         except (pluggy.PluginValidationError, ValueError) as e:
-            raise StdcError(f"event observer {ext.name!r} does not fit the stdc contract: {_one_line(e)}") from None
+            raise StdcError(f"event observer {name!r} does not fit the stdc contract: {_one_line(e)}") from None
     return pm.hook

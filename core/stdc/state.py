@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -153,7 +152,7 @@ class State:
 
     def create(self, *, name: str | None, image: str, image_id: str, config: dict, backends: dict) -> Container:
         """Insert a new record with a fresh 64-hex id; a taken name is a Conflict."""
-        cid = secrets.token_hex(32)
+        cid = os.urandom(32).hex()
         name = name or self._free_name()
         c = Container(cid, name, image, image_id, time.time(), config, backends)
         try:
@@ -167,7 +166,8 @@ class State:
 
     def _free_name(self) -> str:
         while True:
-            name = f"{secrets.choice(_ADJECTIVES)}_{secrets.choice(_NOUNS)}_{secrets.randbelow(1000)}"
+            a, b, n = os.urandom(3)
+            name = f"{_ADJECTIVES[a % len(_ADJECTIVES)]}_{_NOUNS[b % len(_NOUNS)]}_{n}"
             if not self.db.execute("SELECT 1 FROM containers WHERE name=?", (name,)).fetchone():
                 return name
 
