@@ -1,0 +1,58 @@
+"""native: stdc's own executor, in Python with ctypes — no runc, no helper binary.
+
+The container's init is forked straight into a new pid namespace (as its pid 1) as a child
+of the caller, moves itself into the container's cgroups, creates its other namespaces,
+mounts its filesystem and pivots into it, masks /proc, drops to the spec's user and
+capabilities and executes the payload. See :mod:`stdc_exec_native.process`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+from stdc.mounts import Mount
+from stdc.specs import hookimpl
+
+
+@hookimpl
+def exec_unusable() -> str | None:
+    from stdc_exec_native import capabilities
+
+    if os.geteuid() != 0:
+        return "needs root"
+    if not capabilities.effective_of_self() >> capabilities.CAP_SYS_ADMIN & 1:
+        return "needs CAP_SYS_ADMIN"
+    if not os.path.exists("/proc/self/ns/pid"):
+        return "kernel without pid namespaces"
+    if not os.path.isdir("/sys/fs/cgroup"):
+        return "no cgroup filesystem at /sys/fs/cgroup"
+    return None
+
+
+@hookimpl
+def exec_start(
+    container_id: str, bundle: str, spec: dict, rootfs_mounts: list[Mount], stdio: tuple[int, int, int]
+) -> int:
+    from stdc_exec_native import process
+
+    return process.start(container_id, bundle, spec, rootfs_mounts, stdio)
+
+
+@hookimpl
+def exec_kill(container_id: str, bundle: str, pid: int, signal: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal)
+
+
+@hookimpl
+def exec_cleanup(container_id: str, bundle: str, spec: dict) -> None:
+    from stdc.errors import StdcError
+
+    from stdc_exec_native import cgroups
+
+    try:
+        relative = cgroups.relative_path(spec, container_id)
+    except StdcError:
+        return  # exec_start refused this path before creating anything
+    cgroups.remove(relative)

@@ -1,0 +1,279 @@
+"""Cgroups: a container's directories under each controller (v1) or in the unified tree (v2),
+its ``linux.resources`` limits, and their removal.
+
+Only directories under a top-level ``stdc`` directory are ever created or removed; the
+``cgroupsPath`` of the spec must name one (``/stdc/<id>``).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import time
+
+from stdc.errors import StdcError
+
+ROOT = "/sys/fs/cgroup"
+#: v1 controllers every container gets a directory under.
+V1_CONTROLLERS = ("cpu", "cpuacct", "memory", "pids")
+#: v2 controllers enabled for the stdc subtree, when the host has them.
+V2_CONTROLLERS = ("cpu", "cpuset", "memory", "pids")
+
+_KILL_TIMEOUT = 5.0
+
+
+def is_unified() -> bool:
+    """Whether the host runs the unified (v2 only) hierarchy."""
+    return os.path.exists(os.path.join(ROOT, "cgroup.controllers"))
+
+
+def relative_path(spec: dict, container_id: str) -> str:
+    """The container's cgroup path (``stdc/<id>``), checked to lie under ``stdc/``."""
+    raw = (spec.get("linux") or {}).get("cgroupsPath") or f"/stdc/{container_id}"
+    parts = raw.strip("/").split("/")
+    if len(parts) < 2 or parts[0] != "stdc" or any(p in ("", ".", "..") or ":" in p for p in parts):
+        raise StdcError(f"cgroupsPath {raw!r}: must name a cgroup under /stdc/")
+    return "/".join(parts)
+
+
+def _wants_cpuset(resources: dict) -> bool:
+    cpu = resources.get("cpu") or {}
+    return bool(cpu.get("cpus") or cpu.get("mems"))
+
+
+def directories(relative: str, resources: dict | None = None, *, every: bool = False) -> list[str]:
+    """The container's cgroup directories: one per v1 hierarchy it uses, or the v2 one.
+
+    ``every`` adds the hierarchies a container may have used (for cleanup).
+    """
+    if is_unified():
+        return [os.path.join(ROOT, relative)]
+    controllers = list(V1_CONTROLLERS)
+    if every or _wants_cpuset(resources or {}):
+        controllers.append("cpuset")
+    dirs: list[str] = []
+    seen: set[str] = set()
+    for controller in controllers:
+        mount = os.path.join(ROOT, controller)
+        if not os.path.isdir(mount):
+            continue
+        real = os.path.realpath(mount)  # cpu and cpuacct are often one hierarchy
+        if real not in seen:
+            seen.add(real)
+            dirs.append(os.path.join(real, relative))
+    return dirs
+
+
+def _write(path: str, value: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        os.write(fd, value.encode())
+    except OSError as e:
+        raise StdcError(f"cgroup {path}: cannot write {value!r}: {e.strerror}") from None
+    finally:
+        os.close(fd)
+
+
+def _read(path: str) -> str:
+    with open(path) as f:
+        return f.read().strip()
+
+
+def _v1_settings(resources: dict, directory: str) -> list[tuple[str, str]]:
+    """(file, value) pairs of ``resources`` for one v1 hierarchy, in the order to write them."""
+    memory = resources.get("memory") or {}
+    cpu = resources.get("cpu") or {}
+    pids = resources.get("pids") or {}
+    files = []
+    if memory.get("limit") is not None:
+        files.append(("memory.limit_in_bytes", str(memory["limit"])))
+    if memory.get("swap") is not None and os.path.exists(os.path.join(directory, "memory.memsw.limit_in_bytes")):
+        files.append(("memory.memsw.limit_in_bytes", str(memory["swap"])))
+    if memory.get("reservation") is not None:
+        files.append(("memory.soft_limit_in_bytes", str(memory["reservation"])))
+    if cpu.get("shares"):
+        files.append(("cpu.shares", str(cpu["shares"])))
+    if cpu.get("period"):
+        files.append(("cpu.cfs_period_us", str(cpu["period"])))
+    if cpu.get("quota"):
+        files.append(("cpu.cfs_quota_us", str(cpu["quota"])))
+    if cpu.get("cpus"):
+        files.append(("cpuset.cpus", str(cpu["cpus"])))
+    if cpu.get("mems"):
+        files.append(("cpuset.mems", str(cpu["mems"])))
+    if pids.get("limit") is not None:
+        files.append(("pids.max", str(pids["limit"]) if pids["limit"] > 0 else "max"))
+    return [(name, value) for name, value in files if os.path.exists(os.path.join(directory, name))]
+
+
+def _v2_settings(resources: dict) -> list[tuple[str, str]]:
+    """(file, value) pairs of ``resources`` for the unified hierarchy (runc's conversions)."""
+    memory = resources.get("memory") or {}
+    cpu = resources.get("cpu") or {}
+    pids = resources.get("pids") or {}
+
+    def amount(value: int) -> str:
+        return "max" if value < 0 else str(value)
+
+    files = []
+    limit = memory.get("limit")
+    if limit is not None:
+        files.append(("memory.max", amount(limit)))
+    swap = memory.get("swap")
+    if swap is not None:
+        # v1 counts memory+swap together, v2 swap alone
+        files.append(("memory.swap.max", amount(swap if swap < 0 or not limit or limit < 0 else swap - limit)))
+    if memory.get("reservation") is not None:
+        files.append(("memory.low", amount(memory["reservation"])))
+    if cpu.get("shares"):
+        files.append(("cpu.weight", str(1 + (cpu["shares"] - 2) * 9999 // 262142)))
+    if cpu.get("quota") or cpu.get("period"):
+        quota = cpu.get("quota") or -1
+        files.append(("cpu.max", f"{'max' if quota < 0 else quota} {cpu.get('period') or 100000}"))
+    if cpu.get("cpus"):
+        files.append(("cpuset.cpus", str(cpu["cpus"])))
+    if cpu.get("mems"):
+        files.append(("cpuset.mems", str(cpu["mems"])))
+    if pids.get("limit") is not None:
+        files.append(("pids.max", str(pids["limit"]) if pids["limit"] > 0 else "max"))
+    return files
+
+
+def _make_v1(directory: str) -> None:
+    """Create a v1 directory; in cpuset, give each new level its parent's cpus and mems,
+    without which no process may join it."""
+    mount = directory[: directory.index("/stdc/")]
+    cpuset = os.path.exists(os.path.join(mount, "cpuset.cpus"))
+    path = mount
+    for part in directory[len(mount) + 1 :].split("/"):
+        parent, path = path, os.path.join(path, part)
+        try:
+            os.mkdir(path, 0o755)
+        except FileExistsError:
+            continue
+        if cpuset:
+            for name in ("cpuset.cpus", "cpuset.mems"):
+                if not _read(os.path.join(path, name)):
+                    _write(os.path.join(path, name), _read(os.path.join(parent, name)))
+
+
+def _make_v2(directory: str) -> None:
+    """Create a v2 directory with the controllers it needs enabled down its ancestry."""
+    wanted = set(V2_CONTROLLERS) & set(_read(os.path.join(ROOT, "cgroup.controllers")).split())
+    path = ROOT
+    for part in directory[len(ROOT) + 1 :].split("/"):
+        enabled = set(_read(os.path.join(path, "cgroup.subtree_control")).split())
+        missing = wanted - enabled
+        if missing:
+            _write(os.path.join(path, "cgroup.subtree_control"), " ".join(f"+{c}" for c in sorted(missing)))
+        path = os.path.join(path, part)
+        os.makedirs(path, 0o755, exist_ok=True)
+
+
+def create(relative: str, resources: dict | None) -> list[str]:
+    """Create the container's cgroups and write its limits; return the directories.
+
+    On failure nothing created is left behind.
+    """
+    resources = resources or {}
+    unified = is_unified()
+    dirs = directories(relative, resources)
+    try:
+        for directory in dirs:
+            if unified:
+                _make_v2(directory)
+                settings = _v2_settings(resources)
+            else:
+                _make_v1(directory)
+                settings = _v1_settings(resources, directory)
+            for name, value in settings:
+                _write(os.path.join(directory, name), value)
+    except BaseException as e:
+        remove(relative)
+        if isinstance(e, OSError):
+            raise StdcError(f"cgroup: {e}") from None
+        raise
+    return dirs
+
+
+def join(dirs: list[str]) -> None:
+    """Move the calling process, which must have a single thread, into ``dirs``.
+
+    Moving a whole process (cgroup.procs) write-locks a global rwsem, which waits for an RCU
+    grace period: about 10 ms here. Moving the calling thread itself (``0`` into the v1
+    ``tasks`` file) skips that lock, and a single thread is the whole process. v2 has no
+    such file outside threaded subtrees, so there the process pays the wait.
+    """
+    for directory in dirs:
+        tasks = os.path.join(directory, "tasks")
+        _write(tasks if os.path.exists(tasks) else os.path.join(directory, "cgroup.procs"), "0")
+
+
+def _pids(directory: str) -> list[int]:
+    try:
+        return [int(line) for line in _read(os.path.join(directory, "cgroup.procs")).split()]
+    except FileNotFoundError:
+        return []
+
+
+def _within(path: str, top: str) -> bool:
+    return path == top or path.startswith(top + "/")
+
+
+def _kill_member(pid: int, relative: str) -> None:
+    """SIGKILL ``pid`` if it is still a member of the container's cgroup.
+
+    The pidfd pins the process, so a pid reused since cgroup.procs was read is never hit.
+    """
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    try:
+        with open(f"/proc/{pid}/cgroup") as f:
+            member = any(_within(line.rstrip("\n").split(":", 2)[2], "/" + relative) for line in f)
+        if member:
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    finally:
+        os.close(pidfd)
+
+
+def _empty(directory: str, relative: str) -> None:
+    """Kill every process left in ``directory`` and wait until it is empty (bounded)."""
+    deadline = time.monotonic() + _KILL_TIMEOUT
+    kill_file = os.path.join(directory, "cgroup.kill")
+    while True:
+        pids = _pids(directory)
+        if not pids:
+            return
+        if os.path.exists(kill_file):
+            _write(kill_file, "1")
+        else:
+            for pid in pids:
+                _kill_member(pid, relative)
+        if time.monotonic() > deadline:
+            raise StdcError(f"cgroup {directory}: processes left after SIGKILL: {pids}")
+        time.sleep(0.001)
+
+
+def remove(relative: str) -> None:
+    """Kill what is left in the container's cgroups and remove their directories. Idempotent."""
+    for directory in directories(relative, every=True):
+        if not os.path.isdir(directory):
+            continue
+        _empty(directory, relative)
+        deadline = time.monotonic() + _KILL_TIMEOUT
+        while True:
+            try:
+                os.rmdir(directory)
+                break
+            except FileNotFoundError:
+                break
+            except OSError as e:
+                # EBUSY while the last exiting task is still being released
+                if e.errno != errno.EBUSY or time.monotonic() > deadline:
+                    raise StdcError(f"cgroup {directory}: cannot remove: {e.strerror}") from None
+                time.sleep(0.005)

@@ -1,0 +1,337 @@
+"""The container's filesystem, built inside its own mount namespace: propagation, the root
+filesystem, the spec's mounts, /dev, pivot_root, then masked, read-only and read-only root.
+
+Mount destinations come from images and users: they are resolved inside the root with every
+symlink read as if the root were ``/`` (like runc's securejoin), and each mount is made on the
+resolved directory through ``/proc/self/fd`` after checking that it is still inside the root.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+
+from stdc import syscalls
+from stdc.errors import StdcError
+from stdc.mounts import Mount, mount_all
+
+_PROPAGATION = {
+    "private": syscalls.MS_PRIVATE,
+    "rprivate": syscalls.MS_PRIVATE | syscalls.MS_REC,
+    "slave": syscalls.MS_SLAVE,
+    "rslave": syscalls.MS_SLAVE | syscalls.MS_REC,
+    "shared": syscalls.MS_SHARED,
+    "rshared": syscalls.MS_SHARED | syscalls.MS_REC,
+    "unbindable": syscalls.MS_UNBINDABLE,
+    "runbindable": syscalls.MS_UNBINDABLE | syscalls.MS_REC,
+}
+
+#: option -> (flags to set, flags to clear)
+_FLAGS = {
+    "ro": (syscalls.MS_RDONLY, 0),
+    "rw": (0, syscalls.MS_RDONLY),
+    "nosuid": (syscalls.MS_NOSUID, 0),
+    "suid": (0, syscalls.MS_NOSUID),
+    "nodev": (syscalls.MS_NODEV, 0),
+    "dev": (0, syscalls.MS_NODEV),
+    "noexec": (syscalls.MS_NOEXEC, 0),
+    "exec": (0, syscalls.MS_NOEXEC),
+    "noatime": (syscalls.MS_NOATIME, 0),
+    "atime": (0, syscalls.MS_NOATIME),
+    "nodiratime": (syscalls.MS_NODIRATIME, 0),
+    "diratime": (0, syscalls.MS_NODIRATIME),
+    "relatime": (syscalls.MS_RELATIME, 0),
+    "norelatime": (0, syscalls.MS_RELATIME),
+    "strictatime": (syscalls.MS_STRICTATIME, 0),
+    "nostrictatime": (0, syscalls.MS_STRICTATIME),
+    "bind": (syscalls.MS_BIND, 0),
+    "rbind": (syscalls.MS_BIND | syscalls.MS_REC, 0),
+    "defaults": (0, 0),
+}
+
+#: per-mount flags a bind remount must repeat, or it would clear them; statvfs reports them
+#: with the same bits (its ST_RELATIME is not MS_RELATIME, and relatime is the default anyway)
+_KEPT_ON_REMOUNT = (
+    syscalls.MS_NOSUID | syscalls.MS_NODEV | syscalls.MS_NOEXEC | syscalls.MS_NOATIME | syscalls.MS_NODIRATIME
+)
+
+_DEVICE_TYPES = {"c": stat.S_IFCHR, "u": stat.S_IFCHR, "b": stat.S_IFBLK, "p": stat.S_IFIFO}
+
+#: the links runc puts in a /dev it mounted itself
+_DEV_LINKS = (
+    ("fd", "/proc/self/fd"),
+    ("stdin", "/proc/self/fd/0"),
+    ("stdout", "/proc/self/fd/1"),
+    ("stderr", "/proc/self/fd/2"),
+    ("ptmx", "pts/ptmx"),
+)
+
+_MAX_SYMLINKS = 40
+
+
+class MountPlan:
+    """One entry of ``spec["mounts"]``, parsed once in the parent."""
+
+    __slots__ = ("destination", "type", "source", "flags", "propagation", "data", "bind")
+
+    def __init__(self, entry: dict, bundle: str) -> None:
+        self.destination = entry["destination"]
+        if not self.destination.startswith("/"):
+            raise StdcError(f"mount destination {self.destination!r}: must be absolute")
+        self.type = entry.get("type") or ""
+        self.source = entry.get("source") or ""
+        self.flags = 0
+        self.propagation = 0
+        data = []
+        for option in entry.get("options") or []:
+            if option in _FLAGS:
+                on, off = _FLAGS[option]
+                self.flags = (self.flags | on) & ~off
+            elif option in _PROPAGATION:
+                self.propagation = _PROPAGATION[option]
+            else:
+                data.append(option)
+        self.bind = self.type == "bind" or bool(self.flags & syscalls.MS_BIND)
+        if self.bind:
+            self.flags |= syscalls.MS_BIND
+            if not os.path.isabs(self.source):
+                self.source = os.path.join(bundle, self.source)
+        self.data = ",".join(data) or None
+
+
+def secure_join(root: str, path: str) -> str:
+    """``path`` inside ``root``, its symlinks resolved as if ``root`` were ``/``: never outside."""
+    pending = [p for p in reversed(path.split("/")) if p and p != "."]
+    resolved: list[str] = []
+    links = 0
+    while pending:
+        part = pending.pop()
+        if part == "..":
+            if resolved:
+                resolved.pop()
+            continue
+        candidate = os.path.join(root, *resolved, part)
+        try:
+            mode = os.lstat(candidate).st_mode
+        except (FileNotFoundError, NotADirectoryError):  # created later, or refused then
+            resolved.append(part)
+            continue
+        if stat.S_ISLNK(mode):
+            links += 1
+            if links > _MAX_SYMLINKS:
+                raise StdcError(f"{path}: too many levels of symbolic links in the container")
+            target = os.readlink(candidate)
+            if target.startswith("/"):
+                resolved = []
+            pending.extend(p for p in reversed(target.split("/")) if p and p != ".")
+            continue
+        resolved.append(part)
+    return os.path.join(root, *resolved)
+
+
+class _Target:
+    """A mount destination opened with O_PATH, checked to be inside the root; mount on ``path``."""
+
+    def __init__(self, root: str, resolved: str, shown: str) -> None:
+        self.fd = os.open(resolved, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+        self.path = f"/proc/self/fd/{self.fd}"
+        real = os.readlink(self.path)
+        if real != resolved or not real.startswith(root + "/"):
+            os.close(self.fd)
+            raise StdcError(f"mount destination {shown}: resolves outside the container's root")
+
+    def __enter__(self) -> str:
+        return self.path
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.fd)
+
+
+def _mkdirs(path: str) -> None:
+    """``os.makedirs(path, exist_ok=True)`` with one system call when the parent exists."""
+    try:
+        os.mkdir(path, 0o755)
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        os.makedirs(path, 0o755, exist_ok=True)
+
+
+def _make_mountpoint(resolved: str, as_file: bool) -> None:
+    if as_file:
+        _mkdirs(os.path.dirname(resolved))
+        if not os.path.lexists(resolved):
+            os.close(os.open(resolved, os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644))
+    else:
+        _mkdirs(resolved)
+
+
+def _remount_flags(path: str) -> int:
+    return os.statvfs(path).f_flag & _KEPT_ON_REMOUNT
+
+
+def _mount_one(root: str, m: MountPlan) -> None:
+    resolved = secure_join(root, m.destination)
+    as_file = m.bind and not os.path.isdir(m.source)
+    try:
+        _make_mountpoint(resolved, as_file)
+    except OSError as e:
+        raise StdcError(f"mount destination {m.destination}: {e.strerror}") from None
+    try:
+        with _Target(root, resolved, m.destination) as target:
+            if m.bind:
+                syscalls.mount(m.source, target, None, m.flags & (syscalls.MS_BIND | syscalls.MS_REC))
+            else:
+                syscalls.mount(m.source, target, m.type, m.flags, m.data)
+        extra = m.flags & ~(syscalls.MS_BIND | syscalls.MS_REC) if m.bind else 0
+        if extra or m.propagation:
+            # the descriptor above names the directory under the new mount: open the mount itself
+            with _Target(root, resolved, m.destination) as target:
+                if extra:
+                    flags = syscalls.MS_REMOUNT | syscalls.MS_BIND | extra | _remount_flags(target)
+                    syscalls.mount(None, target, None, flags)
+                if m.propagation:
+                    syscalls.mount(None, target, None, m.propagation)
+    except OSError as e:
+        raise StdcError(f"mounting {m.type or 'bind'} {m.source} on {m.destination}: {e.strerror}") from None
+
+
+def _make_device(root: str, device: dict) -> None:
+    path = device["path"]
+    resolved = secure_join(root, path)
+    if os.path.lexists(resolved):
+        return
+    kind = _DEVICE_TYPES.get(device.get("type", "c"))
+    if kind is None:
+        raise StdcError(f"device {path}: unknown type {device.get('type')!r}")
+    mode = device.get("fileMode", 0o666) & 0o7777
+    _mkdirs(os.path.dirname(resolved))
+    try:
+        # the umask is 0 here (see build), so the mode is exact
+        os.mknod(resolved, kind | mode, os.makedev(device.get("major", 0), device.get("minor", 0)))
+    except PermissionError:
+        # no CAP_MKNOD (a user namespace): bind the host's node instead, like runc
+        _make_mountpoint(resolved, True)
+        with _Target(root, resolved, path) as target:
+            syscalls.mount(path, target, None, syscalls.MS_BIND)
+        return
+    uid, gid = device.get("uid", 0), device.get("gid", 0)
+    if uid or gid:
+        os.chown(resolved, uid, gid, follow_symlinks=False)
+
+
+def _dev_links(root: str) -> None:
+    dev = secure_join(root, "/dev")
+    links = list(_DEV_LINKS)
+    if os.path.exists("/proc/kcore"):
+        links.append(("core", "/proc/kcore"))
+    for name, target in links:
+        with contextlib.suppress(FileExistsError):
+            os.symlink(target, os.path.join(dev, name))
+
+
+def _pivot_root(root: str) -> None:
+    """pivot_root(".", ".") then detach the old root stacked on top (runc's way: no put_old
+    directory needed, works on a read-only root)."""
+    old = os.open("/", os.O_DIRECTORY | os.O_RDONLY | os.O_CLOEXEC)
+    new = os.open(root, os.O_DIRECTORY | os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        os.fchdir(new)
+        syscalls.pivot_root(".", ".")
+        os.fchdir(old)
+        # the old root must not pass its unmount on to the host
+        syscalls.mount(None, ".", None, syscalls.MS_SLAVE | syscalls.MS_REC)
+        syscalls.umount(".", syscalls.MNT_DETACH)
+        os.chdir("/")
+    finally:
+        os.close(old)
+        os.close(new)
+
+
+def _readonly(path: str) -> None:
+    try:
+        syscalls.mount(path, path, None, syscalls.MS_BIND | syscalls.MS_REC)
+    except FileNotFoundError:
+        return
+    flags = syscalls.MS_REMOUNT | syscalls.MS_BIND | syscalls.MS_RDONLY | _remount_flags(path)
+    syscalls.mount(path, path, None, flags)
+
+
+def _mask(path: str) -> None:
+    try:
+        directory = stat.S_ISDIR(os.stat(path).st_mode)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    if directory:
+        syscalls.mount("tmpfs", path, "tmpfs", syscalls.MS_RDONLY)
+    else:
+        syscalls.mount("/dev/null", path, None, syscalls.MS_BIND)
+
+
+class RootfsPlan:
+    """Everything of the spec the filesystem needs, checked in the parent."""
+
+    __slots__ = ("root", "propagation", "mounts", "devices", "dev_links", "masked", "readonly_paths", "readonly")
+
+    def __init__(self, spec: dict, bundle: str) -> None:
+        linux = spec.get("linux") or {}
+        root = spec.get("root") or {}
+        if not root.get("path"):
+            raise StdcError("the spec has no root.path")
+        self.root = os.path.realpath(os.path.join(bundle, root["path"]))
+        if self.root == "/":
+            raise StdcError("root.path may not be the host's /")
+        propagation = linux.get("rootfsPropagation") or "rslave"
+        if propagation not in _PROPAGATION:
+            raise StdcError(f"unknown rootfsPropagation {propagation!r}")
+        self.propagation = _PROPAGATION[propagation]
+        self.readonly = bool(root.get("readonly"))
+        self.mounts = [MountPlan(m, bundle) for m in spec.get("mounts") or []]
+        self.devices = list(linux.get("devices") or [])
+        self.dev_links = any(m.destination == "/dev" and not m.bind for m in self.mounts)
+        self.masked = list(linux.get("maskedPaths") or [])
+        self.readonly_paths = list(linux.get("readonlyPaths") or [])
+
+
+def build(plan: RootfsPlan, rootfs_mounts: list[Mount]) -> None:
+    """Up to pivot_root: mount everything at ``plan.root`` and make it ``/``."""
+    root = plan.root
+    os.umask(0)
+    # nothing mounted here may reach the host, whatever the host's propagation is
+    syscalls.mount(None, "/", None, syscalls.MS_SLAVE | syscalls.MS_REC)
+    syscalls.mount(None, "/", None, plan.propagation)
+    try:
+        if rootfs_mounts:
+            mount_all(rootfs_mounts, root)
+        else:
+            syscalls.mount(root, root, None, syscalls.MS_BIND | syscalls.MS_REC)
+    except OSError as e:
+        raise StdcError(f"mounting the root filesystem on {root}: {e.strerror}") from None
+    for m in plan.mounts:
+        _mount_one(root, m)
+    try:
+        for device in plan.devices:
+            _make_device(root, device)
+        if plan.dev_links:
+            _dev_links(root)
+    except OSError as e:
+        raise StdcError(f"creating devices: {e}") from None
+    try:
+        _pivot_root(root)
+    except OSError as e:
+        raise StdcError(f"pivot_root to {root}: {e.strerror}") from None
+
+
+def finish(plan: RootfsPlan) -> None:
+    """After pivot_root: read-only paths, masked paths, then the read-only root."""
+    try:
+        for path in plan.readonly_paths:
+            _readonly(path)
+        for path in plan.masked:
+            _mask(path)
+        if plan.readonly:
+            flags = syscalls.MS_REMOUNT | syscalls.MS_BIND | syscalls.MS_RDONLY | _remount_flags("/")
+            syscalls.mount(None, "/", None, flags)
+    except OSError as e:
+        raise StdcError(f"{e.filename or 'rootfs'}: {e.strerror}") from None
