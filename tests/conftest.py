@@ -1,0 +1,81 @@
+"""End-to-end tests through the real CLI, on the real kernel, as root.
+
+Every test session gets a root of its own (images, containers, runtime files) so the host's
+/var/lib/stdc is never touched; every test is checked to leave no mount, cgroup or process of
+stdc behind, and the session removes all it made.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+
+import pytest
+
+STDC = os.path.join(os.path.dirname(sys.executable), "stdc")
+CGROUP_ROOT = "/sys/fs/cgroup"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.geteuid() != 0:
+        raise pytest.UsageError("the stdc tests run real containers and need root")
+
+
+@pytest.fixture(scope="session")
+def root() -> Iterator[str]:
+    """A private stdc root for the whole session; removed (with what it holds) at the end."""
+    stdc_cgroups_before = set(glob.glob(f"{CGROUP_ROOT}/*/stdc"))
+    path = tempfile.mkdtemp(prefix="stdc-test-", dir="/var/tmp")
+    os.environ["STDC_ROOT"] = path
+    os.environ["STDC_CONFIG"] = os.path.join(path, "no-host-config.toml")
+    for kind in ("STORAGE", "EXEC", "NET"):
+        os.environ.pop(f"STDC_{kind}", None)
+    yield path
+    leftovers = run("ps", "-aq", "--no-trunc", check=False).stdout.split()
+    if leftovers:
+        run("rm", "-f", *leftovers, check=False)
+    shutil.rmtree(path, ignore_errors=True)
+    for parent in set(glob.glob(f"{CGROUP_ROOT}/*/stdc")) - stdc_cgroups_before:
+        with contextlib.suppress(OSError):
+            os.rmdir(parent)
+
+
+def run(*args: str, check: bool = True, timeout: float = 120, **kw: object) -> subprocess.CompletedProcess:
+    """Run ``stdc ARGS`` and capture its output (text)."""
+    result = subprocess.run([STDC, *args], capture_output=True, text=True, timeout=timeout, **kw)  # type: ignore[call-overload]
+    if check and result.returncode != 0:
+        raise AssertionError(f"stdc {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def host_traces(root: str) -> dict[str, set[str]]:
+    """What stdc may leave on the host: mounts under its root, cgroups, monitor processes."""
+    with open("/proc/self/mountinfo") as f:
+        mounts = {line.split()[4] for line in f if root in line or "/run/stdc" in line}
+    cgroups = {p for p in glob.glob(f"{CGROUP_ROOT}/*/stdc/*") if os.path.isdir(p)}
+    processes = set()
+    for cmdline in glob.glob("/proc/[0-9]*/cmdline"):
+        try:
+            with open(cmdline, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if b"stdc.monitor" in argv:
+            processes.add(cmdline.split("/")[2])
+    return {"mounts": mounts, "cgroups": cgroups, "monitors": processes}
+
+
+@pytest.fixture
+def stdc(root: str) -> Iterator[object]:
+    """Run the CLI: ``stdc("run", "base", "true")``. The test must leave nothing behind."""
+    before = host_traces(root)
+    yield run
+    after = host_traces(root)
+    for kind in before:
+        assert after[kind] <= before[kind], f"left behind {kind}: {sorted(after[kind] - before[kind])}"
