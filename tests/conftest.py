@@ -66,7 +66,7 @@ def host_traces(root: str) -> dict[str, set[str]]:
                 argv = f.read().split(b"\0")
         except OSError:
             continue
-        if b"stdc.monitor" in argv:
+        if b"stdc-monitor" in argv[0]:
             processes.add(cmdline.split("/")[2])
     return {"mounts": mounts, "cgroups": cgroups, "monitors": processes}
 

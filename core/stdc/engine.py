@@ -294,34 +294,20 @@ class Engine:
         self.emit("stdc_container_started", container=self.describe(c))
 
     def run_foreground(self, c: Container, on_signal: Callable[[Callable[[int], None]], None]) -> int:
-        """Run the container with this process as its monitor; return the payload's exit code.
+        """Run the container attached: its output on our stdout/stderr; return its exit code.
 
         ``on_signal`` receives a function that forwards a signal to the payload, for the caller
         to install as its signal handler.
         """
-        executor, spec, mounts = self._begin(c)
+        executor, monitor_pid, pid = self._launch(c, detach=False)
         bundle = self.bundle(c)
-        out_r, out_w = os.pipe2(os.O_CLOEXEC)
-        err_r, err_w = os.pipe2(os.O_CLOEXEC)
-        null = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            pid = executor.hook.exec_start(
-                container_id=c.id, bundle=bundle, spec=spec, rootfs_mounts=mounts, stdio=(null, out_w, err_w)
-            )
-        except BaseException:
-            for fd in (out_r, err_r):
-                os.close(fd)
-            self._failed_start(c, executor, spec)
-            raise
-        finally:
-            for fd in (out_w, err_w, null):
-                os.close(fd)
-        self._started(c, pid, os.getpid())
         on_signal(lambda sig: executor.hook.exec_kill(container_id=c.id, bundle=bundle, pid=pid, signal=sig))
-        code = monitor.supervise(pid, out_r, err_r, os.path.join(bundle, monitor.LOG_FILE), echo=(1, 2))
-        monitor.write_exit(bundle, code)
+        os.waitpid(monitor_pid, 0)
+        recorded = monitor.read_exit(bundle)
         self.finish(c)
-        return code
+        if recorded is None or recorded["exit_code"] is None:
+            raise StdcError(f"the monitor of container {c.name} died before the payload's exit was recorded")
+        return recorded["exit_code"]
 
     def _failed_start(self, c: Container, executor: Any, spec: dict) -> None:
         executor.hook.exec_cleanup(container_id=c.id, bundle=self.bundle(c), spec=spec)
@@ -330,16 +316,21 @@ class Engine:
             self.remove(self.state.get(c.id), force=True)
 
     def start_detached(self, c: Container) -> None:
-        """Start the container under a monitor process of its own, which outlives this one."""
+        """Start the container under its monitor, which outlives this process and cleans up."""
+        self._launch(c, detach=True)
+
+    def _launch(self, c: Container, *, detach: bool) -> tuple[Any, int, int]:
+        """Fork; the child starts the container (so the payload is its child) and becomes its
+        monitor. Returns the executor, the monitor's pid and the payload's pid."""
         import json
 
         executor, spec, mounts = self._begin(c)
-        self.bundle(c)
+        binary = monitor.binary(self.root)
         report_r, report_w = os.pipe2(os.O_CLOEXEC)
         child = os.fork()
         if child == 0:  # pragma: no cover - runs in the monitor-to-be
             os.close(report_r)
-            self._become_monitor(c, executor, spec, mounts, report_w)
+            self._become_monitor(c, executor, spec, mounts, report_w, binary, detach)
         os.close(report_w)
         with os.fdopen(report_r, "rb") as f:
             raw = f.read()
@@ -351,20 +342,28 @@ class Engine:
 
             raise PayloadError(report["error"], report.get("code", 125))
         self._started(c, report["pid"], child)
+        return executor, child, report["pid"]
 
-    def _become_monitor(self, c: Container, executor: Any, spec: dict, mounts: list, report_w: int) -> None:
-        """In the forked child: start the container, report its pid, then exec the lean monitor."""
+    def _become_monitor(
+        self, c: Container, executor: Any, spec: dict, mounts: list, report_w: int, binary: str, detach: bool
+    ) -> None:
+        """In the forked child: start the container, report its pid, exec the monitor. Never returns."""
         import fcntl
         import json
         import sys
 
         bundle = self.bundle(c)
+        pid = None
         try:
-            os.setsid()
             null = os.open(os.devnull, os.O_RDWR)
-            side_log = os.open(os.path.join(bundle, monitor.MONITOR_LOG), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o640)
-            for fd, target in ((null, 0), (side_log, 1), (side_log, 2)):
-                os.dup2(fd, target)
+            os.dup2(null, 0)
+            if detach:
+                os.setsid()
+                side_log = os.open(os.path.join(bundle, monitor.MONITOR_LOG), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+                os.dup2(side_log, 1)
+                os.dup2(side_log, 2)
+            else:
+                os.setpgid(0, 0)  # the terminal's ^C reaches the CLI, which forwards it, not the monitor
             out_r, out_w = os.pipe2(os.O_CLOEXEC)
             err_r, err_w = os.pipe2(os.O_CLOEXEC)
             pid = executor.hook.exec_start(
@@ -374,16 +373,22 @@ class Engine:
             os.close(err_w)
             # the monitor finds the pipes on fds 3 and 4: move them out of the way first
             high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in (out_r, err_r)]
-            os.write(report_w, json.dumps({"pid": pid}).encode())
             os.dup2(high[0], 3)
             os.dup2(high[1], 4)
+            argv = [binary, bundle, str(pid)] if detach else [binary, "--echo", bundle, str(pid)]
+            if detach:
+                argv += [sys.executable, "-m", "stdc", "internal-cleanup", c.id]
+                os.environ.update(STDC_ROOT=self.root, STDC_RUNTIME_DIR=self.config.runtime_dir)
+            os.write(report_w, json.dumps({"pid": pid}).encode())
             os.closerange(5, 65536)
-            os.environ.update(STDC_ROOT=self.root, STDC_RUNTIME_DIR=self.config.runtime_dir)
-            os.execv(sys.executable, [sys.executable, "-m", "stdc.monitor", bundle, str(pid), c.id])
+            os.execv(binary, argv)
         except StdcError as e:
             os.write(report_w, json.dumps({"error": str(e), "code": e.exit_code}).encode())
         except BaseException as e:  # noqa: BLE001 - the parent must hear about any failure
-            os.write(report_w, json.dumps({"error": f"starting the container failed: {e}"}).encode())
+            if pid is not None:  # the monitor could not be exec'd: no payload without its monitor
+                os.kill(pid, 9)
+            with contextlib.suppress(OSError):
+                os.write(report_w, json.dumps({"error": f"starting the container failed: {e}"}).encode())
         os._exit(1)
 
     def refresh(self, c: Container) -> Container:

@@ -1,0 +1,1 @@
+"""Programs stdc runs outside Python, shipped as source and built on first use."""
