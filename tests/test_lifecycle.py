@@ -153,3 +153,18 @@ def test_twenty_parallel_runs(stdc):
     assert [r.returncode for r in results] == [0] * 20, [r.stderr for r in results if r.returncode]
     assert sorted(int(r.stdout) for r in results) == list(range(20))
     assert stdc("ps", "-aq").stdout == before
+
+
+def test_detached_auto_remove(stdc):
+    cid = stdc("run", "-d", "--rm", "base", "sh", "-c", "echo bye").stdout.strip()
+    # the monitor's clean-up removes the container once the payload has exited
+    assert _wait_for(lambda: cid[:12] not in stdc("ps", "-a").stdout)
+    r = stdc("inspect", cid, check=False)
+    assert r.returncode != 0 and "no such" in r.stderr
+
+
+def test_help_explains(stdc):
+    out = stdc("run", "--help").stdout
+    for flag in ("-d, --detach", "--rm", "--name", "-e, --env", "-w, --workdir", "-u, --user", "--hostname"):
+        assert flag in out
+    assert "exit status" in out
