@@ -107,8 +107,6 @@ class Engine:
         """Make sure every layer of ``image`` exists in the storage driver; return the top layer id."""
         import fcntl
 
-        from stdc.images.layers import apply_layer
-
         home = self.home("storage", storage_name)
         locks = os.path.join(self.root, "locks")
         os.makedirs(locks, mode=0o700, exist_ok=True)
@@ -123,6 +121,8 @@ class Engine:
                         # layers are shared by chain id, which the image config claims: check the
                         # content against its diff_id so no image can plant files in another's layer
                         def apply(target: str, whiteouts: str, layer: Any = layer) -> None:
+                            from stdc.images.layers import apply_layer
+
                             with self.store.open_blob(layer.digest) as blob:
                                 apply_layer(blob, target, whiteouts, expected_diff_id=layer.diff_id)
 

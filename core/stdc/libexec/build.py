@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shlex
-import subprocess
-import tempfile
 
 from stdc.errors import StdcError
 
@@ -41,6 +38,11 @@ def monitor_path(cache_dir: str) -> str:
     target = os.path.join(cache_dir, f"stdc-monitor-{_digest()}")
     if os.access(target, os.X_OK):
         return target
+    # only a first run builds; every other run must not pay for importing these
+    import shlex
+    import subprocess
+    import tempfile
+
     os.makedirs(cache_dir, exist_ok=True)
     compiler = shlex.split(os.environ.get("CC") or "cc")
     fd, tmp = tempfile.mkstemp(prefix=".stdc-monitor-", suffix=".tmp", dir=cache_dir)
