@@ -18,15 +18,32 @@ def table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 
 
 def duration(seconds: float) -> str:
-    """``Less than a second``, ``5 seconds``, ``3 minutes``, ``2 hours``, ``4 days`` (docker's wording)."""
-    seconds = int(seconds)
+    """A duration in docker's words (go-units HumanDuration): ``Less than a second``,
+    ``5 seconds``, ``About a minute``, ``3 minutes``, ``About an hour``, ``30 hours``, ``4 days``,
+    ``3 weeks``, ``5 months``, ``2 years``."""
     if seconds < 1:
         return "Less than a second"
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size * (2 if unit != "minute" else 1):
-            n = seconds // size
-            return f"About a {unit}" if n == 1 else f"{n} {unit}s"
-    return "1 second" if seconds == 1 else f"{seconds} seconds"
+    if seconds < 2:
+        return "1 second"
+    if seconds < 60:
+        return f"{int(seconds)} seconds"
+    minutes = int(seconds / 60)
+    if minutes == 1:
+        return "About a minute"
+    if minutes < 60:
+        return f"{minutes} minutes"
+    hours = round(seconds / 3600)
+    if hours == 1:
+        return "About an hour"
+    if hours < 48:
+        return f"{hours} hours"
+    if hours < 24 * 7 * 2:
+        return f"{hours // 24} days"
+    if hours < 24 * 30 * 2:
+        return f"{hours // (24 * 7)} weeks"
+    if hours < 24 * 365 * 2:
+        return f"{hours // (24 * 30)} months"
+    return f"{hours // (24 * 365)} years"
 
 
 def ago(ts: float | None) -> str:
