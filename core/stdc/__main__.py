@@ -1,3 +1,3 @@
-from stdc.cli import main
+from stdc.client import main
 
 main()

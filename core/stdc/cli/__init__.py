@@ -64,15 +64,20 @@ def cli(ctx: click.Context, root: str | None, storage: str | None, exec_: str | 
     ctx.obj = Invocation(root, {"storage": storage, "exec": exec_, "net": net})
 
 
-_AREAS = ("containers", "images", "backends")
+_AREAS = ("containers", "images", "backends", "daemon")
 
 
-def main() -> None:
-    """Entry point: run the CLI with one-line errors."""
+def load_commands() -> None:
+    """Register the commands of every area on :data:`cli`."""
     import importlib
 
     for area in _AREAS:
         importlib.import_module(f"stdc.cli.{area}")
+
+
+def main() -> None:
+    """Run the CLI in this process, with one-line errors."""
+    load_commands()
     try:
         cli.main(standalone_mode=False, prog_name="stdc")
     except StdcError as e:

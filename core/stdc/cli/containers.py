@@ -45,12 +45,13 @@ def run(detach: bool, image: str, command: tuple[str, ...], **kw: Any) -> None:
     exit status becomes stdc's (127: command not found, 126: not executable, 125: stdc failed).
     """
     engine = current_engine()
+    forwarder = None if detach else _SignalForwarder()
     container = engine.create(_options(image, command, **kw))
-    if detach:
+    if forwarder is None:
         engine.start_detached(container)
         click.echo(container.id)
         return
-    sys.exit(engine.run_foreground(container, _forward_signals))
+    sys.exit(engine.run_foreground(container, forwarder))
 
 
 @cli.command(context_settings={**CONTEXT, "allow_interspersed_args": False})
@@ -60,12 +61,32 @@ def create(image: str, command: tuple[str, ...], **kw: Any) -> None:
     click.echo(current_engine().create(_options(image, command, **kw)).id)
 
 
-def _forward_signals(forward: Any) -> None:
-    """Foreground runs pass SIGINT, SIGTERM and SIGHUP on to the payload, as docker does."""
-    import signal
+class _SignalForwarder:
+    """Foreground runs pass SIGINT, SIGTERM and SIGHUP on to the payload, as docker does.
 
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, lambda signum, _frame: forward(signum))
+    Installed before the container is created: a signal that arrives before the payload runs
+    is held and passed on as soon as it does, instead of killing stdc half-way.
+    """
+
+    def __init__(self) -> None:
+        import signal
+
+        self.pending: list[int] = []
+        self.forward: Any = None
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, self._received)
+
+    def _received(self, signum: int, _frame: object) -> None:
+        if self.forward is None:
+            self.pending.append(signum)
+        else:
+            self.forward(signum)
+
+    def __call__(self, forward: Any) -> None:
+        """Called by the engine with the function that signals the running payload."""
+        self.forward = forward
+        for signum in self.pending:
+            forward(signum)
 
 
 @cli.command()
@@ -77,7 +98,7 @@ def start(attach: bool, containers: tuple[str, ...]) -> None:
     for ref in containers:
         c = engine.state.get(ref)
         if attach:
-            sys.exit(engine.run_foreground(c, _forward_signals))
+            sys.exit(engine.run_foreground(c, _SignalForwarder()))
         engine.start_detached(c)
         click.echo(ref)
 
