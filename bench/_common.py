@@ -99,10 +99,16 @@ def require_root() -> None:
 # -- running commands -----------------------------------------------------------------------------
 
 
-def run(argv: Sequence[str], timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run a command, capturing its output; raise :class:`BenchError` with its stderr if it fails."""
+def run(
+    argv: Sequence[str], timeout: float = 300, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a command, capturing its output; raise :class:`BenchError` with its stderr if it fails.
+    ``env`` adds to (or overrides) this process's environment."""
+    full_env = {**os.environ, **env} if env else None
     try:
-        proc = subprocess.run(list(argv), stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(
+            list(argv), stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout, env=full_env
+        )
     except (OSError, subprocess.TimeoutExpired) as e:
         raise BenchError(f"{' '.join(argv)}: {e}") from None
     if check and proc.returncode != 0:
@@ -110,12 +116,12 @@ def run(argv: Sequence[str], timeout: float = 300, check: bool = True) -> subpro
     return proc
 
 
-def timed(argv: Sequence[str], timeout: float = 120) -> tuple[float, str]:
+def timed(argv: Sequence[str], timeout: float = 120, env: dict[str, str] | None = None) -> tuple[float, str]:
     """Wall time in seconds of one run of ``argv`` (stdin from /dev/null), and its stdout.
 
     Raises :class:`BenchError` if the command fails: a failed run is not a figure."""
     start = time.perf_counter()
-    proc = run(argv, timeout=timeout)
+    proc = run(argv, timeout=timeout, env=env)
     return time.perf_counter() - start, proc.stdout
 
 
@@ -206,12 +212,13 @@ class Row:
     name: str
     argv: Callable[[int], list[str]]
     after: Callable[[int], None] | None = None
+    env: dict[str, str] | None = None
     times: list[float] = field(default_factory=list)
     error: str | None = None
 
     def once(self, i: int) -> float:
         try:
-            seconds, _ = timed(self.argv(i))
+            seconds, _ = timed(self.argv(i), env=self.env)
         finally:
             if self.after:
                 self.after(i)
@@ -453,6 +460,27 @@ def stdc_root(ws: Workspace, binary: str) -> Path:
 
     ws.on_exit(f"stdc rm -f (containers in {root})", remove_containers)
     return root
+
+
+def stdc_daemon(ws: Workspace, binary: str) -> dict[str, str]:
+    """Start a ``stdc daemon`` on a socket in the workspace (stopped by its pid on exit);
+    returns the environment that sends a ``stdc`` command to it."""
+    socket_path = ws.path / "daemon.sock"
+    proc = subprocess.Popen(
+        [binary, "daemon", "--socket", str(socket_path)], stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+    def stop() -> None:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+    ws.on_exit(f"stop stdc daemon (pid {proc.pid})", stop)
+    deadline = time.monotonic() + 30
+    while not socket_path.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise BenchError("stdc daemon did not start listening")
+        time.sleep(0.05)
+    return {"STDC_DAEMON_SOCKET": str(socket_path)}
 
 
 def prepare_stdc(ws: Workspace, binary: str, pyc_cache: bool) -> tuple[Path, Path, str]:
