@@ -462,9 +462,9 @@ def stdc_root(ws: Workspace, binary: str) -> Path:
     return root
 
 
-def stdc_daemon(ws: Workspace, binary: str) -> dict[str, str]:
+def stdc_daemon(ws: Workspace, binary: str) -> tuple[dict[str, str], int]:
     """Start a ``stdc daemon`` on a socket in the workspace (stopped by its pid on exit);
-    returns the environment that sends a ``stdc`` command to it."""
+    returns the environment that sends a ``stdc`` command to it, and the daemon's pid."""
     socket_path = ws.path / "daemon.sock"
     proc = subprocess.Popen(
         [binary, "daemon", "--socket", str(socket_path)], stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -480,7 +480,7 @@ def stdc_daemon(ws: Workspace, binary: str) -> dict[str, str]:
         if proc.poll() is not None or time.monotonic() > deadline:
             raise BenchError("stdc daemon did not start listening")
         time.sleep(0.05)
-    return {"STDC_DAEMON_SOCKET": str(socket_path)}
+    return {"STDC_DAEMON_SOCKET": str(socket_path)}, proc.pid
 
 
 def prepare_stdc(ws: Workspace, binary: str, pyc_cache: bool) -> tuple[Path, Path, str]:
