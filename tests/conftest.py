@@ -40,6 +40,7 @@ def root() -> Iterator[str]:
     leftovers = run("ps", "-aq", "--no-trunc", check=False).stdout.split()
     if leftovers:
         run("rm", "-f", *leftovers, check=False)
+    run("network", "prune", check=False)  # bridges and rules of networks no container uses now
     shutil.rmtree(path, ignore_errors=True)
     for parent in set(glob.glob(f"{CGROUP_ROOT}/*/stdc")) - stdc_cgroups_before:
         with contextlib.suppress(OSError):
@@ -55,11 +56,12 @@ def run(*args: str, check: bool = True, timeout: float = 120, **kw: object) -> s
 
 
 def host_traces(root: str) -> dict[str, set[str]]:
-    """What stdc may leave on the host: mounts under its root, cgroups, monitor processes."""
+    """What stdc may leave on the host: mounts under its root, cgroups, monitor and port proxy
+    processes, interfaces (bridges stdc*, veths vstdc*) and rules in its nftables tables."""
     with open("/proc/self/mountinfo") as f:
         mounts = {line.split()[4] for line in f if root in line or "/run/stdc" in line}
     cgroups = {p for p in glob.glob(f"{CGROUP_ROOT}/*/stdc/*") if os.path.isdir(p)}
-    processes = set()
+    processes, proxies = set(), set()
     for cmdline in glob.glob("/proc/[0-9]*/cmdline"):
         try:
             with open(cmdline, "rb") as f:
@@ -68,7 +70,29 @@ def host_traces(root: str) -> dict[str, set[str]]:
             continue
         if b"stdc-monitor" in argv[0]:
             processes.add(cmdline.split("/")[2])
-    return {"mounts": mounts, "cgroups": cgroups, "monitors": processes}
+        if b"stdc_net_bridge.proxy" in argv:
+            proxies.add(cmdline.split("/")[2])
+    links = {name for name in os.listdir("/sys/class/net") if name.startswith(("stdc", "vstdc"))}
+    return {
+        "mounts": mounts,
+        "cgroups": cgroups,
+        "monitors": processes,
+        "proxies": proxies,
+        "links": links,
+        "rules": nft_rules(),
+    }
+
+
+def nft_rules() -> set[str]:
+    """Every rule in stdc's own nftables tables (``ip stdc_*``), as ``table: rule``."""
+    if shutil.which("nft") is None:
+        return set()
+    listed = subprocess.run(["nft", "list", "tables", "ip"], capture_output=True, text=True).stdout.split()
+    rules = set()
+    for table in (t for t in listed if t.startswith("stdc_")):
+        text = subprocess.run(["nft", "list", "table", "ip", table], capture_output=True, text=True).stdout
+        rules |= {f"{table}: {line.strip()}" for line in text.splitlines() if line.strip()}
+    return rules
 
 
 @pytest.fixture

@@ -7,7 +7,9 @@ The host file (``STDC_CONFIG`` names another)::
     [backends]
     storage = "overlay"
     exec = "native"
-    net = "none"
+    net = "none"         # none, host, or a provider: its own network is then the default one
+    [network]            # handed to the network provider as it is (see its documentation)
+    subnet = "172.17.0.0/16"
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ CONFIG_FILE = "/etc/stdc/config.toml"
 
 #: The built-in defaults; the only place the core names backends.
 DEFAULT_BACKENDS = {"storage": "overlay", "exec": "native", "net": "none"}
+#: The provider of named networks (``run --network NAME``) while ``net`` is ``none`` or ``host``.
+DEFAULT_NETWORK_PROVIDER = "bridge"
 DEFAULT_ROOT = "/var/lib/stdc"
 DEFAULT_RUNTIME_DIR = "/run/stdc"
 
@@ -33,6 +37,11 @@ class Config:
     runtime_dir: str = DEFAULT_RUNTIME_DIR
     backends: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_BACKENDS))
     host: dict = field(default_factory=dict)
+
+    @property
+    def network(self) -> dict:
+        """The host file's ``[network]`` table, for the network provider."""
+        return self.host.get("network", {})
 
 
 def _read_host_file() -> dict:

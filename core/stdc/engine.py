@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from stdc import monitor
+from stdc import monitor, netns
 from stdc.config import Config
 from stdc.errors import BadInput, Conflict, StdcError
 from stdc.state import Container, State, process_alive, process_start_time
@@ -33,6 +33,10 @@ class RunOptions:
     hostname: str | None = None
     entrypoint: str | None = None
     auto_remove: bool = False
+    network: str | None = None
+    publish: list[str] = field(default_factory=list)
+    publish_all: bool = False
+    expose: list[str] = field(default_factory=list)
 
 
 class Engine:
@@ -184,9 +188,10 @@ class Engine:
         names = {kind: self.config.backends[kind] for kind in ("storage", "exec", "net")}
         storage = self.backend("storage", names["storage"])
         self.backend("exec", names["exec"])
-        self.backend("net", names["net"])
+        network = self._choose_network(opts.network, names)
         image = self.image(opts.image)
         img = image.config.get("config", {}) or {}
+        network["publish"] = self._published_ports(opts, img, names["net"])
         entrypoint = [opts.entrypoint] if opts.entrypoint else list(img.get("Entrypoint") or [])
         args = entrypoint + (list(opts.command) or ([] if opts.entrypoint else list(img.get("Cmd") or [])))
         if not args:
@@ -206,6 +211,7 @@ class Engine:
             "auto_remove": opts.auto_remove,
             "snapshot_parent": top,
             "layers": image.chain_ids(),
+            "network": network,
         }
         c = self.state.create(name=opts.name, image=opts.image, image_id=image.id, config=config, backends=names)
         bundle = self.bundle(c)
@@ -226,8 +232,9 @@ class Engine:
                 hostname=opts.hostname or c.short_id,
                 rootfs=os.path.join(bundle, "rootfs"),
                 cgroups_path=f"/stdc/{c.id}",
-                netns=None,
+                netns=None if names["net"] in netns.BUILTIN else netns.path(self.config.runtime_dir, c.id),
                 share_host_network=names["net"] == "host",
+                extra_mounts=[] if names["net"] in netns.BUILTIN else netns.etc_mounts(self._net_files(c)),
                 annotations={"org.opencontainers.image.ref.name": opts.image},
             )
             with open(os.path.join(bundle, "config.json"), "w") as f:
@@ -273,7 +280,88 @@ class Engine:
         for stale in (monitor.EXIT_FILE,):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(os.path.join(self.bundle(c), stale))
+        try:
+            self._network_up(c)
+        except BaseException:
+            self._failed_start(c, executor, spec)
+            raise
         return executor, spec, mounts
+
+    # -- networks -------------------------------------------------------------------------------
+
+    def network_provider(self, name: str | None = None) -> tuple[Any, dict]:
+        """The provider serving named networks (``--net``, or the default one when that is
+        ``none`` or ``host``) and the arguments every one of its hooks takes."""
+        from stdc.config import DEFAULT_NETWORK_PROVIDER
+
+        name = name or self.config.backends["net"]
+        if name in netns.BUILTIN:
+            name = DEFAULT_NETWORK_PROVIDER
+        return self.backend("net", name), {"home": self.home("net", name), "settings": self.config.network}
+
+    def _choose_network(self, requested: str | None, names: dict) -> dict:
+        """The network a new container joins (``--network``, else the ``--net`` provider's own);
+        sets ``names["net"]`` to the provider, or to ``none``/``host``."""
+        from stdc.errors import NotFound
+
+        network = requested or names["net"]
+        if network in netns.BUILTIN:
+            names["net"] = network
+            return {"name": network}
+        provider, args = self.network_provider(names["net"])
+        names["net"] = provider.name
+        if not any(n["Name"] == network for n in provider.hook.net_list(**args)):
+            raise NotFound(f"no such network: {network}")
+        return {"name": network}
+
+    def _published_ports(self, opts: RunOptions, image_config: dict, provider: str) -> list[dict]:
+        if not (opts.publish or opts.publish_all):
+            return []
+        ports = netns.publish_list(opts.publish, opts.publish_all, image_config, opts.expose)
+        if ports and provider in netns.BUILTIN:
+            raise BadInput(f"cannot publish ports of a container on the {provider!r} network")
+        netns.check_free(ports)
+        return ports
+
+    def _net_files(self, c: Container) -> str:
+        return os.path.join(self.bundle(c), "network")
+
+    def _network_up(self, c: Container) -> None:
+        """Give a container on a provider's network its namespace, configured, before it starts."""
+        if c.backends["net"] in netns.BUILTIN:
+            return
+        self._network_down(c)  # what a start that failed half-way may have left
+        provider, args = self.network_provider(c.backends["net"])
+        ns_path = netns.path(self.config.runtime_dir, c.id)
+        os.makedirs(self._net_files(c), mode=0o755, exist_ok=True)
+        netns.create(ns_path)
+        try:
+            asked = c.config["network"]
+            options = {
+                "network": asked["name"],
+                "publish": asked.get("publish", []),
+                "name": c.name,
+                "hostname": c.config["hostname"] or c.short_id,
+            }
+            info = provider.hook.net_setup(
+                **args, container_id=c.id, netns_path=ns_path, files_dir=self._net_files(c), options=options
+            )
+        except BaseException:
+            netns.remove(ns_path)
+            raise
+        self.state.update(c.id, network=info)
+        c.network = info
+
+    def _network_down(self, c: Container) -> None:
+        """Undo :meth:`_network_up` (idempotent; nothing to do costs a stat)."""
+        ns_path = netns.path(self.config.runtime_dir, c.id)
+        if c.backends["net"] in netns.BUILTIN or not (c.network or os.path.lexists(ns_path)):
+            return
+        provider, args = self.network_provider(c.backends["net"])
+        provider.hook.net_teardown(**args, container_id=c.id, netns_path=ns_path, info=c.network)
+        netns.remove(ns_path)
+        self.state.update(c.id, network={})
+        c.network = {}
 
     def _started(self, c: Container, pid: int, monitor_pid: int | None = None) -> None:
         now = time.time()
@@ -311,6 +399,7 @@ class Engine:
 
     def _failed_start(self, c: Container, executor: Any, spec: dict) -> None:
         executor.hook.exec_cleanup(container_id=c.id, bundle=self.bundle(c), spec=spec)
+        self._network_down(c)
         self.state.update(c.id, status="exited", exit_code=None, cleaned=1)
         if c.config.get("auto_remove"):
             self.remove(self.state.get(c.id), force=True)
@@ -417,6 +506,7 @@ class Engine:
             spec, _ = self._load_run_files(c)
             executor = self.backend("exec", c.backends["exec"])
             executor.hook.exec_cleanup(container_id=c.id, bundle=self.bundle(c), spec=spec)
+            self._network_down(c)
             self.state.update(
                 c.id,
                 status="exited",
@@ -474,6 +564,7 @@ class Engine:
         if not c.cleaned:
             c.config["auto_remove"] = False  # we are removing it right here
             self.finish(c)
+        self._network_down(c)  # a start that failed half-way may have left it
         storage = self.backend("storage", c.backends["storage"])
         storage.hook.storage_remove(home=self.home("storage", c.backends["storage"]), snapshot_id=c.id)
         shutil.rmtree(self.bundle(c), ignore_errors=True)

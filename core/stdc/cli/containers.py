@@ -21,6 +21,18 @@ def _run_options(f: Any) -> Any:
         click.option("--hostname", metavar="NAME", help="Hostname inside (default: the short id)."),
         click.option("--entrypoint", metavar="CMD", help="Override the image's entrypoint."),
         click.option("--rm", "auto_remove", is_flag=True, help="Remove the container when it exits."),
+        click.option(
+            "--network", metavar="NAME", help="none, host, bridge or a network of `stdc network create` (default: --net)."
+        ),
+        click.option(
+            "-p",
+            "--publish",
+            multiple=True,
+            metavar="[IP:][HOSTPORT:]PORT[/PROTO]",
+            help="Publish a container's port on the host (HOSTPORT left out: any free one).",
+        ),
+        click.option("-P", "--publish-all", is_flag=True, help="Publish every exposed port on a free host port."),
+        click.option("--expose", multiple=True, metavar="PORT[/PROTO]", help="Expose a port (for -P)."),
         click.argument("image"),
         click.argument("command", nargs=-1, type=click.UNPROCESSED),
     ]
@@ -32,7 +44,8 @@ def _run_options(f: Any) -> Any:
 def _options(image: str, command: tuple[str, ...], **kw: Any) -> Any:
     from stdc.engine import RunOptions
 
-    return RunOptions(image=image, command=list(command), env=list(kw.pop("env")), **kw)
+    lists = {key: list(kw.pop(key)) for key in ("env", "publish", "expose")}
+    return RunOptions(image=image, command=list(command), **lists, **kw)
 
 
 @cli.command(context_settings={**CONTEXT, "allow_interspersed_args": False})
