@@ -21,9 +21,7 @@ def _run_options(f: Any) -> Any:
         click.option("--hostname", metavar="NAME", help="Hostname inside (default: the short id)."),
         click.option("--entrypoint", metavar="CMD", help="Override the image's entrypoint."),
         click.option("--rm", "auto_remove", is_flag=True, help="Remove the container when it exits."),
-        click.option(
-            "--network", metavar="NAME", help="none, host, bridge or a network of `stdc network create` (default: --net)."
-        ),
+        click.option("--network", metavar="NAME", help="none, host, bridge or one from `stdc network create`."),
         click.option(
             "-p",
             "--publish",
