@@ -146,6 +146,11 @@ class Engine:
             "Config": image.config.get("config", {}),
             "RootFS": image.config.get("rootfs", {}),
             "Layers": [layer.digest for layer in image.layers],
+            "Author": image.config.get("author", ""),
+            "Comment": next((h.get("comment", "") for h in reversed(image.config.get("history") or [])), ""),
+            "Architecture": image.config.get("architecture"),
+            "Os": image.config.get("os"),
+            "History": image.config.get("history", []),
         }
 
     def remove_image(self, ref: str, force: bool = False) -> str:

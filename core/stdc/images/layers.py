@@ -25,8 +25,8 @@ A malformed or truncated tar, or an unsafe member, raises ``BadInput`` part-way 
 target then holds part of the layer and **the caller throws it away** (storage drivers extract
 into a staging directory and remove it on any exception).
 
-Writing layer tars from a directory (commit, export, and the overlay/aufs diff) belongs here
-too, next to the whiteout names it shares; it is not built yet.
+Writing layer tars from a directory (commit, export, cp, and the overlay/aufs fast diff) is
+:mod:`stdc.images.layerwriter`. ``"plain"`` extracts with no whiteouts at all (``cp``).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from stdc.images.compression import Readable
 from stdc.images.safepath import PathError, RootDir, clean_name
 from stdc.images.tarstream import LayerTar
 
-FORMATS = ("overlay", "aufs", "apply")
+FORMATS = ("overlay", "aufs", "apply", "plain")  # "plain": no whiteouts at all (cp)
 WHITEOUT_PREFIX = ".wh."
 WHITEOUT_META_PREFIX = ".wh..wh."
 WHITEOUT_OPAQUE = ".wh..wh..opq"
@@ -64,18 +64,25 @@ _MEMBER_ERRORS = (
 )
 
 
-def apply_layer(stream: Readable, target_dir: str, whiteout_format: str, expected_diff_id: str | None = None) -> str:
+def apply_layer(
+    stream: Readable,
+    target_dir: str,
+    whiteout_format: str,
+    expected_diff_id: str | None = None,
+    keep_owners: bool = True,
+) -> str:
     """Extract the layer tar read from ``stream`` into ``target_dir``; return its diff_id.
 
     ``whiteout_format`` is ``"overlay"``, ``"aufs"`` or ``"apply"`` (see the module doc).
     ``BadInput`` on a malformed layer, or when ``expected_diff_id`` is given and the layer is not
     that one; ``target_dir`` must then be discarded by the caller. Pass the image config's
     diff_id: layers are shared by chain id, which is computed from the config's claims, so an
-    unchecked layer could poison another image's copy.
+    unchecked layer could poison another image's copy. ``keep_owners=False`` leaves what is
+    written owned by the caller (``cp`` without ``-a``).
     """
     if whiteout_format not in FORMATS:
         raise ValueError(f"unknown whiteout format {whiteout_format!r} (one of {', '.join(FORMATS)})")
-    with _Extractor(target_dir, whiteout_format) as extractor:
+    with _Extractor(target_dir, whiteout_format, keep_owners) as extractor:
         layer = LayerTar(stream)
         for member in layer:
             try:
@@ -96,10 +103,10 @@ def apply_layer(stream: Readable, target_dir: str, whiteout_format: str, expecte
 class _Extractor:
     """The state of one extraction: the root, a cached parent directory, deferred work."""
 
-    def __init__(self, target_dir: str, whiteout_format: str) -> None:
+    def __init__(self, target_dir: str, whiteout_format: str, keep_owners: bool = True) -> None:
         self.root = RootDir(target_dir)
         self.format = whiteout_format
-        self.chown = os.geteuid() == 0
+        self.chown = keep_owners and os.geteuid() == 0
         self._parent_key: str | None = None
         self._parent_fd = -1
         self.dir_times: list[tuple[list[str], int]] = []
@@ -131,10 +138,10 @@ class _Extractor:
                 self.dir_times.append(([], _ns(m.mtime)))
             return
         name = parts[-1]
-        if name.startswith(WHITEOUT_PREFIX) and self.format != "aufs":
+        if name.startswith(WHITEOUT_PREFIX) and self.format not in ("aufs", "plain"):
             self._whiteout(m, parts)
             return
-        if name.startswith(WHITEOUT_META_PREFIX) and name != WHITEOUT_OPAQUE:
+        if name.startswith(WHITEOUT_META_PREFIX) and name != WHITEOUT_OPAQUE and self.format != "plain":
             return  # aufs' own bookkeeping (.wh..wh.plnk, .wh..wh.aufs): never part of a layer
         if not (m.isreg() or m.isdir() or m.issym() or m.islnk() or m.isfifo()):
             return  # device nodes (and unknown types) are not created from a layer

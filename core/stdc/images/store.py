@@ -200,8 +200,9 @@ class ImageStore:
 
     # -- images -----------------------------------------------------------------------------
 
-    def add_image(self, ref: str | Reference, config: dict[str, Any], layers: list[LayerDesc]) -> Image:
-        """Write ``config`` and an OCI manifest over ``layers`` (blobs already stored), then tag it.
+    def add_image(self, ref: str | Reference | None, config: dict[str, Any], layers: list[LayerDesc]) -> Image:
+        """Write ``config`` and an OCI manifest over ``layers`` (blobs already stored), then tag it
+        (``ref=None``: an untagged image, kept and found by its id until it is removed by id).
 
         ``config["rootfs"]`` is filled in from the layers' diff ids (or must agree with them).
         """
@@ -223,10 +224,11 @@ class ImageStore:
             }
             return self.add_manifest(ref, json.dumps(manifest, separators=(",", ":")).encode())
 
-    def add_manifest(self, ref: str | Reference, manifest: bytes, media_type: str | None = None) -> Image:
+    def add_manifest(self, ref: str | Reference | None, manifest: bytes, media_type: str | None = None) -> Image:
         """Store a manifest (or image index) as it is and tag it ``ref``; every blob it names must
-        already be in the store. For registry backends, which must keep a manifest byte for byte."""
-        reference = _tag_ref(ref)
+        already be in the store. For registry backends, which must keep a manifest byte for byte.
+        ``ref=None`` adds it untagged (an index.json entry without a name)."""
+        reference = _tag_ref(ref) if ref is not None else None
         try:
             doc = json.loads(manifest)
             is_index = (doc.get("mediaType") or media_type) in INDEX_TYPES or "manifests" in doc
@@ -239,13 +241,18 @@ class ImageStore:
             raise BadInput(f"malformed image manifest: {e}") from None
         with self.ingesting():
             digest, size = self.put_blob(manifest)
-            desc = {"mediaType": media, "digest": digest, "size": size, "annotations": {REF_NAME: str(reference)}}
+            desc: dict[str, Any] = {"mediaType": media, "digest": digest, "size": size}
+            if reference is not None:
+                desc["annotations"] = {REF_NAME: str(reference)}
 
             def tag(index: dict[str, Any]) -> None:
                 for needed_digest in needed:
                     if not self.has_blob(needed_digest):
                         raise NotFound(f"cannot tag {reference}: blob {needed_digest} is not in the image store")
-                _set_tag(index, reference, desc)
+                if reference is not None:
+                    _set_tag(index, reference, desc)
+                elif not any(d.get("digest") == digest for d in index["manifests"]):
+                    index["manifests"].append(desc)
 
             self._update_index(tag)
         return self._load(desc, self.refs_of(digest))
