@@ -57,7 +57,7 @@ def run(*args: str, check: bool = True, timeout: float = 120, **kw: object) -> s
 
 def host_traces(root: str) -> dict[str, set[str]]:
     """What stdc may leave on the host: mounts under its root, cgroups, monitor and port proxy
-    processes, interfaces (bridges stdc*, veths vstdc*) and rules in its nftables tables."""
+    processes, interfaces (its bridges and what is on them) and the rules of its bridges."""
     with open("/proc/self/mountinfo") as f:
         mounts = {line.split()[4] for line in f if root in line or "/run/stdc" in line}
     cgroups = {p for p in glob.glob(f"{CGROUP_ROOT}/*/stdc/*") if os.path.isdir(p)}
@@ -70,26 +70,47 @@ def host_traces(root: str) -> dict[str, set[str]]:
             continue
         if b"stdc-monitor" in argv[0]:
             processes.add(cmdline.split("/")[2])
-        if b"stdc_net_bridge.proxy" in argv:
+        if b"stdc_net_bridge.proxy" in argv and _under(f"/proc/{cmdline.split('/')[2]}/fd/1", root):
             proxies.add(cmdline.split("/")[2])
-    links = {name for name in os.listdir("/sys/class/net") if name.startswith(("stdc", "vstdc"))}
+    bridges, links = network_links(root)
     return {
         "mounts": mounts,
         "cgroups": cgroups,
         "monitors": processes,
         "proxies": proxies,
         "links": links,
-        "rules": nft_rules(),
+        "rules": nft_rules(bridges),
     }
 
 
-def nft_rules() -> set[str]:
-    """Every rule in stdc's own nftables tables (``ip stdc_*``), as ``table: rule``."""
-    if shutil.which("nft") is None:
+def _under(link: str, root: str) -> bool:
+    with contextlib.suppress(OSError):
+        return os.readlink(link).startswith(root + "/")
+    return False
+
+
+def network_links(root: str) -> tuple[set[str], set[str]]:
+    """This root's bridges (their alias names it: other test sessions may run beside this one)
+    and every interface on them or made by stdc for one (veths vstdc*, bridges stdc*)."""
+    bridges = set()
+    for name in os.listdir("/sys/class/net"):
+        with contextlib.suppress(OSError), open(f"/sys/class/net/{name}/ifalias") as f:
+            if f.read().strip() == f"stdc:{root}/net/bridge":
+                bridges.add(name)
+    links = set(bridges)
+    for name in os.listdir("/sys/class/net"):
+        with contextlib.suppress(OSError):
+            if os.path.basename(os.readlink(f"/sys/class/net/{name}/master")) in bridges:
+                links.add(name)
+    return bridges, links
+
+
+def nft_rules(bridges: set[str]) -> set[str]:
+    """Every rule in the nftables tables of this root's bridges (``ip stdc_<bridge>``)."""
+    if not bridges or shutil.which("nft") is None:
         return set()
-    listed = subprocess.run(["nft", "list", "tables", "ip"], capture_output=True, text=True).stdout.split()
     rules = set()
-    for table in (t for t in listed if t.startswith("stdc_")):
+    for table in (f"stdc_{name}" for name in bridges):
         text = subprocess.run(["nft", "list", "table", "ip", table], capture_output=True, text=True).stdout
         rules |= {f"{table}: {line.strip()}" for line in text.splitlines() if line.strip()}
     return rules

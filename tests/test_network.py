@@ -191,7 +191,7 @@ def test_thirty_parallel_containers_get_distinct_addresses_and_leave_nothing(std
             list(pool.map(lambda cid: run("rm", "-f", cid), ids))
     after = host_traces(root)
     for kind in ("links", "rules", "proxies", "mounts"):
-        assert after[kind] == before[kind], kind
+        assert after[kind] <= before[kind], (kind, after[kind] - before[kind])
     assert leases() == {}
 
 

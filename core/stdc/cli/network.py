@@ -21,10 +21,6 @@ _BUILTIN_ROWS = [
 ]
 
 
-def _provider() -> tuple[Any, dict]:
-    return current_engine().network_provider()
-
-
 def _networks(engine: Any) -> list[dict]:
     """Every network: the provider's (when it is installed), then the built-in ones."""
     from stdc.errors import StdcError
@@ -54,7 +50,7 @@ def network() -> None:
 @click.argument("name")
 def network_create(subnet: str | None, name: str) -> None:
     """Create a network; its containers resolve one another by name."""
-    provider, args = _provider()
+    provider, args = current_engine().network_provider()
     if name in ("none", "host"):
         raise Conflict(f"network {name} already exists")
     click.echo(provider.hook.net_create(**args, name=name, subnet=subnet, options={})["Id"])

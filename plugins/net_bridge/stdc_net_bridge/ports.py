@@ -73,7 +73,6 @@ def spawn(bound: list[tuple[Any, dict]], ip: str, container_id: str, log: str) -
     finally:
         for sock, _ in bound:
             sock.close()
-    proc.returncode = 0  # we never wait for it here: keep Popen's destructor quiet
     return [proc.pid, process_start_time(proc.pid) or 0]
 
 
