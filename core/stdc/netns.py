@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from typing import Any
 
 from stdc import syscalls
 from stdc.errors import BadInput, Conflict, StdcError
@@ -146,17 +147,19 @@ def publish_list(specs: list[str], publish_all: bool, image_config: dict, expose
     return ports
 
 
-def check_free(ports: list[dict]) -> None:
-    """Refuse host ports taken now, before anything is created (the provider binds them when
-    the container starts, and fails then if one was taken meanwhile)."""
+def bind_ports(ports: list[dict]) -> list[tuple[Any, dict]]:
+    """Bind (and for TCP listen on) the host socket of each published port; return the sockets
+    with their port dicts, ``host_port`` as bound (0 becomes the port the kernel chose). A port
+    taken is ``Conflict``, an address not the host's ``BadInput``; nothing stays bound then."""
     import errno
     import socket
 
-    for p in ports:
-        if not p["host_port"]:
-            continue
-        kind = socket.SOCK_STREAM if p["protocol"] == "tcp" else socket.SOCK_DGRAM
-        with socket.socket(socket.AF_INET, kind) as sock:
+    bound: list[tuple[Any, dict]] = []
+    try:
+        for p in ports:
+            kind = socket.SOCK_STREAM if p["protocol"] == "tcp" else socket.SOCK_DGRAM
+            sock = socket.socket(socket.AF_INET, kind)
+            bound.append((sock, p))
             if kind == socket.SOCK_STREAM:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
@@ -166,6 +169,20 @@ def check_free(ports: list[dict]) -> None:
                 if e.errno == errno.EADDRINUSE:
                     raise Conflict(f"cannot publish {where}: the port is already in use") from None
                 raise BadInput(f"cannot publish {where}: {e.strerror}") from None
+            if kind == socket.SOCK_STREAM:
+                sock.listen(128)
+        return [(sock, {**p, "host_port": sock.getsockname()[1]}) for sock, p in bound]
+    except BaseException:
+        for sock, _ in bound:
+            sock.close()
+        raise
+
+
+def check_free(ports: list[dict]) -> None:
+    """Refuse host ports taken now, before anything is created (the provider binds them when
+    the container starts, and fails then if one was taken meanwhile)."""
+    for sock, _ in bind_ports([p for p in ports if p["host_port"]]):
+        sock.close()
 
 
 def format_port(p: dict) -> str:

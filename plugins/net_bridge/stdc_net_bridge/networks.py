@@ -13,6 +13,7 @@ import os
 from typing import Any
 
 from stdc.errors import Conflict, NotFound
+from stdc.netns import bind_ports
 
 from stdc_net_bridge import ports
 from stdc_net_bridge.store import DEFAULT, Store
@@ -33,7 +34,7 @@ def setup(home: str, settings: dict, container_id: str, netns_path: str, files_d
 
     st = Store(home, settings)
     name = options["network"]
-    bound = ports.bind(options.get("publish") or [])  # a taken port fails before anything is made
+    bound = bind_ports(options.get("publish") or [])  # a taken port fails before anything is made
     published = [p for _, p in bound]
     lease = {
         "container": container_id,

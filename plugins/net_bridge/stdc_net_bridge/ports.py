@@ -1,6 +1,7 @@
-"""Published ports: the host sockets are bound here, in the stdc command itself, so a port
-already taken is an error before the container starts; a userland proxy process per container
-(:mod:`stdc_net_bridge.proxy`) inherits them and relays to the container's address.
+"""Published ports: the host sockets are bound (:func:`stdc.netns.bind_ports`) in the stdc
+command itself, so a port already taken is an error before the container starts; a userland
+proxy process per container (:mod:`stdc_net_bridge.proxy`) inherits them and relays to the
+container's address.
 
 Why a proxy and not DNAT rules: a proxy serves every address of the host the same way —
 127.0.0.1 included, which DNAT can only reach with ``route_localnet`` and a masquerade of
@@ -10,48 +11,15 @@ rule; binding the port is what reserves it; and removing it is ending one proces
 
 from __future__ import annotations
 
-import errno
 import os
 import signal
 import sys
 import time
 from typing import Any
 
-from stdc.errors import BadInput, Conflict
 from stdc.state import process_alive, process_start_time
 
 PROXY_MODULE = "stdc_net_bridge.proxy"
-
-
-def bind(publish: list[dict]) -> list[tuple[Any, dict]]:
-    """Bind (and for TCP listen on) every host port; return the sockets with their port dicts,
-    the host port as bound. Nothing stays bound if one fails."""
-    import socket
-
-    bound: list[tuple[Any, dict]] = []
-    try:
-        for p in publish:
-            kind = socket.SOCK_STREAM if p["protocol"] == "tcp" else socket.SOCK_DGRAM
-            sock = socket.socket(socket.AF_INET, kind)
-            bound.append((sock, p))
-            if kind == socket.SOCK_STREAM:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            where = f"{p['host_ip'] or '0.0.0.0'}:{p['host_port']}/{p['protocol']}"
-            try:
-                sock.bind((p["host_ip"] or "0.0.0.0", p["host_port"]))
-            except OSError as e:
-                if e.errno == errno.EADDRINUSE:
-                    raise Conflict(f"cannot publish {where}: the port is already in use") from None
-                if e.errno == errno.EADDRNOTAVAIL:
-                    raise BadInput(f"cannot publish {where}: not an address of this host") from None
-                raise
-            if kind == socket.SOCK_STREAM:
-                sock.listen(128)
-        return [(sock, {**p, "host_port": sock.getsockname()[1]}) for sock, p in bound]
-    except BaseException:
-        for sock, _ in bound:
-            sock.close()
-        raise
 
 
 def spawn(bound: list[tuple[Any, dict]], ip: str, container_id: str, log: str) -> list[int]:
