@@ -24,17 +24,21 @@ from stdc.client import PROTOCOL
 
 
 def _warm_up() -> None:
-    """Import what commands need and load the configured backends, once."""
+    """Import what commands need, load every installed backend and let it warm up, once."""
     import sqlite3  # noqa: F401
 
-    from stdc import cli, config, engine, monitor, plugins, spec, state  # noqa: F401
+    from stdc import cli, config, engine, monitor, plugins, spec, specs, state  # noqa: F401
     from stdc.errors import StdcError
     from stdc.images import store  # noqa: F401
 
-    for kind, name in config.load().backends.items():
-        with contextlib.suppress(StdcError):  # reported to whoever uses it
-            plugins.load(kind, name)
-    plugins.observers()
+    config.load()
+    for kind in specs.KINDS:
+        for name in plugins.installed_names(kind):
+            with contextlib.suppress(StdcError):  # reported to whoever uses it
+                backend = plugins.load(kind, name)
+                if not backend.builtin:
+                    backend.hook.stdc_warm_up()
+    plugins.observers().stdc_warm_up()
     cli.load_commands()
 
 

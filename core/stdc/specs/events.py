@@ -33,3 +33,13 @@ def stdc_container_removed(container: dict) -> None:
 @hookspec
 def stdc_image_added(reference: str, digest: str, how: str) -> None:
     """An image became visible in the store (``how``: ``import``, ``pull``, ``commit``, ``load``, ``build``)."""
+
+
+@hookspec
+def stdc_warm_up() -> None:
+    """A long-lived process (``stdc daemon``) is about to serve many commands.
+
+    Import now what your hooks will need, so that its workers, forked from it, find it loaded:
+    a backend that imports a heavy library lazily (to keep one-off commands fast) imports it
+    here. Must not create or change anything on the host.
+    """

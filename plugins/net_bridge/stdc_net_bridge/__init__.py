@@ -37,6 +37,14 @@ def net_unusable() -> str | None:
 
 
 @hookimpl
+def stdc_warm_up() -> None:
+    """In a long-lived stdc daemon: load the netlink code once, not in every worker."""
+    from stdc_net_bridge import link, networks  # noqa: F401
+
+    link._iproute_class()
+
+
+@hookimpl
 def net_setup(home: str, settings: dict, container_id: str, netns_path: str, files_dir: str, options: dict) -> dict:
     from stdc_net_bridge import networks
 
