@@ -67,10 +67,16 @@ class Plan:
         self.capabilities = capabilities.CapabilitySets(process.get("capabilities"))
         capabilities.last_cap()  # read the host's /proc now, not inside the container
         self.no_new_privileges = bool(process.get("noNewPrivileges"))
-        self.rlimits = [(r["type"], int(r["soft"]), int(r["hard"])) for r in process.get("rlimits") or []]
-        for name, _, _ in self.rlimits:
-            if not name.startswith("RLIMIT_"):
-                raise StdcError(f"unknown rlimit {name!r}")
+        self.rlimits: list[tuple[int, int, int]] = []
+        if process.get("rlimits"):
+            # imported here, in the parent: after pivot_root the child can import nothing
+            import resource
+
+            for r in process["rlimits"]:
+                number = getattr(resource, r["type"], None) if r["type"].startswith("RLIMIT_") else None
+                if number is None:
+                    raise StdcError(f"unknown rlimit {r['type']!r}")
+                self.rlimits.append((number, int(r["soft"]), int(r["hard"])))
         linux = spec.get("linux") or {}
         self.namespaces = namespaces.NamespacePlan(linux.get("namespaces") or [])
         self.hostname = spec.get("hostname") or ""
@@ -181,10 +187,10 @@ def _become_container(plan: Plan, dirs: list[str], rootfs_mounts: list[Mount]) -
     except OSError:
         in_cwd = False
     if plan.rlimits:
-        import resource
+        import resource  # loaded by Plan in the parent: this finds it in sys.modules
 
-        for name, soft, hard in plan.rlimits:
-            resource.setrlimit(getattr(resource, name), (soft, hard))
+        for number, soft, hard in plan.rlimits:
+            resource.setrlimit(number, (soft, hard))
 
     caps = plan.capabilities
     capabilities.drop_bounding(caps.bounding)
