@@ -9,6 +9,8 @@ root filesystem mounts. The executor builds the container from them.
 One process model for all executors: the container's init is started as a *child of the
 calling process* (the stdc CLI in the foreground, the container's monitor when detached), and
 the exit status of that child is the payload's. The caller reaps it with ``os.waitpid``.
+That child may also be a supervisor that the init runs under and that exits as the payload did
+(LXC's monitor, which must be the init's parent, is one); the caller treats it the same.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ def exec_unusable() -> str | None:
 
 @hookspec(firstresult=True)
 def exec_start(container_id: str, bundle: str, spec: dict, rootfs_mounts: list, stdio: tuple[int, int, int]) -> int:
-    """Start the container and return the pid of its init, a child of the calling process.
+    """Start the container and return the pid of its init (or of the supervisor it runs under,
+    see above), a child of the calling process whose exit status will be the payload's.
 
     ``bundle`` is the container's directory (it holds ``config.json``); ``spec["root"]["path"]``
     is where the root filesystem goes: the executor mounts ``rootfs_mounts``
@@ -42,7 +45,8 @@ def exec_start(container_id: str, bundle: str, spec: dict, rootfs_mounts: list, 
 
 @hookspec(firstresult=True)
 def exec_kill(container_id: str, bundle: str, pid: int, signal: int) -> None:
-    """Send ``signal`` to the container's init ``pid`` (already checked to still be it)."""
+    """Make ``signal`` reach the container's init; ``pid`` is what :func:`exec_start` returned
+    (already checked to still be it)."""
 
 
 @hookspec(firstresult=True)

@@ -1,0 +1,516 @@
+"""The executor conformance suite: what every executor does the same, on the real kernel.
+
+Each test takes the fixture ``executor`` (an executor's name) and is parametrized over the
+executors chosen by, in order: ``--stdc-exec NAME`` (with ``-p stdc.testing.plugin``), the
+environment variable ``STDC_TEST_EXEC`` (comma-separated), a module-level ``EXECUTORS`` list in
+the test module that star-imports this one, else every installed executor. That module may
+also name ``KNOWN_FAILURES = {(test, executor): reason}``: strict xfails, never skips. An executor that is
+not usable here fails the suite: it is never skipped.
+
+Two levels: through the CLI (``stdc --exec NAME …`` in a private root: foreground and
+detached runs, exit status, stdout/stderr, logs, stop/kill/wait/rm, isolation), and through the
+hooks with a hand-written spec, for what the CLI does not expose (cgroup limits, rlimits, a
+read-only root, joining a network namespace by path). Every test checks that it left no mount,
+cgroup or monitor process behind. Needs root.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+
+__all__ = [
+    "pytest_generate_tests",
+    "executor",
+    "exec_root",
+    "cli",
+    "spec_runner",
+    "spec_workdir",
+    "test_exit_status",
+    "test_stdout_and_stderr_stay_separate",
+    "test_command_not_found_is_127",
+    "test_not_executable_is_126",
+    "test_env_cwd_user_hostname",
+    "test_user_by_name_from_the_image",
+    "test_payload_is_pid_1_with_only_its_stdio",
+    "test_own_network_with_loopback_only",
+    "test_capabilities_and_no_new_privileges",
+    "test_proc_masked_and_read_only",
+    "test_cgroup_under_stdc",
+    "test_detached_logs_and_wait",
+    "test_stop_sends_term_then_status",
+    "test_kill_reaches_the_payload",
+    "test_foreground_forwards_signals",
+    "test_rm_force_running",
+    "test_restart_exited_container",
+    "test_spec_memory_and_pids_limits",
+    "test_spec_rlimits",
+    "test_spec_read_only_root",
+    "test_spec_joins_network_namespace_by_path",
+]
+
+CGROUP_ROOT = "/sys/fs/cgroup"
+DEFAULT_BOUNDING = 0xA80425FB  # the OCI spec's (docker's) default capability set
+STDC = os.path.join(os.path.dirname(sys.executable), "stdc")
+
+
+def _chosen(config: pytest.Config, module: object) -> list[str]:
+    names: list[str] = []
+    with contextlib.suppress(ValueError):
+        names = list(config.getoption("--stdc-exec") or [])
+    if not names and os.environ.get("STDC_TEST_EXEC"):
+        names = [n for n in os.environ["STDC_TEST_EXEC"].split(",") if n]
+    if not names:
+        names = list(getattr(module, "EXECUTORS", []))
+    if not names:
+        from stdc import plugins
+
+        names = plugins.installed_names("exec")
+    return names
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    pinned = any(m.args and "executor" in str(m.args[0]) for m in metafunc.definition.iter_markers("parametrize"))
+    if "executor" in metafunc.fixturenames and not pinned:
+        # KNOWN_FAILURES = {(test name, executor): reason} in the importing module: strict xfail,
+        # so a fixed executor turns it into a failure until the entry is removed
+        known = getattr(metafunc.module, "KNOWN_FAILURES", {})
+        params = [
+            pytest.param(n, marks=pytest.mark.xfail(reason=known[key], strict=True))
+            if (key := (metafunc.function.__name__, n)) in known
+            else n
+            for n in _chosen(metafunc.config, metafunc.module)
+        ]
+        metafunc.parametrize("executor", params, indirect=True, scope="session")
+
+
+# -- fixtures ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def executor(request: pytest.FixtureRequest) -> str:
+    """The executor under test; one that cannot work here fails, with its reason."""
+    from stdc import plugins
+
+    name = request.param
+    if os.geteuid() != 0:
+        pytest.fail("the executor suite runs real containers and needs root")
+    reason = plugins.load("exec", name).unusable()
+    assert reason is None, f"executor {name} is not usable here: {reason}"
+    return name
+
+
+@pytest.fixture(scope="session")
+def exec_root() -> Iterator[str]:
+    """A private stdc root for the suite; everything in it is removed at the end."""
+    path = tempfile.mkdtemp(prefix="stdc-exec-suite-", dir="/var/tmp")
+    yield path
+    ids = subprocess.run([STDC, "--root", path, "ps", "-aq", "--no-trunc"], capture_output=True, text=True).stdout
+    if ids.split():
+        subprocess.run([STDC, "--root", path, "rm", "-f", *ids.split()], capture_output=True, timeout=120)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _traces(root: str) -> dict[str, set[str]]:
+    """What a container may leave on the host: mounts, cgroups under stdc/, monitor processes."""
+    with open("/proc/self/mountinfo") as f:
+        mounts = {line.split()[4] for line in f if root in line}
+    cgroups = {p for p in glob.glob(f"{CGROUP_ROOT}/*/stdc/*") + glob.glob(f"{CGROUP_ROOT}/stdc/*") if os.path.isdir(p)}
+    monitors = set()
+    for cmdline in glob.glob("/proc/[0-9]*/cmdline"):
+        with contextlib.suppress(OSError), open(cmdline, "rb") as f:
+            argv = f.read().split(b"\0")
+            if root.encode() in b" ".join(argv) or any(root.encode() in a for a in argv):
+                monitors.add(cmdline.split("/")[2])
+    return {"mounts": mounts, "cgroups": cgroups, "processes": monitors}
+
+
+class Cli:
+    """``cli("run", "--rm", "base", "true")``: the CLI with ``--exec`` and the private root.
+
+    ``seen`` collects the ids of the containers that existed while it ran (other stdc roots on
+    the host make cgroups under stdc/ too: only these are this suite's)."""
+
+    def __init__(self, root: str, executor: str) -> None:
+        self.root, self.executor = root, executor
+        self.seen: set[str] = set()
+
+    def argv(self, *args: str) -> list[str]:
+        return [STDC, "--root", self.root, "--exec", self.executor, *args]
+
+    def _look(self, done: threading.Event) -> None:
+        containers = os.path.join(self.root, "containers")
+        while True:
+            with contextlib.suppress(OSError):
+                self.seen.update(os.listdir(containers))
+            if done.wait(0.005):
+                return
+
+    def __call__(self, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
+        done = threading.Event()
+        looker = threading.Thread(target=self._look, args=(done,), daemon=True)
+        looker.start()
+        try:
+            result = subprocess.run(
+                self.argv(*args), capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+            )
+        finally:
+            done.set()
+            looker.join()
+        if check and result.returncode != 0:
+            raise AssertionError(f"stdc {' '.join(args)} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def inspect(self, ref: str) -> dict:
+        return json.loads(self("inspect", ref).stdout)[0]
+
+
+@pytest.fixture
+def cli(executor: str, exec_root: str) -> Iterator[Cli]:
+    """The CLI against the executor under test; the test must leave nothing behind."""
+    before = _traces(exec_root)
+    runner = Cli(exec_root, executor)
+    yield runner
+    _assert_nothing_left(before, _traces(exec_root), runner.seen)
+
+
+def _assert_nothing_left(before: dict[str, set[str]], after: dict[str, set[str]], ids: set[str]) -> None:
+    after["cgroups"] = {p for p in after["cgroups"] if os.path.basename(p).split(".")[0] in ids}
+    for kind in before:
+        assert after[kind] <= before[kind], f"left behind {kind}: {sorted(after[kind] - before[kind])}"
+
+
+def _wait_for(predicate: Callable[[], bool], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+# -- through the CLI ------------------------------------------------------------------------------
+
+
+def test_exit_status(cli: Cli) -> None:
+    for code in (0, 3, 255):
+        assert cli("run", "--rm", "base", "sh", "-c", f"exit {code}", check=False).returncode == code
+
+
+def test_stdout_and_stderr_stay_separate(cli: Cli) -> None:
+    r = cli("run", "--rm", "base", "sh", "-c", "echo out; echo err >&2; echo out2")
+    assert (r.stdout, r.stderr) == ("out\nout2\n", "err\n")
+
+
+def test_command_not_found_is_127(cli: Cli) -> None:
+    for command in ("no-such-command", "/no/such/file"):
+        r = cli("run", "--rm", "base", command, check=False)
+        assert r.returncode == 127
+        assert command in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert cli("ps", "-aq").stdout == ""
+
+
+def test_not_executable_is_126(cli: Cli) -> None:
+    r = cli("run", "--name", "noexec", "base", "/etc/passwd", check=False)
+    assert r.returncode == 126
+    assert "/etc/passwd" in r.stderr
+    assert cli.inspect("noexec")["State"]["Status"] == "exited"
+    cli("rm", "noexec")
+
+
+def test_env_cwd_user_hostname(cli: Cli) -> None:
+    script = 'echo "$GREETING|$(pwd)|$(id -u):$(id -g)|$(hostname)|$HOME"'
+    r = cli("run", "--rm", "-e", "GREETING=hi there", "-w", "/made/here", "-u", "1000:1001", "--hostname", "box",
+            "base", "sh", "-c", script)  # fmt: skip
+    assert r.stdout == "hi there|/made/here|1000:1001|box|/\n"
+    env = cli("run", "--rm", "base", "env").stdout.splitlines()
+    assert not [line for line in env if line.startswith("STDC_")], "the host's environment leaked in"
+
+
+def test_user_by_name_from_the_image(cli: Cli) -> None:
+    r = cli("run", "--rm", "-u", "root", "base", "sh", "-c", 'echo "$(id -u) $HOME"')
+    assert r.stdout == "0 /root\n"
+    r = cli("run", "--rm", "-u", "nosuchuser", "base", "true", check=False)
+    assert r.returncode != 0 and "nosuchuser" in r.stderr
+
+
+def test_payload_is_pid_1_with_only_its_stdio(cli: Cli) -> None:
+    r = cli("run", "--rm", "base", "sh", "-c", "echo $$; ls /proc/self/fd")
+    pid, *fds = r.stdout.split()
+    assert pid == "1"
+    # 0-2 and the directory ls itself reads
+    assert len(fds) == 4 and fds[:3] == ["0", "1", "2"], fds
+
+
+def test_own_network_with_loopback_only(cli: Cli) -> None:
+    r = cli("run", "--rm", "base", "cat", "/proc/net/dev")
+    interfaces = [line.split(":")[0].strip() for line in r.stdout.splitlines()[2:]]
+    assert interfaces == ["lo"]
+
+
+def test_capabilities_and_no_new_privileges(cli: Cli) -> None:
+    status = cli("run", "--rm", "base", "cat", "/proc/self/status").stdout
+    fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+    assert int(fields["CapBnd"], 16) == DEFAULT_BOUNDING
+    assert int(fields["CapEff"], 16) == DEFAULT_BOUNDING
+    assert fields["NoNewPrivs"].strip() == "1"
+    user = cli("run", "--rm", "-u", "1000", "base", "cat", "/proc/self/status").stdout
+    assert "CapEff:\t0000000000000000" in user
+
+
+def test_proc_masked_and_read_only(cli: Cli) -> None:
+    script = (
+        "cat /proc/timer_list | wc -c; echo x > /proc/sys/kernel/hostname && echo writable; ls /sys/firmware | wc -l"
+    )
+    r = cli("run", "--rm", "base", "sh", "-c", script)
+    masked, *rest = r.stdout.split("\n")
+    assert masked.strip() == "0"
+    assert "writable" not in r.stdout
+    assert rest[0].strip() == "0"
+
+
+def _read(path: str) -> str:
+    with open(path) as f:
+        return f.read()
+
+
+def test_cgroup_under_stdc(cli: Cli) -> None:
+    cid = cli("run", "-d", "base", "sleep", "30").stdout.strip()
+    try:
+        dirs = glob.glob(f"{CGROUP_ROOT}/*/stdc/{cid}") + glob.glob(f"{CGROUP_ROOT}/stdc/{cid}")
+        assert dirs, "no cgroup at stdc/<id>"
+        procs = [p for d in dirs for p in _read(os.path.join(d, "cgroup.procs")).split()]
+        comms = {_read(f"/proc/{p}/comm").strip() for p in procs if os.path.exists(f"/proc/{p}")}
+        assert "sleep" in comms
+    finally:
+        cli("rm", "-f", cid)
+
+
+def test_detached_logs_and_wait(cli: Cli) -> None:
+    cid = cli("run", "-d", "base", "sh", "-c", "echo to-out; echo to-err >&2; exit 5").stdout.strip()
+    assert cli("wait", cid).stdout.strip() == "5"
+    logs = cli("logs", cid)
+    assert (logs.stdout, logs.stderr) == ("to-out\n", "to-err\n")
+    state = cli.inspect(cid)["State"]
+    assert (state["Status"], state["ExitCode"]) == ("exited", 5)
+    cli("rm", cid)
+
+
+def test_stop_sends_term_then_status(cli: Cli) -> None:
+    cid = cli("run", "-d", "base", "sh", "-c", "trap 'exit 7' TERM; echo up; while true; do sleep 0.1; done").stdout
+    cid = cid.strip()
+    _wait_for(lambda: "up" in cli("logs", cid).stdout)
+    cli("stop", "-t", "10", cid)
+    assert cli.inspect(cid)["State"]["ExitCode"] == 7
+    cli("rm", cid)
+
+
+def test_kill_reaches_the_payload(cli: Cli) -> None:
+    cid = cli("run", "-d", "base", "sleep", "30").stdout.strip()
+    cli("kill", cid)
+    assert cli("wait", cid).stdout.strip() == "137"
+    cid2 = cli("run", "-d", "base", "sh", "-c", "trap 'exit 9' USR1; echo up; while true; do sleep 0.1; done").stdout
+    cid2 = cid2.strip()
+    _wait_for(lambda: "up" in cli("logs", cid2).stdout)
+    cli("kill", "-s", "USR1", cid2)
+    assert cli("wait", cid2).stdout.strip() == "9"
+    cli("rm", cid, cid2)
+
+
+def test_foreground_forwards_signals(cli: Cli) -> None:
+    proc = subprocess.Popen(
+        cli.argv(
+            "run", "--rm", "base", "sh", "-c", "trap 'echo got; exit 4' TERM; echo up; while true; do sleep 0.1; done"
+        ),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "up\n"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 4
+        assert proc.stdout.read() == "got\n"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_rm_force_running(cli: Cli) -> None:
+    cid = cli("run", "-d", "base", "sleep", "30").stdout.strip()
+    cli("rm", "-f", cid)
+    assert cid not in cli("ps", "-aq", "--no-trunc").stdout
+    assert not os.path.exists(os.path.join(cli.root, "containers", cid))
+
+
+def test_restart_exited_container(cli: Cli) -> None:
+    cli("create", "--name", "again", "base", "sh", "-c", "echo run; exit 2")
+    for _ in range(2):
+        r = cli("start", "-a", "again", check=False)
+        assert (r.returncode, r.stdout) == (2, "run\n")
+    cli("rm", "again")
+
+
+# -- through the hooks, with a hand-written spec ---------------------------------------------------
+
+
+class SpecRunner:
+    """Runs a busybox root filesystem under the executor with a spec the test adjusts."""
+
+    def __init__(self, executor: str, workdir: str) -> None:
+        from stdc import plugins
+
+        self.backend = plugins.require("exec", executor)
+        self.workdir = workdir
+        self.ids: set[str] = set()
+        self.rootfs = os.path.join(workdir, "rootfs-template")
+        busybox = shutil.which("busybox") or "/bin/busybox"
+        os.makedirs(os.path.join(self.rootfs, "bin"))
+        for d in ("proc", "sys", "dev", "tmp", "etc"):
+            os.makedirs(os.path.join(self.rootfs, d), exist_ok=True)
+        shutil.copy(busybox, os.path.join(self.rootfs, "bin", "busybox"))
+        applets = subprocess.run([busybox, "--list"], capture_output=True, text=True, check=True).stdout.split()
+        for applet in applets:
+            with contextlib.suppress(FileExistsError):
+                os.symlink("busybox", os.path.join(self.rootfs, "bin", applet))
+        with open(os.path.join(self.rootfs, "etc", "passwd"), "w") as f:
+            f.write("root:x:0:0:root:/root:/bin/sh\n")
+
+    def spec(self, args: list[str], container_id: str, bundle: str) -> dict:
+        from stdc.spec import DEFAULT_PATH, build_spec
+
+        return build_spec(
+            args=args,
+            env=[f"PATH={DEFAULT_PATH}"],
+            cwd="/",
+            user={"uid": 0, "gid": 0},
+            hostname="spec",
+            rootfs=os.path.join(bundle, "rootfs"),
+            cgroups_path=f"/stdc/{container_id}",
+            netns=None,
+        )
+
+    def run(
+        self,
+        args: list[str],
+        adjust: Callable[[dict], None] = lambda s: None,
+        during: Callable[[str], None] | None = None,
+    ) -> tuple[int, str]:
+        """Start, let ``during(container_id)`` look while it runs, reap; (exit code, output)."""
+        from stdc.mounts import Mount
+
+        container_id = uuid.uuid4().hex * 2
+        self.ids.add(container_id)
+        bundle = os.path.join(self.workdir, container_id)
+        os.makedirs(os.path.join(bundle, "rootfs"))
+        spec = self.spec(args, container_id, bundle)
+        adjust(spec)
+        mounts = [Mount("bind", self.rootfs, ["rbind"])]
+        out_r, out_w = os.pipe2(os.O_CLOEXEC)
+        null = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            pid = self.backend.hook.exec_start(
+                container_id=container_id, bundle=bundle, spec=spec, rootfs_mounts=mounts, stdio=(null, out_w, out_w)
+            )
+            os.close(out_w)
+            try:
+                if during:
+                    during(container_id)
+            finally:
+                output = b""
+                while chunk := os.read(out_r, 65536):
+                    output += chunk
+                _, status = os.waitpid(pid, 0)
+        finally:
+            with contextlib.suppress(OSError):
+                os.close(out_w)
+            os.close(out_r)
+            os.close(null)
+            self.backend.hook.exec_cleanup(container_id=container_id, bundle=bundle, spec=spec)
+            shutil.rmtree(bundle, ignore_errors=True)
+        code = 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.waitstatus_to_exitcode(status)
+        return code, output.decode()
+
+
+@pytest.fixture(scope="session")
+def spec_workdir(executor: str) -> Iterator[str]:
+    path = tempfile.mkdtemp(prefix=f"stdc-exec-spec-{executor}-", dir="/var/tmp")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def spec_runner(executor: str, spec_workdir: str) -> Iterator[SpecRunner]:
+    before = _traces(spec_workdir)
+    runner = SpecRunner(executor, tempfile.mkdtemp(dir=spec_workdir))
+    yield runner
+    _assert_nothing_left(before, _traces(spec_workdir), runner.ids)
+
+
+def _cgroup_file(container_id: str, controller: str, name: str) -> str:
+    unified = os.path.exists(os.path.join(CGROUP_ROOT, "cgroup.controllers"))
+    base = CGROUP_ROOT if unified else os.path.join(CGROUP_ROOT, controller)
+    with open(os.path.join(base, "stdc", container_id, name)) as f:
+        return f.read().strip()
+
+
+def test_spec_memory_and_pids_limits(spec_runner: SpecRunner) -> None:
+    seen = {}
+    unified = os.path.exists(os.path.join(CGROUP_ROOT, "cgroup.controllers"))
+
+    def adjust(spec: dict) -> None:
+        spec["linux"]["resources"] = {"memory": {"limit": 64 << 20}, "pids": {"limit": 42}}
+
+    def during(container_id: str) -> None:
+        seen["memory"] = _cgroup_file(container_id, "memory", "memory.max" if unified else "memory.limit_in_bytes")
+        seen["pids"] = _cgroup_file(container_id, "pids", "pids.max")
+
+    code, _ = spec_runner.run(["sleep", "1"], adjust, during)
+    assert code == 0
+    assert seen == {"memory": str(64 << 20), "pids": "42"}
+
+
+def test_spec_rlimits(spec_runner: SpecRunner) -> None:
+    def adjust(spec: dict) -> None:
+        spec["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "soft": 123, "hard": 456}]
+
+    assert spec_runner.run(["sh", "-c", "ulimit -n; ulimit -Hn"], adjust) == (0, "123\n456\n")
+
+
+def test_spec_read_only_root(spec_runner: SpecRunner) -> None:
+    def adjust(spec: dict) -> None:
+        spec["root"]["readonly"] = True
+
+    code, output = spec_runner.run(["sh", "-c", "touch /x 2>&1 || echo refused; touch /tmp/y 2>&1 || echo tmp"], adjust)
+    assert "refused" in output
+
+
+def test_spec_joins_network_namespace_by_path(spec_runner: SpecRunner) -> None:
+    ns = os.path.join(spec_runner.workdir, "netns")
+    open(ns, "w").close()
+    subprocess.run(["unshare", f"--net={ns}", "ip", "link", "add", "stdct0", "type", "veth", "peer", "name", "stdct1"],
+                   check=True)  # fmt: skip
+    try:
+
+        def adjust(spec: dict) -> None:
+            for entry in spec["linux"]["namespaces"]:
+                if entry["type"] == "network":
+                    entry["path"] = ns
+
+        code, output = spec_runner.run(["cat", "/proc/net/dev"], adjust)
+        assert code == 0
+        assert "stdct0" in output and "stdct1" in output
+    finally:
+        subprocess.run(["umount", ns], check=True)
+        os.unlink(ns)

@@ -1,0 +1,92 @@
+"""lxc: the OCI runtime spec carried out by LXC, driven through the python-lxc binding.
+
+The spec becomes configuration items on an ``lxc.Container`` whose container path is the
+container's own ``<bundle>/lxc`` (never /var/lib/lxc); liblxc builds and starts it in a child of
+the caller that stays its monitor and exits with the payload's status (see
+:mod:`stdc_exec_lxc.process`). Its cgroups live at the spec's ``cgroupsPath`` (``stdc/<id>``),
+its monitor's beside them (``stdc/<id>.lxc-monitor``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal as signals
+
+from stdc.mounts import Mount
+from stdc.specs import hookimpl
+
+
+def _lxcpath(bundle: str) -> str:
+    return os.path.join(bundle, "lxc")
+
+
+@hookimpl
+def exec_unusable() -> str | None:
+    from stdc_exec_lxc import binding
+
+    if os.geteuid() != 0:
+        return "needs root"
+    reason = binding.unusable()
+    if reason:
+        return reason
+    if not os.path.isdir("/sys/fs/cgroup"):
+        return "no cgroup filesystem at /sys/fs/cgroup"
+    return None
+
+
+@hookimpl
+def exec_start(
+    container_id: str, bundle: str, spec: dict, rootfs_mounts: list[Mount], stdio: tuple[int, int, int]
+) -> int:
+    from stdc_exec_lxc import process
+
+    return process.start(container_id, bundle, spec, rootfs_mounts, stdio)
+
+
+@hookimpl
+def exec_kill(container_id: str, bundle: str, pid: int, signal: int) -> None:
+    """Signal the container's init, which liblxc's command socket names; while there is none
+    (still starting, or gone), signal the monitor, which forwards what it can catch."""
+    from stdc_exec_lxc import binding
+
+    init = binding.container(container_id, _lxcpath(bundle)).init_pid
+    if init > 0:
+        try:
+            pidfd = os.pidfd_open(init)
+        except ProcessLookupError:
+            pass
+        else:
+            try:
+                signals.pidfd_send_signal(pidfd, signal)
+                return
+            except ProcessLookupError:
+                pass
+            finally:
+                os.close(pidfd)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal)
+
+
+@hookimpl
+def exec_cleanup(container_id: str, bundle: str, spec: dict) -> None:
+    from stdc.errors import StdcError
+
+    from stdc_exec_lxc import binding, cleanup, translate
+
+    lxcpath = _lxcpath(bundle)
+    if os.path.isdir(lxcpath) and binding.unusable() is None:
+        c = binding.container(container_id, lxcpath)
+        if c.running:
+            c.stop()
+        if c.defined:
+            # destroy removes the config dir; without a rootfs it leaves the bundle's rootfs alone
+            c.clear_config_item("lxc.rootfs.path")
+            c.destroy()
+    try:
+        relative = translate.cgroup_relative(spec, container_id)
+    except StdcError:
+        relative = None  # exec_start refused this path before creating anything
+    if relative:
+        cleanup.remove_cgroups(relative)
+    cleanup.remove_files(lxcpath)

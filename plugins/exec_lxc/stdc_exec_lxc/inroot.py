@@ -1,0 +1,65 @@
+"""Files of the container's root read and made from outside it, never escaping it.
+
+LXC resolves a user by number only, and fails when the working directory is missing; the image
+decides both, so they are looked up before the start, in the root filesystem mounted in the
+monitor's mount namespace. Paths are resolved with openat2(RESOLVE_IN_ROOT): a symlink of the
+image can never lead out to the host.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+
+from stdc import syscalls, users
+from stdc.errors import StdcError
+
+_SYS_openat2 = 437  # x86_64 and most others
+_RESOLVE_IN_ROOT = 0x10
+
+
+class _OpenHow(ctypes.Structure):
+    _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64), ("resolve", ctypes.c_uint64)]
+
+
+def open_in(root_fd: int, path: str, flags: int) -> int:
+    """openat2 of ``path`` with ``root_fd`` as its ``/``."""
+    how = _OpenHow(flags | os.O_CLOEXEC, 0, _RESOLVE_IN_ROOT)
+    raw = path.encode()
+    return syscalls.syscall(
+        _SYS_openat2,
+        root_fd,
+        ctypes.cast(ctypes.c_char_p(raw), ctypes.c_void_p).value or 0,
+        ctypes.addressof(how),
+        ctypes.sizeof(how),
+    )
+
+
+def resolve_user(root_fd: int, spec_user: dict, env_home: bool) -> users.User:
+    """``process.user`` (numbers or ``username``/``groupname``) against the image's files,
+    resolved by :mod:`stdc.users` with every path opened inside the root."""
+
+    def open_inside(path: str) -> int:
+        return open_in(root_fd, path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+
+    return users.resolve(spec_user, env_home, open_inside)
+
+
+def make_dirs(root_fd: int, path: str) -> None:
+    """``mkdir -p path`` inside the root (as root, like docker's working directory)."""
+    parts = [p for p in path.split("/") if p and p != "."]
+    for i in range(len(parts)):
+        try:
+            os.close(open_in(root_fd, "/" + "/".join(parts[: i + 1]), os.O_PATH | os.O_DIRECTORY))
+            continue
+        except OSError as e:
+            if e.errno != errno.ENOENT:
+                raise StdcError(f"working directory {path}: {e.strerror}") from None
+        parent = open_in(root_fd, "/" + "/".join(parts[:i]), os.O_PATH | os.O_DIRECTORY)
+        try:
+            os.mkdir(parts[i], 0o755, dir_fd=parent)
+        except FileExistsError:
+            pass
+        finally:
+            os.close(parent)

@@ -1,0 +1,243 @@
+"""Starting a container through LXC so that the contract's process model holds.
+
+The caller forks a child (the *LXC monitor*): it mounts the root filesystem in a mount namespace
+of its own, sets the configuration on an ``lxc.Container`` and calls
+``start(daemonize=False)``. liblxc clones the container's init from it, execs the payload (a
+failed exec makes ``start`` return False, with the reason in the container's log) and stays
+as the init's parent until it has exited and been cleaned up; the child then exits with the
+payload's wait status. That child is what :func:`start` returns: a child of the caller whose
+exit status is the payload's. liblxc forwards the signals the monitor gets to the init.
+
+The caller knows the payload was executed when liblxc's command socket answers with the init's
+pid: the monitor serves it only from its main loop, which starts once the exec succeeded.
+
+The child reports on a socket: ``S`` when it calls ``start``, ``R`` when the container ran, or
+``CODE MESSAGE`` when it could not be started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import select
+import signal
+import socket
+import time
+from typing import Any, NoReturn
+
+from stdc import syscalls
+from stdc.errors import PayloadError, StdcError
+from stdc.mounts import Mount, mount_all
+
+from stdc_exec_lxc import binding, inroot
+from stdc_exec_lxc.translate import LOG_FILE, Plan
+
+_REPORT_FD = 3
+_MAX_FD = 0x7FFFFFFF
+#: how long the caller waits for the container's command socket between two looks
+_PROBE_INTERVAL = 0.0005
+_START_TIMEOUT = 120.0
+
+
+def start(container_id: str, bundle: str, spec: dict, rootfs_mounts: list[Mount], stdio: tuple[int, int, int]) -> int:
+    """Start the container; return the LXC monitor's pid once the payload is executed."""
+    plan = Plan(container_id, bundle, spec)
+    os.makedirs(os.path.join(plan.lxcpath, plan.name), mode=0o700, exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(os.path.join(plan.lxcpath, plan.name, LOG_FILE))  # a fresh log: it explains this start
+    # a socket pair, not a pipe: the monitor's last report may find the caller gone, and
+    # MSG_NOSIGNAL spares it a SIGPIPE whose default it must keep for the payload
+    report_r, report_w = (s.detach() for s in socket.socketpair())
+    try:
+        pid = os.fork()
+    except BaseException:
+        os.close(report_r)
+        os.close(report_w)
+        raise
+    if pid == 0:  # pragma: no cover - the LXC monitor
+        os.close(report_r)
+        _monitor(plan, rootfs_mounts, stdio, report_w)
+    os.close(report_w)
+    try:
+        _wait_until_executed(plan, report_r)
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+        raise
+    finally:
+        os.close(report_r)
+    return pid
+
+
+def _wait_until_executed(plan: Plan, report_r: int) -> None:
+    """Return once the payload runs (or ran); raise what the monitor reported if it did not."""
+    report = b""
+    probe = None
+    deadline = time.monotonic() + _START_TIMEOUT
+    while True:
+        ready, _, _ = select.select([report_r], [], [], _PROBE_INTERVAL if report == b"S" else None)
+        if ready:
+            chunk = os.read(report_r, 4096)
+            if not chunk:
+                break
+            report += chunk
+            body = report[1:] if report.startswith(b"S") else report
+            if body == b"R" or body.endswith(b"\n"):
+                break
+        if report == b"S":
+            if probe is None:
+                probe = binding.container(plan.name, plan.lxcpath)
+            # refused until liblxc has made its socket; once made, answered from its main loop
+            # only, which runs once the payload was executed
+            if probe.init_pid > 0:
+                return
+            if time.monotonic() > deadline:
+                raise StdcError(f"lxc: the container did not start within {_START_TIMEOUT:.0f} s")
+    body = report[1:] if report.startswith(b"S") else report
+    if body == b"R":
+        return  # the payload ran and has already exited: the monitor exits with its status
+    # the monitor is not reaped here: the caller kills (a no-op on one that is exiting) and
+    # reaps it, and its pid cannot be reused before that
+    code, _, text = body.decode("utf-8", "replace").strip().partition(" ")
+    if not code.isdigit():
+        raise StdcError("lxc: the container's monitor died while starting it")
+    raise PayloadError(text, int(code))
+
+
+def _monitor(plan: Plan, rootfs_mounts: list[Mount], stdio: tuple[int, int, int], report_w: int) -> NoReturn:
+    """The forked child: build the container with LXC, run it, exit with the payload's status."""
+    code, message = 125, "lxc: container start failed"
+    try:
+        report_w = _own_process(stdio, report_w)
+        c = _prepare(plan, rootfs_mounts)
+        _send(report_w, b"S")
+        ran = c.start(useinit=False, daemonize=False, close_fds=False, cmd=tuple(plan.args))
+        if ran:
+            status = binding.error_num(c, plan.name)
+            with contextlib.suppress(OSError):
+                _send(report_w, b"R")
+            _exit_like(status)
+        code, message = _failure(plan)
+    except StdcError as e:
+        code, message = e.exit_code, str(e)
+    except OSError as e:
+        message = f"lxc: {e}"
+    except BaseException as e:  # noqa: B036 - whatever happens, the caller hears of it and we exit
+        message = f"lxc: {type(e).__name__}: {e}"
+    try:
+        _send(report_w, f"{code} {message}".replace("\n", " ").encode() + b"\n")
+    finally:
+        os._exit(code)
+
+
+def _send(fd: int, data: bytes) -> None:
+    sock = socket.socket(fileno=fd)
+    try:
+        sock.sendall(data, socket.MSG_NOSIGNAL)
+    finally:
+        sock.detach()
+
+
+def _own_process(stdio: tuple[int, int, int], report_w: int) -> int:
+    """Default signal dispositions, a session of its own, ``stdio`` on 0-2, the report pipe on 3
+    (close-on-exec) and every other descriptor closed: liblxc passes what is open to the init."""
+    for sig in range(1, signal.NSIG):
+        if sig not in (signal.SIGKILL, signal.SIGSTOP):
+            with contextlib.suppress(OSError, ValueError):
+                signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())
+    os.setsid()
+    high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, _REPORT_FD + 1) for fd in (*stdio, report_w)]
+    for target, fd in enumerate(high[:3]):
+        os.dup2(fd, target)
+    os.dup2(high[3], _REPORT_FD, inheritable=False)
+    os.closerange(_REPORT_FD + 1, _MAX_FD)
+    return _REPORT_FD
+
+
+def _prepare(plan: Plan, rootfs_mounts: list[Mount]) -> Any:
+    """Mount the root filesystem privately, resolve what the image decides, configure LXC."""
+    syscalls.unshare(syscalls.CLONE_NEWNS)
+    # nothing mounted here may reach the host, whatever the host's propagation is
+    syscalls.mount(None, "/", None, syscalls.MS_SLAVE | syscalls.MS_REC)
+    try:
+        if rootfs_mounts:
+            mount_all(rootfs_mounts, plan.root)
+        else:
+            syscalls.mount(plan.root, plan.root, None, syscalls.MS_BIND | syscalls.MS_REC)
+    except OSError as e:
+        raise StdcError(f"mounting the root filesystem on {plan.root}: {e.strerror}") from None
+    root_fd = os.open(plan.root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        user = inroot.resolve_user(root_fd, plan.user, "HOME" in plan.env)
+        inroot.make_dirs(root_fd, plan.cwd)
+    finally:
+        os.close(root_fd)
+    env = dict(plan.env)
+    env.setdefault("HOME", user.home)
+    os.umask(plan.umask)
+
+    c = binding.container(plan.name, plan.lxcpath)
+    items: dict[str, str | list[str]] = dict(plan.items)
+    items["lxc.init.uid"] = str(user.uid)
+    items["lxc.init.gid"] = str(user.gid)
+    if user.groups:
+        items["lxc.init.groups"] = ",".join(str(g) for g in user.groups)
+    items["lxc.environment"] = [f"{k}={v}" for k, v in env.items()]
+    for key, value in items.items():
+        _set(c, key, value)
+    entries = plan.all_mount_entries(c.get_config_item("lxc.rootfs.mount"))
+    if entries:
+        _set(c, "lxc.mount.entry", entries)
+    c.save_config()  # so that the config dir tells what ran (lxc-info -P <bundle>/lxc works too)
+    return c
+
+
+def _set(c: Any, key: str, value: str | list[str]) -> None:
+    """Set ``key`` to ``value``; a list sets a multi-valued key entry by entry."""
+    values = value if isinstance(value, list) else [value]
+    c.clear_config_item(key)
+    for one in values:
+        if not c.set_config_item(key, one):
+            raise StdcError(f"lxc: cannot set {key} = {one!r}")
+
+
+def _failure(plan: Plan) -> tuple[int, str]:
+    """Why liblxc could not start the container, from its log: (exit code, message)."""
+    try:
+        with open(os.path.join(plan.lxcpath, plan.name, LOG_FILE), errors="replace") as f:
+            lines = [line.rstrip("\n") for line in f if " ERROR " in line]
+    except OSError:
+        lines = []
+    name = plan.args[0]
+    for line in lines:
+        if 'Failed to exec "' in line:
+            reason = line.split(" - ")[-2] if line.count(" - ") >= 2 else ""
+            if reason.startswith("No such file or directory") or reason.startswith("Not a directory"):
+                if "/" not in name:
+                    return 127, f'exec: "{name}": executable file not found in $PATH'
+                return 127, f'exec: "{name}": no such file or directory'
+            return 126, f'exec: "{name}": {reason.lower() or "cannot execute"}'
+    detail = lines[0].split(" - ", 1)[-1] if lines else "liblxc gave no reason"
+    return 125, f"lxc: container start failed: {detail}"
+
+
+def _exit_like(status: int | None) -> NoReturn:
+    """Exit as the payload did: with its code, or killed by its signal."""
+    if status is None:
+        os._exit(125)
+    # liblxc (from waitid) reports an init killed by a signal as W_STOPCODE(sig): (sig << 8) | 0x7f
+    sig = os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WSTOPSIG(status) if os.WIFSTOPPED(status) else 0
+    if sig:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if sig != signal.SIGKILL:
+            signal.signal(sig, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [sig])
+        os.kill(os.getpid(), sig)
+        os._exit(128 + sig)
+    os._exit(os.waitstatus_to_exitcode(status) & 0xFF)

@@ -1,0 +1,288 @@
+"""The OCI runtime spec as LXC configuration items.
+
+Everything here is pure: :class:`Plan` reads and checks the spec in the caller, before anything
+is touched, and holds the items to set on the ``lxc.Container``. What can only be known inside
+the container's mount namespace (the image's users, the rootfs mount point LXC pivots from) is
+added there by :mod:`stdc_exec_lxc.process`.
+"""
+
+from __future__ import annotations
+
+import os
+
+from stdc.errors import StdcError
+
+#: OCI namespace type -> LXC's name for it (lxc.namespace.keep / lxc.namespace.share.NAME)
+NAMESPACES = {"pid": "pid", "network": "net", "mount": "mnt", "ipc": "ipc", "uts": "uts", "cgroup": "cgroup"}
+
+#: the nodes LXC's autodev creates itself in a /dev tmpfs (the spec's defaults, runc's)
+AUTODEV_NODES = frozenset({"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"})
+
+CGROUP_ROOT = "/sys/fs/cgroup"
+
+#: kept in the items so that the config dir explains a failure; only errors are written
+LOG_FILE = "lxc.log"
+
+
+def cgroup_relative(spec: dict, container_id: str) -> str:
+    """The container's cgroup (``stdc/<id>``), checked to lie under ``stdc/``."""
+    raw = (spec.get("linux") or {}).get("cgroupsPath") or f"/stdc/{container_id}"
+    parts = raw.strip("/").split("/")
+    if len(parts) < 2 or parts[0] != "stdc" or any(p in ("", ".", "..") or ":" in p for p in parts):
+        raise StdcError(f"cgroupsPath {raw!r}: must name a cgroup under /stdc/")
+    return "/".join(parts)
+
+
+def monitor_cgroup(relative: str) -> str:
+    """Where LXC puts its monitor (our forked child) while the container runs."""
+    return relative + ".lxc-monitor"
+
+
+def _escape(field: str) -> str:
+    """A path as one field of an fstab line (lxc.mount.entry)."""
+    return field.replace("\\", "\\134").replace(" ", "\\040").replace("\t", "\\011").replace("\n", "\\012")
+
+
+def _cap_name(name: str, which: str) -> str:
+    key = name.upper()
+    key = key[4:] if key.startswith("CAP_") else key
+    if not key.replace("_", "").isalnum():
+        raise StdcError(f"unknown capability {name!r} in process.capabilities.{which}")
+    return key.lower()
+
+
+def _size_mb(option: str) -> str | None:
+    """``size=65536k`` as the bytes lxc.autodev.tmpfs.size takes."""
+    value = option.partition("=")[2].lower()
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    try:
+        size = int(value[:-1]) * units[value[-1]] if value[-1:] in units else int(value)
+    except (ValueError, KeyError):
+        return None
+    return str(size)
+
+
+def _cgroup_items(resources: dict) -> list[tuple[str, str]]:
+    """``linux.resources`` as lxc.cgroup.* (v1) or lxc.cgroup2.* (unified) items."""
+    memory = resources.get("memory") or {}
+    cpu = resources.get("cpu") or {}
+    pids = resources.get("pids") or {}
+    items: list[tuple[str, str]] = []
+    if os.path.exists(os.path.join(CGROUP_ROOT, "cgroup.controllers")):
+
+        def amount(value: int) -> str:
+            return "max" if value < 0 else str(value)
+
+        limit = memory.get("limit")
+        if limit is not None:
+            items.append(("lxc.cgroup2.memory.max", amount(limit)))
+        if memory.get("swap") is not None:
+            swap = memory["swap"]
+            items.append(("lxc.cgroup2.memory.swap.max", amount(swap if swap < 0 or not limit else swap - limit)))
+        if memory.get("reservation") is not None:
+            items.append(("lxc.cgroup2.memory.low", amount(memory["reservation"])))
+        if cpu.get("shares"):
+            items.append(("lxc.cgroup2.cpu.weight", str(1 + (cpu["shares"] - 2) * 9999 // 262142)))
+        if cpu.get("quota") or cpu.get("period"):
+            quota = cpu.get("quota") or -1
+            items.append(("lxc.cgroup2.cpu.max", f"{'max' if quota < 0 else quota} {cpu.get('period') or 100000}"))
+        prefix = "lxc.cgroup2."
+    else:
+        if memory.get("limit") is not None:
+            items.append(("lxc.cgroup.memory.limit_in_bytes", str(memory["limit"])))
+        swap_file = os.path.join(CGROUP_ROOT, "memory", "memory.memsw.limit_in_bytes")
+        if memory.get("swap") is not None and os.path.exists(swap_file):
+            items.append(("lxc.cgroup.memory.memsw.limit_in_bytes", str(memory["swap"])))
+        if memory.get("reservation") is not None:
+            items.append(("lxc.cgroup.memory.soft_limit_in_bytes", str(memory["reservation"])))
+        if cpu.get("shares"):
+            items.append(("lxc.cgroup.cpu.shares", str(cpu["shares"])))
+        if cpu.get("period"):
+            items.append(("lxc.cgroup.cpu.cfs_period_us", str(cpu["period"])))
+        if cpu.get("quota"):
+            items.append(("lxc.cgroup.cpu.cfs_quota_us", str(cpu["quota"])))
+        prefix = "lxc.cgroup."
+    if cpu.get("cpus"):
+        items.append((prefix + "cpuset.cpus", str(cpu["cpus"])))
+    if cpu.get("mems"):
+        items.append((prefix + "cpuset.mems", str(cpu["mems"])))
+    if pids.get("limit") is not None:
+        items.append((prefix + "pids.max", str(pids["limit"]) if pids["limit"] > 0 else "max"))
+    return items
+
+
+class Plan:
+    """The spec, parsed and checked; ``items`` are the LXC configuration to set."""
+
+    def __init__(self, container_id: str, bundle: str, spec: dict) -> None:
+        process = spec.get("process") or {}
+        linux = spec.get("linux") or {}
+        if process.get("terminal"):
+            raise StdcError("terminal not supported yet by the lxc executor")
+        self.args = [str(a) for a in process.get("args") or []]
+        if not self.args:
+            raise StdcError("the spec has no process.args")
+        self.env: dict[str, str] = {}
+        for item in process.get("env") or []:
+            key, _, value = item.partition("=")
+            self.env[key] = value
+        self.cwd = process.get("cwd") or "/"
+        if not self.cwd.startswith("/"):
+            raise StdcError(f"process.cwd {self.cwd!r}: must be absolute")
+        self.user = dict(process.get("user") or {})
+        self.umask = int(self.user.get("umask", 0o022))
+        root = spec.get("root") or {}
+        if not root.get("path"):
+            raise StdcError("the spec has no root.path")
+        self.root = os.path.realpath(os.path.join(bundle, root["path"]))
+        if self.root == "/":
+            raise StdcError("root.path may not be the host's /")
+        self.lxcpath = os.path.join(bundle, "lxc")
+        self.name = container_id
+        self.cgroup = cgroup_relative(spec, container_id)
+
+        items: list[tuple[str, str | list[str]]] = [
+            ("lxc.rootfs.path", self.root),
+            ("lxc.log.file", os.path.join(self.lxcpath, container_id, LOG_FILE)),
+            ("lxc.log.level", "ERROR"),
+            ("lxc.console.path", "none"),
+            ("lxc.tty.max", "0"),
+            ("lxc.cgroup.relative", "0"),
+            ("lxc.cgroup.dir.container", self.cgroup),
+            ("lxc.cgroup.dir.monitor", monitor_cgroup(self.cgroup)),
+            # LXC moves its monitor to <pivot>/lxc.pivot to remove the monitor's cgroup: keep it
+            # under the container's own directory, which exec_cleanup removes
+            ("lxc.cgroup.dir.monitor.pivot", self.cgroup),
+            ("lxc.init.cwd", self.cwd),
+        ]
+        if root.get("readonly"):
+            items.append(("lxc.rootfs.options", "ro"))
+        hostname = spec.get("hostname") or ""
+        items += self._namespaces(linux.get("namespaces") or [], hostname)
+        if hostname:
+            items.append(("lxc.uts.name", hostname))
+        items += self._capabilities(process.get("capabilities") or {})
+        if process.get("noNewPrivileges"):
+            items.append(("lxc.no_new_privs", "1"))
+        for limit in process.get("rlimits") or []:
+            name = str(limit.get("type", ""))
+            if not name.startswith("RLIMIT_") or not name[7:].isalpha():
+                raise StdcError(f"unknown rlimit {name!r}")
+            items.append((f"lxc.prlimit.{name[7:].lower()}", f"{int(limit['soft'])}:{int(limit['hard'])}"))
+        items += _cgroup_items(linux.get("resources") or {})
+        if os.path.exists("/sys/kernel/security/apparmor"):
+            items.append(("lxc.apparmor.profile", "unconfined"))
+        self.autodev, mount_items = self._mounts(spec.get("mounts") or [], bundle)
+        items += mount_items
+        self.entries_before = self._device_entries(linux.get("devices") or [])
+        self.readonly_paths = [str(p) for p in linux.get("readonlyPaths") or []]
+        self.masked_paths = [str(p) for p in linux.get("maskedPaths") or []]
+        self.items = items
+
+    # -- pieces -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _namespaces(entries: list[dict], hostname: str) -> list[tuple[str, str | list[str]]]:
+        """New namespaces are LXC's default; one with a path is shared, one absent is kept."""
+        wanted: dict[str, str | None] = {}
+        for entry in entries:
+            kind = entry.get("type")
+            if kind == "user":
+                raise StdcError("user namespaces are not supported yet by the lxc executor")
+            if kind not in NAMESPACES:
+                raise StdcError(f"unknown namespace type {kind!r}")
+            wanted[kind] = entry.get("path") or None
+        if "mount" not in wanted or wanted["mount"]:
+            raise StdcError("the lxc executor needs a new mount namespace")
+        if hostname and ("uts" not in wanted or wanted["uts"]):
+            raise StdcError("a hostname needs a new uts namespace")
+        items: list[tuple[str, str | list[str]]] = []
+        keep = [lxc_name for kind, lxc_name in NAMESPACES.items() if kind not in wanted]
+        if keep:
+            items.append(("lxc.namespace.keep", " ".join(keep)))
+        for kind, path in wanted.items():
+            if path:
+                if not os.path.exists(path):
+                    raise StdcError(f"{kind} namespace {path}: no such file")
+                items.append((f"lxc.namespace.share.{NAMESPACES[kind]}", path))
+        return items
+
+    @staticmethod
+    def _capabilities(caps: dict) -> list[tuple[str, str | list[str]]]:
+        """The bounding set is what LXC keeps; root gets it, another user none (as with native)."""
+        if caps.get("ambient"):
+            raise StdcError("ambient capabilities are not supported by the lxc executor")
+        bounding = [_cap_name(n, "bounding") for n in caps.get("bounding") or []]
+        for which in ("effective", "permitted"):
+            for name in caps.get(which) or []:
+                if _cap_name(name, which) not in bounding:
+                    raise StdcError(f"capability {name} in process.capabilities.{which} but not in bounding")
+        return [("lxc.cap.keep", bounding or ["none"])]
+
+    def _mounts(self, mounts: list[dict], bundle: str) -> tuple[bool, list[tuple[str, str | list[str]]]]:
+        """/dev and /dev/pts become LXC's autodev and devpts; every other mount an entry."""
+        autodev = False
+        items: list[tuple[str, str | list[str]]] = []
+        entries: list[str] = []
+        for m in mounts:
+            destination = str(m.get("destination") or "")
+            if not destination.startswith("/"):
+                raise StdcError(f"mount destination {destination!r}: must be absolute")
+            kind = m.get("type") or "none"
+            options = [str(o) for o in m.get("options") or []]
+            if destination == "/dev" and kind == "tmpfs":
+                autodev = True
+                size = next((_size_mb(o) for o in options if o.startswith("size=")), None)
+                if size:
+                    items.append(("lxc.autodev.tmpfs.size", size))
+                continue
+            if destination == "/dev/pts" and kind == "devpts":
+                items.append(("lxc.pty.max", "1024"))  # LXC mounts a new devpts instance and /dev/ptmx
+                continue
+            source = str(m.get("source") or kind)
+            bind = kind == "bind" or "bind" in options or "rbind" in options
+            if bind:
+                if not os.path.isabs(source):
+                    source = os.path.join(bundle, source)
+                if "bind" not in options and "rbind" not in options:
+                    options.append("bind")
+                kind = "none"
+            create = "create=file" if bind and not os.path.isdir(source) else "create=dir"
+            fields = [_escape(source), _escape(destination.lstrip("/")), kind, ",".join([*options, create]), "0", "0"]
+            entries.append(" ".join(fields))
+        items.append(("lxc.autodev", "1" if autodev else "0"))
+        self.mount_entries = entries
+        return autodev, items
+
+    def _device_entries(self, devices: list[dict]) -> list[str]:
+        """Devices autodev does not create are bound from the host's nodes."""
+        entries = []
+        for device in devices:
+            path = str(device.get("path") or "")
+            if not path.startswith("/dev/"):
+                raise StdcError(f"device path {path!r}: must be under /dev")
+            if self.autodev and path in AUTODEV_NODES:
+                continue
+            if not os.path.exists(path):
+                raise StdcError(f"device {path}: not on this host")
+            entries.append(f"{_escape(path)} {_escape(path[1:])} none bind,create=file 0 0")
+        return entries
+
+    def all_mount_entries(self, rootfs_mount: str) -> list[str]:
+        """Every lxc.mount.entry in order: mounts, devices, read-only then masked paths.
+
+        ``rootfs_mount`` is where LXC has the container's root while it mounts (the source of
+        the read-only binds of the container's own paths).
+        """
+        entries = [*self.mount_entries, *self.entries_before]
+        for path in self.readonly_paths:
+            inside = _escape(path.lstrip("/"))
+            entries.append(f"{_escape(rootfs_mount.rstrip('/') + path)} {inside} none bind,ro,optional 0 0")
+        for path in self.masked_paths:
+            inside = _escape(path.lstrip("/"))
+            # /proc and /sys are the host kernel's: what is a directory there is one inside too
+            if os.path.isdir(path):
+                entries.append(f"tmpfs {inside} tmpfs ro,optional 0 0")
+            else:
+                entries.append(f"/dev/null {inside} none bind,optional 0 0")
+        return entries
