@@ -99,3 +99,33 @@ def test_a_plugin_that_breaks_the_contract_is_refused(stdc, tmp_path):
         assert stdc("run", "--rm", "base", "echo", "fine").stdout == "fine\n"  # the others keep working
     finally:
         subprocess.run([*PIP, "uninstall", "-y", "stdc-exec-bad"], check=True)
+
+
+def test_a_storage_driver_that_breaks_the_contract_is_refused(stdc, tmp_path):
+    """A third party's storage driver whose hook does not match its spec: one line naming the
+    plugin and the hook, at load, before anything is touched; the other drivers keep working."""
+    pkg = tmp_path / "badstorage"
+    (pkg / "stdc_storage_bad").mkdir(parents=True)
+    (pkg / "stdc_storage_bad" / "__init__.py").write_text(
+        "from stdc.specs import hookimpl\n\n"
+        "@hookimpl\ndef storage_prepare(home, snapshot_id, parent_id, size_hint):\n    return []\n"
+    )
+    (pkg / "pyproject.toml").write_text(
+        '[build-system]\nrequires=["setuptools>=64"]\nbuild-backend="setuptools.build_meta"\n'
+        '[project]\nname="stdc-storage-bad"\nversion="0.0.1"\n'
+        '[project.entry-points."stdc.storage"]\nbad="stdc_storage_bad"\n'
+    )
+    subprocess.run([*PIP, "install", "--no-deps", "--no-build-isolation", str(pkg)], check=True)
+    try:
+        before = stdc("ps", "-aq").stdout
+        r = stdc("--storage", "bad", "run", "--rm", "base", "true", check=False)
+        assert r.returncode == 125 and len(r.stderr.strip().splitlines()) == 1
+        assert "'bad'" in r.stderr and "storage_prepare" in r.stderr and "size_hint" in r.stderr
+        assert stdc("ps", "-aq").stdout == before
+        row = next(line for line in stdc("plugins").stdout.splitlines() if line.split()[:2] == ["storage", "bad"])
+        assert "not usable" in row and "storage_prepare" in row
+        assert stdc("run", "--rm", "base", "echo", "fine").stdout == "fine\n"
+        assert stdc("--storage", "vfs", "run", "--rm", "base", "echo", "fine").stdout == "fine\n"
+        assert "storage_prepare" in stdc("info").stdout  # info lists it, with the reason
+    finally:
+        subprocess.run([*PIP, "uninstall", "-y", "stdc-storage-bad"], check=True)

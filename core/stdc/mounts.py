@@ -19,6 +19,9 @@ _FLAG_OPTIONS = {
     "rbind": syscalls.MS_BIND | syscalls.MS_REC,
     "noatime": syscalls.MS_NOATIME,
     "strictatime": syscalls.MS_STRICTATIME,
+    # a mount that needs several calls (aufs: mount, then remount,append:… past a page of
+    # options) is described as several Mounts at one target, the later ones with "remount"
+    "remount": syscalls.MS_REMOUNT,
 }
 
 

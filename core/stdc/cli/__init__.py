@@ -64,7 +64,7 @@ def cli(ctx: click.Context, root: str | None, storage: str | None, exec_: str | 
     ctx.obj = Invocation(root, {"storage": storage, "exec": exec_, "net": net})
 
 
-_AREAS = ("containers", "images", "backends", "changes", "daemon", "network")
+_AREAS = ("containers", "images", "backends", "changes", "daemon", "network", "info")
 
 
 def load_commands() -> None:

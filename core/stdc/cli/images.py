@@ -22,13 +22,21 @@ def images(quiet: bool) -> None:
         for _ref, image in found:
             click.echo(image.id.split(":")[1][:12])
         return
+    from stdc.cli.info import holdings
+
+    # the storage drivers that have unpacked all of an image's layers in this root
+    drivers: dict[str, list[str]] = {}
+    for held in holdings(current_engine(), with_installed=False):
+        for ref in held.images:
+            drivers.setdefault(ref, []).append(held.driver)
     rows = []
     for ref, image in found:
         name, _, tag = str(ref).rpartition(":")
         rows.append(
-            (name, tag, image.id.split(":")[1][:12], formatting.ago(image.created_ts), formatting.size(image.size))
-        )
-    click.echo(formatting.table(("REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"), rows))
+            (name, tag, image.id.split(":")[1][:12], formatting.ago(image.created_ts), formatting.size(image.size),
+             ",".join(drivers.get(str(ref), [])) or "-")
+        )  # fmt: skip
+    click.echo(formatting.table(("REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE", "DRIVERS"), rows))
 
 
 @cli.command("import")

@@ -12,3 +12,16 @@ or from a test module of your own: set ``EXECUTORS = ["NAME", …]`` and
 ``from stdc.testing.executor import *``. Without a choice the suite runs against every
 installed executor.
 """
+
+
+__doc__ += """
+- :mod:`stdc.testing.storage` — the storage contract (:mod:`stdc.specs.storage`): layer apply,
+  whiteouts, mount descriptions, snapshots, deep chains, diff/commit round trips (needs root).
+  What needs the driver's kernel support is reported ``NOT RUN (reason)`` where it is missing::
+
+      pytest -p stdc.testing.storage --pyargs stdc.testing.storage --stdc-storage NAME
+      STDC_TEST_STORAGE=NAME pytest --pyargs stdc.testing.storage
+
+  or from a test module of your own: ``STORAGES = ["NAME", …]`` and
+  ``from stdc.testing.storage import *``.
+"""
