@@ -20,6 +20,7 @@ import subprocess
 import tempfile
 from collections.abc import Callable
 
+from stdc import dirs
 from stdc.errors import StdcError
 from stdc.mounts import Mount
 from stdc.specs import hookimpl
@@ -125,24 +126,12 @@ def storage_remove(home: str, snapshot_id: str) -> None:
 @hookimpl
 def storage_usage(home: str, snapshot_id: str) -> int:
     top = _snapshot_dir(home, snapshot_id)
-    if not os.path.isdir(top):
-        top = _layer_dir(home, snapshot_id)
-    seen, total = set(), 0
-    for dirpath, dirnames, filenames in os.walk(top):
-        for name in dirnames + filenames:
-            st = os.lstat(os.path.join(dirpath, name))
-            if (st.st_dev, st.st_ino) not in seen:
-                seen.add((st.st_dev, st.st_ino))
-                total += st.st_blocks * 512
-    return total
+    return dirs.disk_usage(top if os.path.isdir(top) else _layer_dir(home, snapshot_id))
 
 
 @hookimpl
 def storage_list(home: str) -> dict[str, list[str]]:
-    def ids(sub: str) -> list[str]:
-        try:
-            return sorted(os.listdir(os.path.join(home, sub)))
-        except FileNotFoundError:
-            return []
-
-    return {"layers": ["sha256:" + h for h in ids("layers")], "snapshots": ids("snapshots")}
+    return {
+        "layers": ["sha256:" + h for h in dirs.entries(os.path.join(home, "layers"))],
+        "snapshots": dirs.entries(os.path.join(home, "snapshots")),
+    }

@@ -24,6 +24,7 @@ import tempfile
 from collections.abc import Callable
 from functools import cache
 
+from stdc import dirs
 from stdc.specs import hookimpl
 
 from stdc_storage_aufs.branches import XINO, branch_max, branch_mounts, check_depth, check_path
@@ -144,13 +145,7 @@ def storage_has_layer(home: str, layer_id: str) -> bool:
 
 
 def _remove_tree(home: str, path: str) -> None:
-    """Remove a directory by renaming it aside first, so a crash never leaves half of it in place."""
-    if not os.path.lexists(path):
-        return
-    os.makedirs(os.path.join(home, "staging"), mode=0o700, exist_ok=True)
-    doomed = tempfile.mkdtemp(dir=os.path.join(home, "staging"), prefix="rm-")
-    os.rename(path, os.path.join(doomed, "x"))
-    shutil.rmtree(doomed, ignore_errors=True)
+    dirs.remove_tree(path, os.path.join(home, "staging"))
 
 
 @hookimpl
@@ -191,25 +186,12 @@ def storage_changes(home: str, snapshot_id: str) -> tuple[str, str] | None:
 @hookimpl
 def storage_usage(home: str, snapshot_id: str) -> int:
     top = _snapshot_dir(home, snapshot_id)
-    if not os.path.isdir(top):
-        top = _layer_dir(home, snapshot_id)
-    seen: set[tuple[int, int]] = set()
-    total = 0
-    for dirpath, dirnames, filenames in os.walk(top):
-        for name in dirnames + filenames:
-            st = os.lstat(os.path.join(dirpath, name))
-            if (st.st_dev, st.st_ino) not in seen:
-                seen.add((st.st_dev, st.st_ino))
-                total += st.st_blocks * 512
-    return total
+    return dirs.disk_usage(top if os.path.isdir(top) else _layer_dir(home, snapshot_id))
 
 
 @hookimpl
 def storage_list(home: str) -> dict[str, list[str]]:
-    def ids(sub: str, prefix: str = "") -> list[str]:
-        try:
-            return sorted(prefix + n for n in os.listdir(os.path.join(home, sub)))
-        except FileNotFoundError:
-            return []
-
-    return {"layers": ids("layers", "sha256:"), "snapshots": ids("snapshots")}
+    return {
+        "layers": ["sha256:" + h for h in dirs.entries(os.path.join(home, "layers"))],
+        "snapshots": dirs.entries(os.path.join(home, "snapshots")),
+    }

@@ -1,0 +1,39 @@
+"""Directory chores every storage driver has, part of the published API for driver authors."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+
+def remove_tree(path: str, staging: str) -> None:
+    """Remove the directory ``path`` (if it exists) by renaming it into ``staging`` first, a
+    directory on the same filesystem: a crash never leaves half of it where it was."""
+    if not os.path.lexists(path):
+        return
+    os.makedirs(staging, mode=0o700, exist_ok=True)
+    doomed = tempfile.mkdtemp(dir=staging, prefix="rm-")
+    os.rename(path, os.path.join(doomed, "x"))
+    shutil.rmtree(doomed, ignore_errors=True)
+
+
+def disk_usage(top: str) -> int:
+    """Bytes allocated under ``top`` (what ``du`` counts: blocks, hardlinks once)."""
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    for dirpath, dirnames, filenames in os.walk(top):
+        for name in dirnames + filenames:
+            st = os.lstat(os.path.join(dirpath, name))
+            if (st.st_dev, st.st_ino) not in seen:
+                seen.add((st.st_dev, st.st_ino))
+                total += st.st_blocks * 512
+    return total
+
+
+def entries(path: str) -> list[str]:
+    """The sorted names in directory ``path``; [] when it does not exist."""
+    try:
+        return sorted(os.listdir(path))
+    except FileNotFoundError:
+        return []
