@@ -34,6 +34,9 @@ def root() -> Iterator[str]:
     path = tempfile.mkdtemp(prefix="stdc-test-", dir="/var/tmp")
     os.environ["STDC_ROOT"] = path
     os.environ["STDC_CONFIG"] = os.path.join(path, "no-host-config.toml")
+    # the session's containers get cgroups under a parent of its own: what another stdc on this
+    # host runs at the same time is neither counted as ours nor touched
+    os.environ["STDC_CGROUP_PARENT"] = cgroup_parent(path)
     for kind in ("STORAGE", "EXEC", "NET"):
         os.environ.pop(f"STDC_{kind}", None)
     yield path
@@ -42,9 +45,17 @@ def root() -> Iterator[str]:
         run("rm", "-f", *leftovers, check=False)
     run("network", "prune", check=False)  # bridges and rules of networks no container uses now
     shutil.rmtree(path, ignore_errors=True)
+    for parent in glob.glob(f"{CGROUP_ROOT}/*/{cgroup_parent(path)}"):
+        with contextlib.suppress(OSError):
+            os.rmdir(parent)
     for parent in set(glob.glob(f"{CGROUP_ROOT}/*/stdc")) - stdc_cgroups_before:
         with contextlib.suppress(OSError):
             os.rmdir(parent)
+
+
+def cgroup_parent(root: str) -> str:
+    """The cgroup parent of a test session's containers (under stdc/, as every stdc cgroup)."""
+    return f"stdc/{os.path.basename(root)}"
 
 
 def run(*args: str, check: bool = True, timeout: float = 120, **kw: object) -> subprocess.CompletedProcess:
@@ -60,7 +71,7 @@ def host_traces(root: str) -> dict[str, set[str]]:
     processes, interfaces (its bridges and what is on them) and the rules of its bridges."""
     with open("/proc/self/mountinfo") as f:
         mounts = {line.split()[4] for line in f if root in line or "/run/stdc" in line}
-    cgroups = {p for p in glob.glob(f"{CGROUP_ROOT}/*/stdc/*") if os.path.isdir(p)}
+    cgroups = {p for p in glob.glob(f"{CGROUP_ROOT}/*/{cgroup_parent(root)}/*") if os.path.isdir(p)}
     processes, proxies = set(), set()
     for cmdline in glob.glob("/proc/[0-9]*/cmdline"):
         try:

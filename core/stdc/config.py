@@ -4,6 +4,7 @@ The host file (``STDC_CONFIG`` names another)::
 
     root = "/var/lib/stdc"
     runtime_dir = "/run/stdc"
+    cgroup_parent = "stdc"   # containers' cgroups: <cgroup_parent>/<id> (env STDC_CGROUP_PARENT)
     [backends]
     storage = "overlay"
     exec = "native"
@@ -26,6 +27,8 @@ DEFAULT_BACKENDS = {"storage": "overlay", "exec": "native", "net": "none"}
 #: The provider of named networks (``run --network NAME``) while ``net`` is ``none`` or ``host``.
 DEFAULT_NETWORK_PROVIDER = "bridge"
 DEFAULT_ROOT = "/var/lib/stdc"
+#: Containers' cgroups are ``<cgroup_parent>/<id>`` in every hierarchy; always under ``stdc``.
+DEFAULT_CGROUP_PARENT = "stdc"
 DEFAULT_RUNTIME_DIR = "/run/stdc"
 
 
@@ -37,6 +40,7 @@ class Config:
     runtime_dir: str = DEFAULT_RUNTIME_DIR
     backends: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_BACKENDS))
     host: dict = field(default_factory=dict)
+    cgroup_parent: str = DEFAULT_CGROUP_PARENT
 
     @property
     def network(self) -> dict:
@@ -79,4 +83,15 @@ def load(
         # a root of one's own (tests, a second instance) gets runtime files of its own too
         or (DEFAULT_RUNTIME_DIR if root == DEFAULT_ROOT else os.path.join(root, "run"))
     )
-    return Config(root=os.path.abspath(root), runtime_dir=os.path.abspath(runtime_dir), backends=chosen, host=host)
+    cgroup_parent = os.environ.get("STDC_CGROUP_PARENT") or host.get("cgroup_parent") or DEFAULT_CGROUP_PARENT
+    cgroup_parent = cgroup_parent.strip("/")
+    parts = cgroup_parent.split("/")
+    if parts[0] != DEFAULT_CGROUP_PARENT or any(p in ("", ".", "..") or ":" in p for p in parts):
+        raise BadInput(f"cgroup_parent {cgroup_parent!r}: must be stdc or a path under it (stdc/…)")
+    return Config(
+        root=os.path.abspath(root),
+        runtime_dir=os.path.abspath(runtime_dir),
+        backends=chosen,
+        host=host,
+        cgroup_parent=cgroup_parent,
+    )

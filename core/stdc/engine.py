@@ -236,7 +236,7 @@ class Engine:
                 user=user,
                 hostname=opts.hostname or c.short_id,
                 rootfs=os.path.join(bundle, "rootfs"),
-                cgroups_path=f"/stdc/{c.id}",
+                cgroups_path=f"/{self.config.cgroup_parent}/{c.id}",
                 netns=None if names["net"] in netns.BUILTIN else netns.path(self.config.runtime_dir, c.id),
                 share_host_network=names["net"] == "host",
                 extra_mounts=[] if names["net"] in netns.BUILTIN else netns.etc_mounts(self._net_files(c)),

@@ -141,3 +141,39 @@ def build_spec(
             "rootfsPropagation": "rprivate",
         },
     }
+
+
+class ProcessSpec:
+    """The ``process`` of a spec, parsed and checked the same way for every executor."""
+
+    __slots__ = ("args", "env", "cwd", "user", "umask", "terminal")
+
+    def __init__(self, spec: dict) -> None:
+        from stdc.errors import StdcError
+
+        process = spec.get("process") or {}
+        self.terminal = bool(process.get("terminal"))
+        self.args = [str(a) for a in process.get("args") or []]
+        if not self.args:
+            raise StdcError("the spec has no process.args")
+        self.env: dict[str, str] = {}
+        for item in process.get("env") or []:
+            key, _, value = item.partition("=")
+            self.env[key] = value
+        self.cwd = process.get("cwd") or "/"
+        if not self.cwd.startswith("/"):
+            raise StdcError(f"process.cwd {self.cwd!r}: must be absolute")
+        self.user = dict(process.get("user") or {})
+        self.umask = int(self.user.get("umask", 0o022))
+
+
+def cgroup_relative(spec: dict, container_id: str) -> str:
+    """The container's cgroup path (``stdc/…/<id>``, no leading slash), checked to lie under
+    ``stdc/``: stdc never makes or touches a cgroup outside its own subtree."""
+    from stdc.errors import StdcError
+
+    raw = (spec.get("linux") or {}).get("cgroupsPath") or f"/stdc/{container_id}"
+    parts = raw.strip("/").split("/")
+    if len(parts) < 2 or parts[0] != "stdc" or any(p in ("", ".", "..") or ":" in p for p in parts):
+        raise StdcError(f"cgroupsPath {raw!r}: must name a cgroup under /stdc/")
+    return "/".join(parts)

@@ -164,8 +164,10 @@ class Cli:
         looker = threading.Thread(target=self._look, args=(done,), daemon=True)
         looker.start()
         try:
+            # the suite finds its containers' cgroups at stdc/<id>, whatever parent the caller set
+            env = {k: v for k, v in os.environ.items() if k != "STDC_CGROUP_PARENT"}
             result = subprocess.run(
-                self.argv(*args), capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+                self.argv(*args), capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, env=env
             )
         finally:
             done.set()

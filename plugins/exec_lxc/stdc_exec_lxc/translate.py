@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 
 from stdc.errors import StdcError
+from stdc.spec import ProcessSpec, cgroup_relative
 
 #: OCI namespace type -> LXC's name for it (lxc.namespace.keep / lxc.namespace.share.NAME)
 NAMESPACES = {"pid": "pid", "network": "net", "mount": "mnt", "ipc": "ipc", "uts": "uts", "cgroup": "cgroup"}
@@ -22,15 +23,6 @@ CGROUP_ROOT = "/sys/fs/cgroup"
 
 #: kept in the items so that the config dir explains a failure; only errors are written
 LOG_FILE = "lxc.log"
-
-
-def cgroup_relative(spec: dict, container_id: str) -> str:
-    """The container's cgroup (``stdc/<id>``), checked to lie under ``stdc/``."""
-    raw = (spec.get("linux") or {}).get("cgroupsPath") or f"/stdc/{container_id}"
-    parts = raw.strip("/").split("/")
-    if len(parts) < 2 or parts[0] != "stdc" or any(p in ("", ".", "..") or ":" in p for p in parts):
-        raise StdcError(f"cgroupsPath {raw!r}: must name a cgroup under /stdc/")
-    return "/".join(parts)
 
 
 def monitor_cgroup(relative: str) -> str:
@@ -117,20 +109,11 @@ class Plan:
     def __init__(self, container_id: str, bundle: str, spec: dict) -> None:
         process = spec.get("process") or {}
         linux = spec.get("linux") or {}
-        if process.get("terminal"):
+        parsed = ProcessSpec(spec)
+        if parsed.terminal:
             raise StdcError("terminal not supported yet by the lxc executor")
-        self.args = [str(a) for a in process.get("args") or []]
-        if not self.args:
-            raise StdcError("the spec has no process.args")
-        self.env: dict[str, str] = {}
-        for item in process.get("env") or []:
-            key, _, value = item.partition("=")
-            self.env[key] = value
-        self.cwd = process.get("cwd") or "/"
-        if not self.cwd.startswith("/"):
-            raise StdcError(f"process.cwd {self.cwd!r}: must be absolute")
-        self.user = dict(process.get("user") or {})
-        self.umask = int(self.user.get("umask", 0o022))
+        self.args, self.env, self.cwd = parsed.args, parsed.env, parsed.cwd
+        self.user, self.umask = parsed.user, parsed.umask
         root = spec.get("root") or {}
         if not root.get("path"):
             raise StdcError("the spec has no root.path")

@@ -12,6 +12,7 @@ import contextlib
 import os
 
 from stdc.mounts import Mount
+from stdc.spec import cgroup_relative
 from stdc.specs import hookimpl
 
 
@@ -52,7 +53,7 @@ def exec_cleanup(container_id: str, bundle: str, spec: dict) -> None:
     from stdc_exec_native import cgroups
 
     try:
-        relative = cgroups.relative_path(spec, container_id)
+        relative = cgroup_relative(spec, container_id)
     except StdcError:
         return  # exec_start refused this path before creating anything
     cgroups.remove(relative)

@@ -28,15 +28,6 @@ def is_unified() -> bool:
     return os.path.exists(os.path.join(ROOT, "cgroup.controllers"))
 
 
-def relative_path(spec: dict, container_id: str) -> str:
-    """The container's cgroup path (``stdc/<id>``), checked to lie under ``stdc/``."""
-    raw = (spec.get("linux") or {}).get("cgroupsPath") or f"/stdc/{container_id}"
-    parts = raw.strip("/").split("/")
-    if len(parts) < 2 or parts[0] != "stdc" or any(p in ("", ".", "..") or ":" in p for p in parts):
-        raise StdcError(f"cgroupsPath {raw!r}: must name a cgroup under /stdc/")
-    return "/".join(parts)
-
-
 def _wants_cpuset(resources: dict) -> bool:
     cpu = resources.get("cpu") or {}
     return bool(cpu.get("cpus") or cpu.get("mems"))

@@ -20,7 +20,7 @@ from typing import NoReturn
 from stdc import syscalls
 from stdc.errors import PayloadError, StdcError
 from stdc.mounts import Mount
-from stdc.spec import DEFAULT_PATH
+from stdc.spec import DEFAULT_PATH, ProcessSpec, cgroup_relative
 
 from stdc_exec_native import capabilities, cgroups, namespaces, rootfs, users
 
@@ -50,20 +50,11 @@ class Plan:
 
     def __init__(self, spec: dict, bundle: str) -> None:
         process = spec.get("process") or {}
-        if process.get("terminal"):
+        parsed = ProcessSpec(spec)
+        if parsed.terminal:
             raise StdcError("terminal not supported yet by the native executor")
-        self.args = [str(a) for a in process.get("args") or []]
-        if not self.args:
-            raise StdcError("the spec has no process.args")
-        self.env: dict[str, str] = {}
-        for item in process.get("env") or []:
-            key, _, value = item.partition("=")
-            self.env[key] = value
-        self.cwd = process.get("cwd") or "/"
-        if not self.cwd.startswith("/"):
-            raise StdcError(f"process.cwd {self.cwd!r}: must be absolute")
-        self.user = dict(process.get("user") or {})
-        self.umask = self.user.get("umask", 0o022)
+        self.args, self.env, self.cwd = parsed.args, parsed.env, parsed.cwd
+        self.user, self.umask = parsed.user, parsed.umask
         self.capabilities = capabilities.CapabilitySets(process.get("capabilities"))
         capabilities.last_cap()  # read the host's /proc now, not inside the container
         self.no_new_privileges = bool(process.get("noNewPrivileges"))
@@ -89,7 +80,7 @@ def start(container_id: str, bundle: str, spec: dict, rootfs_mounts: list[Mount]
     """Start the container's init; return its pid once the payload is executed."""
     plan = Plan(spec, bundle)
     linux = spec.get("linux") or {}
-    relative = cgroups.relative_path(spec, container_id)
+    relative = cgroup_relative(spec, container_id)
     dirs = cgroups.create(relative, linux.get("resources"))
     try:
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
