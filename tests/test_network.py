@@ -100,11 +100,16 @@ def test_interfaces_address_route_and_etc_files(stdc):
 
 
 def test_two_containers_exchange_tcp_by_address(stdc):
-    server = stdc("run", "-d", *BRIDGE, "base", "nc", "-l", "-p", "5000").stdout.strip()
+    # nc's stdin stays open: busybox nc -l with stdin at EOF may quit before the peer's data
+    server = stdc("run", "-d", *BRIDGE, "base", "sh", "-c", "sleep 60 | nc -l -p 5000").stdout.strip()
     try:
         ip = inspect(server)["Network"]["ip"]
-        stdc("run", "--rm", *BRIDGE, "base", "sh", "-c", f"echo hello over tcp | nc {ip} 5000")
-        assert stdc("wait", server).stdout == "0\n"
+        # until the server listens, a connection is refused and nothing is sent: try again
+        client = f"for i in $(seq 50); do echo hello over tcp | nc {ip} 5000 && exit 0; sleep 0.1; done; exit 1"
+        stdc("run", "--rm", *BRIDGE, "base", "sh", "-c", client)
+        deadline = time.monotonic() + 20
+        while stdc("logs", server).stdout != "hello over tcp\n" and time.monotonic() < deadline:
+            time.sleep(0.1)
         assert stdc("logs", server).stdout == "hello over tcp\n"
     finally:
         stdc("rm", "-f", server)
