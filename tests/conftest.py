@@ -79,7 +79,8 @@ def host_traces(root: str) -> dict[str, set[str]]:
                 argv = f.read().split(b"\0")
         except OSError:
             continue
-        if b"stdc-monitor" in argv[0]:
+        # a monitor's arguments name its container's bundle, under the session's root
+        if b"stdc-monitor" in argv[0] and any(a.startswith(root.encode()) for a in argv[1:]):
             processes.add(cmdline.split("/")[2])
         if b"stdc_net_bridge.proxy" in argv and _under(f"/proc/{cmdline.split('/')[2]}/fd/1", root):
             proxies.add(cmdline.split("/")[2])
