@@ -11,6 +11,8 @@ The host file (``STDC_CONFIG`` names another)::
     net = "none"         # none, host, or a provider: its own network is then the default one
     [network]            # handed to the network provider as it is (see its documentation)
     subnet = "172.17.0.0/16"
+    [registry]           # handed to the registry backend as it is (see its documentation)
+    default = "registry.example:5000"   # names without a host come from here (docker.io if unset)
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from stdc.errors import BadInput
 CONFIG_FILE = "/etc/stdc/config.toml"
 
 #: The built-in defaults; the only place the core names backends.
-DEFAULT_BACKENDS = {"storage": "overlay", "exec": "native", "net": "none"}
+DEFAULT_BACKENDS = {"storage": "overlay", "exec": "native", "net": "none", "registry": "oci"}
 #: The provider of named networks (``run --network NAME``) while ``net`` is ``none`` or ``host``.
 DEFAULT_NETWORK_PROVIDER = "bridge"
 DEFAULT_ROOT = "/var/lib/stdc"
@@ -46,6 +48,12 @@ class Config:
     def network(self) -> dict:
         """The host file's ``[network]`` table, for the network provider."""
         return self.host.get("network", {})
+
+    @property
+    def registry(self) -> dict:
+        """The host file's ``[registry]`` table, for the registry backend (``default``: the default
+        registry; without one, ``base`` is the built-in image and ``run`` pulls only named hosts)."""
+        return self.host.get("registry", {})
 
 
 def _read_host_file() -> dict:

@@ -99,13 +99,58 @@ class Engine:
         try:
             return self.store.resolve(ref)
         except NotFound:
-            from stdc.images import base
+            from stdc.images import base, refs
 
-            if ref not in base.NAMES:
+            # pull what is absent, but only from a registry the host names (its default one, or
+            # one written in the reference): without one, `base` is built offline as always
+            if self.config.registry.get("default") or refs.parse(ref).domain:
+                try:
+                    return self.pull(ref)
+                except NotFound:
+                    if ref not in base.NAMES:
+                        raise
+            elif ref not in base.NAMES:
                 raise
             image = base.ensure_base(self.store)
             self.emit("stdc_image_added", reference="base:latest", digest=image.manifest_digest, how="build")
             return image
+
+    def pull(
+        self, ref: str, platform: str | None = None, progress: Callable[[str, int, int], None] | None = None
+    ) -> Any:
+        """Pull ``ref`` from its registry (named docker's way, see ``refs.qualify``) and tag it as
+        written (a ``name@digest`` stays untagged); return the image."""
+        from stdc.images import refs
+
+        wanted = refs.parse(ref)
+        remote = refs.qualify(wanted, self.config.registry.get("default"))
+        name = self.config.backends["registry"]
+        digest = self.backend("registry").hook.registry_pull(
+            remote=_remote(remote),
+            local=str(wanted) if wanted.tag is not None else None,
+            store=self.store,
+            platform=platform,
+            settings=self.config.registry,
+            home=self.home("registry", name),
+            progress=progress or _no_progress,
+        )
+        self.emit("stdc_image_added", reference=_remote(wanted), digest=digest, how="pull")
+        return self.store.resolve(digest)
+
+    def push(self, ref: str, progress: Callable[[str, int, int], None] | None = None) -> str:
+        """Push the local image ``ref`` to the registry its name says; return the manifest digest."""
+        from stdc.images import refs
+
+        remote = refs.qualify(refs.parse(ref), self.config.registry.get("default"))
+        name = self.config.backends["registry"]
+        return self.backend("registry").hook.registry_push(
+            local=ref,
+            remote=_remote(remote),
+            store=self.store,
+            settings=self.config.registry,
+            home=self.home("registry", name),
+            progress=progress or _no_progress,
+        )
 
     def unpack(self, image: Any, storage: Any, storage_name: str) -> str | None:
         """Make sure every layer of ``image`` exists in the storage driver; return the top layer id."""
@@ -603,6 +648,15 @@ class Engine:
             "Bundle": self.bundle(c),
             "LogPath": os.path.join(self.bundle(c), monitor.LOG_FILE),
         }
+
+
+def _remote(ref: Any) -> str:
+    """A reference with its tag *and* digest (``str()`` of a Reference drops the digest)."""
+    return ref.name + (f":{ref.tag}" if ref.tag else "") + (f"@{ref.digest}" if ref.digest else "")
+
+
+def _no_progress(_what: str, _done: int, _total: int) -> None:
+    pass
 
 
 def _iso(ts: float | None) -> str | None:

@@ -48,9 +48,12 @@ def current_engine() -> Any:
 @click.option("--storage", metavar="NAME", help="Storage driver (env STDC_STORAGE; see `stdc plugins`).")
 @click.option("--exec", "exec_", metavar="NAME", help="Executor (env STDC_EXEC).")
 @click.option("--net", metavar="NAME", help="Network provider: none, host or a plugin (env STDC_NET).")
+@click.option("--registry", metavar="NAME", help="Registry backend (env STDC_REGISTRY).")
 @click.version_option(version=__version__, prog_name="stdc")
 @click.pass_context
-def cli(ctx: click.Context, root: str | None, storage: str | None, exec_: str | None, net: str | None) -> None:
+def cli(
+    ctx: click.Context, root: str | None, storage: str | None, exec_: str | None, net: str | None, registry: str | None
+) -> None:
     """stdc — Standard Containers: run any payload in an isolated container built from layered,
     copy-on-write images. Every backend is a plugin, chosen by flag, environment or
     /etc/stdc/config.toml ([backends] storage/exec/net).
@@ -61,10 +64,10 @@ def cli(ctx: click.Context, root: str | None, storage: str | None, exec_: str | 
       stdc run -d --name web base httpd -f -p 8080
       stdc --storage overlay --exec native logs -f web
     """
-    ctx.obj = Invocation(root, {"storage": storage, "exec": exec_, "net": net})
+    ctx.obj = Invocation(root, {"storage": storage, "exec": exec_, "net": net, "registry": registry})
 
 
-_AREAS = ("containers", "images", "backends", "changes", "daemon", "network", "info")
+_AREAS = ("containers", "images", "backends", "changes", "daemon", "network", "registry", "info")
 
 
 def load_commands() -> None:

@@ -41,7 +41,8 @@ DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
 DOCKER_LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
 DOCKER_LAYER_TAR = "application/vnd.docker.image.rootfs.diff.tar"
 CONTAINERD_NAME = "io.containerd.image.name"
-_LAYER_TYPES = {
+#: Layer media types stdc reads (OCI and Docker v2 schema 2), for every image source.
+LAYER_TYPES = {
     oci.LAYER_TAR,
     oci.LAYER_GZIP,
     DOCKER_LAYER_GZIP,
@@ -49,7 +50,7 @@ _LAYER_TYPES = {
     "application/vnd.oci.image.layer.nondistributable.v1.tar",
     "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
 }
-_CONFIG_TYPES = {oci.CONFIG, DOCKER_CONFIG}
+CONFIG_TYPES = {oci.CONFIG, DOCKER_CONFIG}
 _JSON_LIMIT = 8 << 20
 
 
@@ -86,15 +87,26 @@ def _platform_manifest(store: ImageStore, digest: str) -> tuple[str, dict[str, A
         doc = _blob_json(store, digest)
         if "manifests" not in doc:
             return digest, doc
-        want = oci.host_platform()
-        for child in doc["manifests"]:
-            plat = child.get("platform") or {}
-            if plat.get("os") == want["os"] and plat.get("architecture") == want["architecture"]:
-                digest = child["digest"]
-                break
-        else:
+        child = choose_platform(doc)
+        if child is None:
+            want = oci.host_platform()
             raise NotFound(f"image index {digest} has no manifest for {want['os']}/{want['architecture']}")
+        digest = child["digest"]
     raise BadInput(f"image index {digest} nests too deeply")
+
+
+def choose_platform(index: dict[str, Any], want: dict[str, str] | None = None) -> dict[str, Any] | None:
+    """The descriptor in an image index for the platform ``want`` (``os``, ``architecture`` and,
+    only when given, ``variant``; default this host's), or ``None``."""
+    want = want or oci.host_platform()
+    for child in index.get("manifests") or []:
+        plat = (child.get("platform") or {}) if isinstance(child, dict) else {}
+        if plat.get("os") != want["os"] or plat.get("architecture") != want["architecture"]:
+            continue
+        if want.get("variant") and plat.get("variant") != want["variant"]:
+            continue
+        return child
+    return None
 
 
 def _blob_json(store: ImageStore, digest: str) -> dict[str, Any]:
@@ -310,14 +322,10 @@ def _oci_manifest(src: _Source, desc: dict[str, Any]) -> tuple[str, bytes]:
             raise BadInput(f"{src.label}: manifest {desc['digest']} is not valid JSON ({e})") from None
         media = doc.get("mediaType") or desc.get("mediaType")
         if media in oci.INDEX_TYPES or "manifests" in doc:
-            want = oci.host_platform()
-            for child in doc.get("manifests") or []:
-                plat = (child.get("platform") or {}) if isinstance(child, dict) else {}
-                if plat.get("os") == want["os"] and plat.get("architecture") == want["architecture"]:
-                    desc = _descriptor(src, child, "an image index")
-                    break
-            else:
+            child = choose_platform(doc)
+            if child is None:
                 raise BadInput(f"{src.label}: image index {desc['digest']} has no manifest for this platform")
+            desc = _descriptor(src, child, "an image index")
             continue
         if media not in oci.MANIFEST_TYPES:
             raise BadInput(f"{src.label}: unknown media type {media!r} for manifest {desc['digest']}")
@@ -357,13 +365,13 @@ def _store_oci_image(store: ImageStore, src: _Source, manifest_bytes: bytes) -> 
         layer_descs = [_descriptor(src, d, "a manifest") for d in manifest["layers"]]
     except (KeyError, TypeError):
         raise BadInput(f"{src.label}: a manifest lacks its config or layers") from None
-    if config_desc.get("mediaType") not in _CONFIG_TYPES:
+    if config_desc.get("mediaType") not in CONFIG_TYPES:
         raise BadInput(f"{src.label}: unknown media type {config_desc.get('mediaType')!r} for an image config")
     config_bytes = _read_verified(src, config_desc)
     diff_ids = _diff_ids(src, config_bytes, len(layer_descs))
     for desc, diff_id in zip(layer_descs, diff_ids, strict=True):
         media = desc.get("mediaType")
-        if media not in _LAYER_TYPES:
+        if media not in LAYER_TYPES:
             raise BadInput(f"{src.label}: unknown media type {media!r} for layer {desc['digest']}")
         if store.has_blob(desc["digest"]):
             continue

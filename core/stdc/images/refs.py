@@ -21,6 +21,9 @@ from dataclasses import dataclass
 from stdc.errors import BadInput
 
 DEFAULT_TAG = "latest"
+#: Where names without a registry host come from when no default registry is configured.
+DEFAULT_DOMAIN = "docker.io"
+LEGACY_DOMAIN = "index.docker.io"
 
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _PATH_RE = re.compile(rf"{_COMPONENT}(?:/{_COMPONENT})*")
@@ -82,14 +85,21 @@ def parse(text: str) -> Reference:
     return Reference(name=name, tag=tag, digest=digest or None)
 
 
-def qualify(ref: Reference) -> Reference:
-    """Registry normalization: the place to add docker's implicit ``docker.io/library/``.
+def qualify(ref: Reference, default_domain: str | None = None) -> Reference:
+    """Registry normalization, docker's way: the name with its registry host.
 
-    The local store keys images by the name as written, so this returns ``ref`` unchanged; a
-    registry backend that wants docker's defaults maps ``ref.domain is None`` to its default host
-    here (and ``library/`` for single-component paths on docker.io).
+    A name without a host gets ``default_domain`` (the host config's default registry; docker.io
+    when none is configured); on docker.io a one-component path gets ``library/`` and
+    ``index.docker.io`` is ``docker.io``. The local store keys images by the name as written:
+    only what talks to a registry qualifies a name.
     """
-    return ref
+    domain = ref.domain or default_domain or DEFAULT_DOMAIN
+    if domain == LEGACY_DOMAIN:
+        domain = DEFAULT_DOMAIN
+    path = ref.path
+    if domain == DEFAULT_DOMAIN and "/" not in path:
+        path = f"library/{path}"
+    return Reference(name=f"{domain}/{path}", tag=ref.tag, digest=ref.digest)
 
 
 def _is_domain(component: str) -> bool:

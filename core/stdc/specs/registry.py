@@ -2,7 +2,14 @@
 
 The first backend speaks the OCI Distribution API. ``store`` is the core's
 :class:`stdc.images.store.ImageStore`: a registry backend reads and writes blobs only through it,
-so every blob's digest is verified before it becomes visible.
+so every blob's digest is verified before it becomes visible, and it adds a pulled image inside
+``store.ingesting()`` so that nothing half-downloaded is ever listed.
+
+References reach a backend already qualified (:func:`stdc.images.refs.qualify`):
+``host[:port]/path[:tag][@sha256:…]``. ``settings`` is the host file's ``[registry]`` table as it
+is (``default``, ``insecure``, ``certs_dir``, ``timeout``, … — see the backend's documentation).
+``progress(what, done, total)`` is called as bytes move (``what``: a short blob digest), for the
+CLI's display; it may be called from several threads at once.
 """
 
 from __future__ import annotations
@@ -11,6 +18,8 @@ from collections.abc import Callable
 
 from stdc.specs import hookspec
 
+Progress = Callable[[str, int, int], None]
+
 
 @hookspec(firstresult=True)
 def registry_unusable() -> str | None:
@@ -18,13 +27,31 @@ def registry_unusable() -> str | None:
 
 
 @hookspec(firstresult=True)
-def registry_pull(reference: str, store: object, progress: Callable[[str, int, int], None]) -> str:
-    """Pull ``reference`` into ``store`` and tag it locally; return the manifest digest.
+def registry_pull(
+    remote: str, local: str | None, store: object, platform: str | None, settings: dict, home: str, progress: Progress
+) -> str:
+    """Pull the image ``remote`` into ``store`` and tag it ``local`` (``None``: untagged); return
+    the digest of the image manifest stored (kept byte for byte).
 
-    ``progress(what, done, total)`` is called as bytes arrive, for the CLI's progress display.
+    From an image index the manifest for ``platform`` (``os/arch[/variant]``, ``None``: this
+    host's) is taken. ``home`` is a directory the backend owns (caches, mount hints). Raise
+    ``NotFound`` when the registry has no such image, another ``StdcError`` (one line) for every
+    other failure — after which nothing of this pull is visible in the store.
     """
 
 
 @hookspec(firstresult=True)
-def registry_push(reference: str, store: object, progress: Callable[[str, int, int], None]) -> str:
-    """Push the local image ``reference`` to its registry; return the manifest digest."""
+def registry_push(local: str, remote: str, store: object, settings: dict, home: str, progress: Progress) -> str:
+    """Push the local image ``local`` (anything ``store.resolve`` takes) to ``remote``; return the
+    digest of the manifest pushed. Blobs the registry has are skipped."""
+
+
+@hookspec(firstresult=True)
+def registry_login(registry: str, username: str, password: str, settings: dict) -> str:
+    """Check the credentials against ``registry`` (``host[:port]``) and store them for later
+    pulls and pushes; return where they were stored. Wrong credentials raise ``StdcError``."""
+
+
+@hookspec(firstresult=True)
+def registry_logout(registry: str, settings: dict) -> bool:
+    """Forget the stored credentials of ``registry``; return whether there were any."""

@@ -1,0 +1,254 @@
+"""Test helpers: Debian's docker-registry on a free loopback port (optionally behind htpasswd
+basic auth and TLS with a CA made here), and a small fault-injecting proxy in front of it.
+
+Only 127.0.0.1 is ever contacted. The registry is a child process of the test, stopped by its
+pid; its storage, configuration, keys and certificates live in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+REGISTRY_BIN = shutil.which("docker-registry") or "/usr/bin/docker-registry"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_listening(port: int, proc: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"docker-registry exited {proc.returncode}: {log.read_text()[-2000:]}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+            return
+        time.sleep(0.05)
+    raise RuntimeError("docker-registry did not start listening")
+
+
+def make_ca(directory: Path) -> tuple[Path, Path, Path]:
+    """A CA and a server certificate for 127.0.0.1 signed by it: (ca.crt, server.crt, server.key)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ca_key, ca_crt = directory / "ca.key", directory / "ca.crt"
+    key, csr, crt = directory / "server.key", directory / "server.csr", directory / "server.crt"
+    ext = directory / "san.ext"
+    ext.write_text("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(ca_key), "-out", str(ca_crt),
+            "-days", "2", "-subj", "/CN=stdc test CA")  # fmt: skip
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(csr), "-subj", "/CN=127.0.0.1")
+    openssl("x509", "-req", "-in", str(csr), "-CA", str(ca_crt), "-CAkey", str(ca_key), "-CAcreateserial",
+            "-out", str(crt), "-days", "2", "-extfile", str(ext))  # fmt: skip
+    return ca_crt, crt, key
+
+
+@contextlib.contextmanager
+def registry(
+    workdir: Path, htpasswd: tuple[str, str] | None = None, tls: tuple[Path, Path] | None = None
+) -> Iterator[str]:
+    """Run docker-registry on 127.0.0.1:PORT; yields ``127.0.0.1:PORT``. ``htpasswd``: one user
+    (bcrypt, as the registry needs); ``tls``: (certificate, key)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    lines = [
+        "version: 0.1",
+        "log:",
+        "  level: warn",
+        "  accesslog:",
+        "    disabled: true",
+        "storage:",
+        "  filesystem:",
+        f"    rootdirectory: {workdir / 'data'}",
+        "  delete:",
+        "    enabled: true",
+        "http:",
+        f"  addr: 127.0.0.1:{port}",
+    ]
+    if tls:
+        lines += ["  tls:", f"    certificate: {tls[0]}", f"    key: {tls[1]}"]
+    if htpasswd:
+        path = workdir / "htpasswd"
+        made = subprocess.run(["htpasswd", "-Bbn", *htpasswd], check=True, capture_output=True, text=True)
+        path.write_text(made.stdout)
+        lines += ["auth:", "  htpasswd:", "    realm: stdc-test", f"    path: {path}"]
+    config = workdir / "config.yml"
+    config.write_text("\n".join(lines) + "\n")
+    log = workdir / "registry.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([REGISTRY_BIN, "serve", str(config)], stdout=out, stderr=out, stdin=subprocess.DEVNULL)
+    try:
+        _wait_listening(port, proc, log)
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+class FaultProxy:
+    """An HTTP proxy on 127.0.0.1 in front of a plain-http registry, which misbehaves on blob
+    downloads (``GET /v2/…/blobs/sha256:…``) as :attr:`fault` says:
+
+    - ``None`` — pass everything through;
+    - ``"cut"`` — send the headers and half the body, then close the connection;
+    - ``"corrupt"`` — send the right length with one byte changed;
+    - ``"500"`` — answer 500 Internal Server Error;
+    - ``"slow"`` — send the headers, then nothing for :attr:`delay` seconds;
+    - ``"bearer"`` — not a fault: demand a bearer token (from ``/token``, for the test's user)
+      on every request, as a registry behind a token service does.
+    """
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.fault: str | None = None
+        self.delay = 10.0
+        self.hits = 0
+        self.token_requests: list[str] = []
+        self.requests: list[tuple[str, str, int]] = []  # (method, path, status) of what was forwarded
+        self.login = ("alice", "secret")
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self.address = f"127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> FaultProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _forward(self) -> None:
+                import base64
+
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None  # read first: the connection is kept
+                if proxy.fault == "bearer":
+                    if self.path.startswith("/token"):
+                        proxy.token_requests.append(self.path)
+                        expected = "Basic " + base64.b64encode(":".join(proxy.login).encode()).decode()
+                        if self.headers.get("Authorization") != expected:
+                            return self._reply(401, b'{"details":"bad credentials"}')
+                        return self._reply(200, b'{"token":"t0ken"}')
+                    if self.headers.get("Authorization") != "Bearer t0ken":
+                        challenge = f'Bearer realm="http://{proxy.address}/token",service="stdc-test"'
+                        return self._reply(
+                            401, b'{"errors":[{"code":"UNAUTHORIZED"}]}', {"WWW-Authenticate": challenge}
+                        )
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("authorization", "connection")}
+                conn = http.client.HTTPConnection(proxy.upstream, timeout=60)
+                conn.request(self.command, self.path, body=body, headers=headers)
+                response = conn.getresponse()
+                data = response.read()
+                conn.close()
+                proxy.requests.append((self.command, self.path, response.status))
+                blob = self.command == "GET" and "/blobs/sha256:" in self.path and response.status == 200
+                if blob:
+                    proxy.hits += 1
+                if blob and proxy.fault == "500":
+                    return self._reply(500, b'{"errors":[{"code":"UNKNOWN","message":"injected failure"}]}')
+                self.send_response(response.status)
+                for key, value in response.getheaders():
+                    if key.lower() not in ("connection", "transfer-encoding", "content-length"):
+                        self.send_header(key, value)
+                length = response.getheader("Content-Length") if self.command == "HEAD" else None
+                self.send_header("Content-Length", length or str(len(data)))
+                if blob and proxy.fault in ("cut", "slow"):
+                    self.send_header("Connection", "close")
+                self.end_headers()
+                if self.command == "HEAD":
+                    return
+                if blob and proxy.fault == "cut":
+                    self.wfile.write(data[: len(data) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                if blob and proxy.fault == "slow":
+                    time.sleep(proxy.delay)
+                    self.close_connection = True
+                    return
+                if blob and proxy.fault == "corrupt" and data:
+                    data = data[:-1] + bytes([data[-1] ^ 0xFF])
+                self.wfile.write(data)
+
+            def _reply(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _forward
+
+        return Handler
+
+
+def put_index(host: str, repo: str, tag: str, manifests: list[dict]) -> str:
+    """PUT an OCI image index naming ``manifests`` (descriptors with platforms); return its digest."""
+    import hashlib
+    import json
+
+    body = json.dumps(
+        {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": manifests}
+    ).encode()
+    conn = http.client.HTTPConnection(host, timeout=30)
+    conn.request(
+        "PUT",
+        f"/v2/{repo}/manifests/{tag}",
+        body=body,
+        headers={"Content-Type": "application/vnd.oci.image.index.v1+json"},
+    )
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    assert response.status == 201, response.status
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+def environ(tmp: Path, **registry: object) -> dict[str, str]:
+    """STDC_CONFIG (a host file with ``[registry]`` set to ``registry``) and DOCKER_CONFIG, both in ``tmp``."""
+    lines = ["[registry]"]
+    for key, value in registry.items():
+        if isinstance(value, list):
+            lines.append(f"{key} = [{', '.join(repr(str(v)).replace(chr(39), chr(34)) for v in value)}]")
+        elif isinstance(value, int | float):
+            lines.append(f"{key} = {value}")
+        else:
+            lines.append(f'{key} = "{value}"')
+    config = tmp / "stdc-config.toml"
+    config.write_text("\n".join(lines) + "\n")
+    (tmp / "docker").mkdir(exist_ok=True)
+    return {"STDC_CONFIG": str(config), "DOCKER_CONFIG": str(tmp / "docker")}
