@@ -10,16 +10,13 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
-import time
 
-from stdc.errors import StdcError
+from stdc import cgroups
 
 from stdc_exec_lxc.translate import CGROUP_ROOT, monitor_cgroup
 
 #: liblxc's lock files for a container path live under this directory (plus the path)
 LOCK_ROOT = "/run/lxc/lock"
-_KILL_TIMEOUT = 5.0
 
 
 def _hierarchies() -> list[str]:
@@ -36,43 +33,6 @@ def _hierarchies() -> list[str]:
     return found
 
 
-def _pids(directory: str) -> list[int]:
-    try:
-        with open(os.path.join(directory, "cgroup.procs")) as f:
-            return [int(line) for line in f.read().split()]
-    except FileNotFoundError:
-        return []
-
-
-def _member(pid: int, relative: str) -> bool:
-    with open(f"/proc/{pid}/cgroup") as f:
-        return any(
-            (path := line.rstrip("\n").split(":", 2)[2]) == "/" + relative or path.startswith("/" + relative + "/")
-            for line in f
-        )
-
-
-def _kill_all(directory: str, relative: str) -> None:
-    """SIGKILL every process left in ``directory`` (pinned by pidfd: a reused pid is never hit)."""
-    deadline = time.monotonic() + _KILL_TIMEOUT
-    while pids := _pids(directory):
-        for pid in pids:
-            try:
-                pidfd = os.pidfd_open(pid)
-            except ProcessLookupError:
-                continue
-            try:
-                if _member(pid, relative):
-                    signal.pidfd_send_signal(pidfd, signal.SIGKILL)
-            except (FileNotFoundError, ProcessLookupError):
-                pass
-            finally:
-                os.close(pidfd)
-        if time.monotonic() > deadline:
-            raise StdcError(f"cgroup {directory}: processes left after SIGKILL: {pids}")
-        time.sleep(0.001)
-
-
 def remove_cgroups(relative: str) -> None:
     """Kill what is left in the container's and its monitor's cgroups and remove them."""
     for top in (relative, monitor_cgroup(relative)):
@@ -82,18 +42,7 @@ def remove_cgroups(relative: str) -> None:
                 continue
             # deepest first: lxc.pivot, then the container's own directory
             for directory, _dirs, _files in sorted(os.walk(base), key=lambda w: -w[0].count("/")):
-                _kill_all(directory, top)
-                deadline = time.monotonic() + _KILL_TIMEOUT
-                while True:
-                    try:
-                        os.rmdir(directory)
-                        break
-                    except FileNotFoundError:
-                        break
-                    except OSError as e:
-                        if time.monotonic() > deadline:
-                            raise StdcError(f"cgroup {directory}: cannot remove: {e.strerror}") from None
-                        time.sleep(0.001)
+                cgroups.remove(directory, top)
 
 
 def remove_files(lxcpath: str) -> None:

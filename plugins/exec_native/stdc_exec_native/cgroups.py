@@ -7,11 +7,9 @@ Only directories under a top-level ``stdc`` directory are ever created or remove
 
 from __future__ import annotations
 
-import errno
 import os
-import signal
-import time
 
+from stdc import cgroups as stdc_cgroups
 from stdc.errors import StdcError
 
 ROOT = "/sys/fs/cgroup"
@@ -19,8 +17,6 @@ ROOT = "/sys/fs/cgroup"
 V1_CONTROLLERS = ("cpu", "cpuacct", "memory", "pids")
 #: v2 controllers enabled for the stdc subtree, when the host has them.
 V2_CONTROLLERS = ("cpu", "cpuset", "memory", "pids")
-
-_KILL_TIMEOUT = 5.0
 
 
 def is_unified() -> bool:
@@ -201,70 +197,8 @@ def join(dirs: list[str]) -> None:
         _write(tasks if os.path.exists(tasks) else os.path.join(directory, "cgroup.procs"), "0")
 
 
-def _pids(directory: str) -> list[int]:
-    try:
-        return [int(line) for line in _read(os.path.join(directory, "cgroup.procs")).split()]
-    except FileNotFoundError:
-        return []
-
-
-def _within(path: str, top: str) -> bool:
-    return path == top or path.startswith(top + "/")
-
-
-def _kill_member(pid: int, relative: str) -> None:
-    """SIGKILL ``pid`` if it is still a member of the container's cgroup.
-
-    The pidfd pins the process, so a pid reused since cgroup.procs was read is never hit.
-    """
-    try:
-        pidfd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return
-    try:
-        with open(f"/proc/{pid}/cgroup") as f:
-            member = any(_within(line.rstrip("\n").split(":", 2)[2], "/" + relative) for line in f)
-        if member:
-            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
-    except (FileNotFoundError, ProcessLookupError):
-        pass
-    finally:
-        os.close(pidfd)
-
-
-def _empty(directory: str, relative: str) -> None:
-    """Kill every process left in ``directory`` and wait until it is empty (bounded)."""
-    deadline = time.monotonic() + _KILL_TIMEOUT
-    kill_file = os.path.join(directory, "cgroup.kill")
-    while True:
-        pids = _pids(directory)
-        if not pids:
-            return
-        if os.path.exists(kill_file):
-            _write(kill_file, "1")
-        else:
-            for pid in pids:
-                _kill_member(pid, relative)
-        if time.monotonic() > deadline:
-            raise StdcError(f"cgroup {directory}: processes left after SIGKILL: {pids}")
-        time.sleep(0.001)
-
-
 def remove(relative: str) -> None:
     """Kill what is left in the container's cgroups and remove their directories. Idempotent."""
     for directory in directories(relative, every=True):
-        if not os.path.isdir(directory):
-            continue
-        _empty(directory, relative)
-        deadline = time.monotonic() + _KILL_TIMEOUT
-        while True:
-            try:
-                os.rmdir(directory)
-                break
-            except FileNotFoundError:
-                break
-            except OSError as e:
-                # EBUSY while the last exiting task is still being released
-                if e.errno != errno.EBUSY or time.monotonic() > deadline:
-                    raise StdcError(f"cgroup {directory}: cannot remove: {e.strerror}") from None
-                time.sleep(0.005)
+        if os.path.isdir(directory):
+            stdc_cgroups.remove(directory, relative)
