@@ -22,6 +22,10 @@ STDC = os.path.join(os.path.dirname(sys.executable), "stdc")
 CGROUP_ROOT = "/sys/fs/cgroup"
 
 
+#: stdc's cgroup parents that existed before this test session (the session removes the others)
+STDC_CGROUPS_BEFORE = set(glob.glob(f"{CGROUP_ROOT}/*/stdc"))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     if os.geteuid() != 0:
         raise pytest.UsageError("the stdc tests run real containers and need root")
@@ -30,7 +34,6 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def root() -> Iterator[str]:
     """A private stdc root for the whole session; removed (with what it holds) at the end."""
-    stdc_cgroups_before = set(glob.glob(f"{CGROUP_ROOT}/*/stdc"))
     path = tempfile.mkdtemp(prefix="stdc-test-", dir="/var/tmp")
     os.environ["STDC_ROOT"] = path
     os.environ["STDC_CONFIG"] = os.path.join(path, "no-host-config.toml")
@@ -48,7 +51,7 @@ def root() -> Iterator[str]:
     for parent in glob.glob(f"{CGROUP_ROOT}/*/{cgroup_parent(path)}"):
         with contextlib.suppress(OSError):
             os.rmdir(parent)
-    for parent in set(glob.glob(f"{CGROUP_ROOT}/*/stdc")) - stdc_cgroups_before:
+    for parent in set(glob.glob(f"{CGROUP_ROOT}/*/stdc")) - STDC_CGROUPS_BEFORE:
         with contextlib.suppress(OSError):
             os.rmdir(parent)
 
