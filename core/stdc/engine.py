@@ -45,15 +45,20 @@ class Engine:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.root = config.root
-        os.makedirs(self.root, mode=0o700, exist_ok=True)
         self._state: State | None = None
         self._store: Any = None
 
     # -- plumbing ---------------------------------------------------------------------------
 
+    def _ensure_root(self) -> None:
+        """Make the root (root's alone) when state or images are first needed: a command that
+        only reads configuration, like ``stdc plugins``, leaves the host as it is."""
+        os.makedirs(self.root, mode=0o700, exist_ok=True)
+
     @property
     def state(self) -> State:
         if self._state is None:
+            self._ensure_root()
             self._state = State(os.path.join(self.root, "state.db"))
         return self._state
 
@@ -62,6 +67,7 @@ class Engine:
         if self._store is None:
             from stdc.images.store import ImageStore
 
+            self._ensure_root()
             self._store = ImageStore(os.path.join(self.root, "images"))
         return self._store
 
