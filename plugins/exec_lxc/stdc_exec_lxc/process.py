@@ -18,7 +18,6 @@ The child reports on a socket: ``S`` when it calls ``start``, ``R`` when the con
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import select
 import signal
@@ -26,15 +25,13 @@ import socket
 import time
 from typing import Any, NoReturn
 
-from stdc import syscalls
+from stdc import child, syscalls
 from stdc.errors import PayloadError, StdcError
 from stdc.mounts import Mount, mount_all
 
 from stdc_exec_lxc import binding, inroot
 from stdc_exec_lxc.translate import LOG_FILE, Plan
 
-_REPORT_FD = 3
-_MAX_FD = 0x7FFFFFFF
 #: how long the caller waits for the container's command socket between two looks
 _PROBE_INTERVAL = 0.0005
 _START_TIMEOUT = 120.0
@@ -111,7 +108,7 @@ def _monitor(plan: Plan, rootfs_mounts: list[Mount], stdio: tuple[int, int, int]
     """The forked child: build the container with LXC, run it, exit with the payload's status."""
     code, message = 125, "lxc: container start failed"
     try:
-        report_w = _own_process(stdio, report_w)
+        report_w = child.own_process(stdio, report_w)
         c = _prepare(plan, rootfs_mounts)
         _send(report_w, b"S")
         ran = c.start(useinit=False, daemonize=False, close_fds=False, cmd=tuple(plan.args))
@@ -139,23 +136,6 @@ def _send(fd: int, data: bytes) -> None:
         sock.sendall(data, socket.MSG_NOSIGNAL)
     finally:
         sock.detach()
-
-
-def _own_process(stdio: tuple[int, int, int], report_w: int) -> int:
-    """Default signal dispositions, a session of its own, ``stdio`` on 0-2, the report pipe on 3
-    (close-on-exec) and every other descriptor closed: liblxc passes what is open to the init."""
-    for sig in range(1, signal.NSIG):
-        if sig not in (signal.SIGKILL, signal.SIGSTOP):
-            with contextlib.suppress(OSError, ValueError):
-                signal.signal(sig, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_SETMASK, ())
-    os.setsid()
-    high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, _REPORT_FD + 1) for fd in (*stdio, report_w)]
-    for target, fd in enumerate(high[:3]):
-        os.dup2(fd, target)
-    os.dup2(high[3], _REPORT_FD, inheritable=False)
-    os.closerange(_REPORT_FD + 1, _MAX_FD)
-    return _REPORT_FD
 
 
 def _prepare(plan: Plan, rootfs_mounts: list[Mount]) -> Any:

@@ -9,15 +9,12 @@ nothing before it means the payload was executed.
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import fcntl
 import os
-import signal
 import stat
 from typing import NoReturn
 
-from stdc import syscalls
+from stdc import child, syscalls
 from stdc.errors import PayloadError, StdcError
 from stdc.mounts import Mount
 from stdc.spec import DEFAULT_PATH, ProcessSpec, cgroup_relative
@@ -25,10 +22,6 @@ from stdc.spec import DEFAULT_PATH, ProcessSpec, cgroup_relative
 from stdc_exec_native import capabilities, cgroups, namespaces, rootfs, users
 
 PR_SET_NO_NEW_PRIVS = 38
-
-#: close_range(2) bounds the work by the open descriptors, not by this number
-_MAX_FD = 0x7FFFFFFF
-_ERROR_FD = 3
 
 
 class Plan:
@@ -116,7 +109,7 @@ def _child(
     """The forked child: become the container, exec the payload; on failure report and exit."""
     code, message = 125, "container init failed"
     try:
-        err_w = _own_process(stdio, err_w)
+        err_w = child.own_process(stdio, err_w)
         _become_container(plan, dirs, rootfs_mounts)
     except StdcError as e:  # PayloadError included, with its own code
         code, message = e.exit_code, str(e)
@@ -128,34 +121,6 @@ def _child(
         os.write(err_w, f"{code} {message}".replace("\n", " ").encode() + b"\n")
     finally:
         os._exit(code)
-
-
-def _own_process(stdio: tuple[int, int, int], err_w: int) -> int:
-    """Default signal dispositions, a session of its own, ``stdio`` on 0-2, the error pipe on
-    3 (close-on-exec) and every other descriptor closed. Returns the error pipe's descriptor."""
-    for sig in _handled_signals():
-        with contextlib.suppress(OSError, ValueError):
-            signal.signal(sig, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_SETMASK, ())
-    os.setsid()
-    # move everything above 3 first, so that no dup2 below overwrites a descriptor still needed
-    high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, _ERROR_FD + 1) for fd in (*stdio, err_w)]
-    for target, fd in enumerate(high[:3]):
-        os.dup2(fd, target)
-    os.dup2(high[3], _ERROR_FD, inheritable=False)
-    os.closerange(_ERROR_FD + 1, _MAX_FD)
-    return _ERROR_FD
-
-
-def _handled_signals() -> list[int]:
-    """The signals ignored or caught by this process, from the kernel's view in /proc (the
-    signal module's valid_signals and getsignal build an enum per signal: ~0.5 ms)."""
-    masks = 0
-    with open("/proc/thread-self/status", "rb") as f:
-        for line in f:
-            if line.startswith((b"SigIgn:", b"SigCgt:")):
-                masks |= int(line.split()[1], 16)
-    return [sig for sig in range(1, 65) if masks >> (sig - 1) & 1 and sig not in (signal.SIGKILL, signal.SIGSTOP)]
 
 
 def _become_container(plan: Plan, dirs: list[str], rootfs_mounts: list[Mount]) -> NoReturn:
