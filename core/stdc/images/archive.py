@@ -51,7 +51,6 @@ LAYER_TYPES = {
     "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
 }
 CONFIG_TYPES = {oci.CONFIG, DOCKER_CONFIG}
-_JSON_LIMIT = 8 << 20
 
 
 # -- save ---------------------------------------------------------------------------------------
@@ -111,7 +110,7 @@ def choose_platform(index: dict[str, Any], want: dict[str, str] | None = None) -
 
 def _blob_json(store: ImageStore, digest: str) -> dict[str, Any]:
     with store.open_blob(digest) as f:
-        return json.loads(f.read(_JSON_LIMIT))
+        return oci.read_json(f, f"blob {digest}")
 
 
 def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
@@ -218,13 +217,7 @@ class _Source:
 
     def read_json(self, name: str) -> Any:
         with self.open(name) as f:
-            data = f.read(_JSON_LIMIT + 1)
-        if len(data) > _JSON_LIMIT:
-            raise BadInput(f"{self.label}: {name} is too large")
-        try:
-            return json.loads(data)
-        except ValueError as e:
-            raise BadInput(f"{self.label}: {name} is not valid JSON ({e})") from None
+            return oci.read_json(f, f"{self.label}: {name}")
 
 
 @dataclass
@@ -337,10 +330,10 @@ def _read_verified(src: _Source, desc: dict[str, Any]) -> bytes:
     """A small blob (manifest, config) read and checked against its descriptor."""
     import hashlib
 
-    if desc["size"] > _JSON_LIMIT:
+    if desc["size"] > oci.JSON_LIMIT:
         raise BadInput(f"{src.label}: blob {desc['digest']} is too large for a manifest or config")
     with src.open(f"blobs/sha256/{desc['digest'][7:]}") as f:
-        data = f.read(_JSON_LIMIT + 1)
+        data = f.read(oci.JSON_LIMIT + 1)
     actual = "sha256:" + hashlib.sha256(data).hexdigest()
     if actual != desc["digest"] or len(data) != desc["size"]:
         raise BadInput(f"{src.label}: blob digest mismatch: expected {desc['digest']}, got {actual}")
@@ -438,7 +431,7 @@ def _read_docker(store: ImageStore, src: _Source) -> list[_Pending]:
         except (KeyError, TypeError):
             raise BadInput(f"{src.label}: manifest.json is malformed (Config, Layers)") from None
         with src.open(config_name) as f:
-            config_bytes = f.read(_JSON_LIMIT)
+            config_bytes = f.read(oci.JSON_LIMIT)
         diff_ids = _diff_ids(src, config_bytes, len(layer_names))
         layers = []
         for name, diff_id in zip(layer_names, diff_ids, strict=True):

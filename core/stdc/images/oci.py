@@ -15,6 +15,25 @@ from typing import Any
 
 from stdc.images.refs import Reference
 
+#: Manifests, indexes and configs larger than this are not ones we want to parse.
+JSON_LIMIT = 8 << 20
+
+
+def read_json(stream: Any, what: str) -> Any:
+    """A manifest, index or config read from ``stream``: at most :data:`JSON_LIMIT` bytes of valid
+    JSON, else ``BadInput`` naming ``what``."""
+    import json
+
+    from stdc.errors import BadInput
+
+    data = stream.read(JSON_LIMIT + 1)
+    if len(data) > JSON_LIMIT:
+        raise BadInput(f"{what} is too large for a manifest or config")
+    try:
+        return json.loads(data)
+    except ValueError as e:
+        raise BadInput(f"{what} is not valid JSON: {e}") from None
+
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 INDEX = "application/vnd.oci.image.index.v1+json"
 CONFIG = "application/vnd.oci.image.config.v1+json"

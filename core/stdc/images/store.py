@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO, TypeVar
 
 from stdc.errors import BadInput, Conflict, NotFound
-from stdc.images import refs
+from stdc.images import oci, refs
 from stdc.images.oci import (
     CONFIG,
     INDEX,
@@ -50,7 +50,6 @@ from stdc.images.oci import (
 from stdc.images.refs import DIGEST_RE, Reference
 
 _CHUNK = 1 << 20
-_JSON_LIMIT = 8 << 20  # manifests and configs larger than this are not ones we want to parse
 _ID_PREFIX_RE = re.compile(r"(?:sha256:)?([a-f0-9]{4,64})")
 _T = TypeVar("_T")
 
@@ -481,13 +480,7 @@ class ImageStore:
 
     def _read_json(self, digest: str) -> Any:
         with self.open_blob(digest) as f:
-            data = f.read(_JSON_LIMIT + 1)
-        if len(data) > _JSON_LIMIT:
-            raise BadInput(f"blob {digest} is too large for a manifest or config")
-        try:
-            return json.loads(data)
-        except ValueError as e:
-            raise BadInput(f"blob {digest} is not valid JSON: {e}") from None
+            return oci.read_json(f, f"blob {digest}")
 
     def _manifest_of(self, desc: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """The image manifest an index entry names, choosing this host's platform from an index."""
