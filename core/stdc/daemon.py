@@ -27,9 +27,10 @@ def _warm_up() -> None:
     """Import what commands need, load every installed backend and let it warm up, once."""
     import sqlite3  # noqa: F401
 
-    from stdc import cli, config, engine, monitor, plugins, spec, specs, state  # noqa: F401
+    from stdc import cgroups, cli, config, engine, monitor, mounts, plugins, spec, specs, state  # noqa: F401
     from stdc.errors import StdcError
     from stdc.images import store  # noqa: F401
+    from stdc.libexec import build  # noqa: F401
 
     config.load()
     for kind in specs.KINDS:

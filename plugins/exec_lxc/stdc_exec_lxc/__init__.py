@@ -36,6 +36,14 @@ def exec_unusable() -> str | None:
 
 
 @hookimpl
+def stdc_warm_up() -> None:
+    """In a long-lived stdc daemon: load the binding and the start path once."""
+    from stdc_exec_lxc import binding, process  # noqa: F401
+
+    binding.unusable()
+
+
+@hookimpl
 def exec_start(
     container_id: str, bundle: str, spec: dict, rootfs_mounts: list[Mount], stdio: tuple[int, int, int]
 ) -> int:

@@ -32,6 +32,12 @@ def exec_unusable() -> str | None:
 
 
 @hookimpl
+def stdc_warm_up() -> None:
+    """In a long-lived stdc daemon: load what a start needs once, not in every container's init."""
+    from stdc_exec_native import process  # noqa: F401 - and with it every module the init uses
+
+
+@hookimpl
 def exec_start(
     container_id: str, bundle: str, spec: dict, rootfs_mounts: list[Mount], stdio: tuple[int, int, int]
 ) -> int:
