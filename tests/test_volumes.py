@@ -110,3 +110,17 @@ def test_bad_volume_name(stdc):
         assert r.returncode == 125 and r.stderr.startswith(f"stdc: invalid volume name '{name}'"), r.stderr
         assert len(r.stderr.splitlines()) == 1
     assert not {"_bad", "a", "up", "x"} & set(_volumes(stdc))
+
+
+def test_new_named_volume_gets_the_image_content(stdc, root):
+    """docker: a new, empty named volume is filled with what the image has at its mount point
+    (once: a volume that exists keeps its own content); a symlink or a file there is not copied."""
+    r = stdc("run", "--rm", "-v", "copied:/etc", "base", "sh", "-c", "cat /etc/passwd; rm /etc/group")
+    assert r.stdout.startswith("root:")
+    data = os.path.join(root, "volumes", "copied", "_data")
+    assert "passwd" in os.listdir(data) and "group" not in os.listdir(data)
+    assert "group" not in stdc("run", "--rm", "-v", "copied:/etc", "base", "ls", "/etc").stdout.split()
+    stdc("volume", "rm", "copied")
+    stdc("run", "--rm", "-v", "fresh:/no/such/dir", "base", "true")
+    assert os.listdir(os.path.join(root, "volumes", "fresh", "_data")) == []
+    stdc("volume", "rm", "fresh")

@@ -309,6 +309,7 @@ class Engine:
             asked.apply(spec)
             with open(os.path.join(bundle, "config.json"), "w") as f:
                 json.dump(spec, f, indent=1)
+            volumes.populate(self, c, asked)
         except BaseException:
             self._discard(c)
             raise

@@ -21,6 +21,7 @@ import shutil
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from stdc.errors import BadInput, Conflict, NotFound
 
@@ -203,3 +204,29 @@ def make(store: Volumes, names: Iterable[str]) -> None:
     """Create the named volumes a container asked for and that do not exist yet."""
     for name in names:
         store.create(name)
+
+
+def populate(engine: Any, c: Any, asked: VolumePlan) -> None:
+    """Copy what the image holds at each new volume's mount point into it, as docker does.
+
+    The copy goes through :func:`stdc.copy.copy_out` (the image's side resolved inside its root,
+    symlinks copied as symlinks): what it leaves at ``_data`` must be a real directory, else
+    (the image had a file or a symlink there) the volume starts empty.
+    """
+    from stdc.copy import copy_out
+
+    for row in asked.described:
+        name = row.get("Name")
+        if row["Type"] != "volume" or name not in asked.create:
+            continue
+        data = engine.volumes.path(name)
+        os.rmdir(data)  # made empty just now: copy_out makes it anew from the image's directory
+        try:
+            copy_out(engine, c, row["Destination"], data, archive=True)
+        except NotFound:
+            pass
+        finally:
+            if os.path.islink(data) or (os.path.lexists(data) and not os.path.isdir(data)):
+                os.unlink(data)
+            if not os.path.lexists(data):
+                os.mkdir(data, 0o755)
