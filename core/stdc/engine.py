@@ -281,7 +281,6 @@ class Engine:
             "network": network,
             "mounts": asked.described,
         }
-        volumes.make(self.volumes, asked.create)
         c = self.state.create(name=opts.name, image=opts.image, image_id=image.id, config=config, backends=names)
         bundle = self.bundle(c)
         try:
@@ -309,6 +308,7 @@ class Engine:
             asked.apply(spec)
             with open(os.path.join(bundle, "config.json"), "w") as f:
                 json.dump(spec, f, indent=1)
+            volumes.make(self.volumes, asked.create)  # made once the name is known to be free
             volumes.populate(self, c, asked)
         except BaseException:
             self._discard(c)
