@@ -37,6 +37,9 @@ class RunOptions:
     publish: list[str] = field(default_factory=list)
     publish_all: bool = False
     expose: list[str] = field(default_factory=list)
+    volumes: list[str] = field(default_factory=list)
+    tmpfs: list[str] = field(default_factory=list)
+    read_only: bool = False
 
 
 class Engine:
@@ -70,6 +73,13 @@ class Engine:
             self._ensure_root()
             self._store = ImageStore(os.path.join(self.root, "images"))
         return self._store
+
+    @property
+    def volumes(self) -> Any:
+        """The named volumes (:class:`stdc.volumes.Volumes`)."""
+        from stdc.volumes import Volumes
+
+        return Volumes(self.root)
 
     def home(self, kind: str, name: str) -> str:
         """The directory a backend owns alone."""
@@ -172,7 +182,6 @@ class Engine:
                 with open(lock_path, "w") as lock:
                     fcntl.flock(lock, fcntl.LOCK_EX)
                     if not storage.hook.storage_has_layer(home=home, layer_id=layer_id):
-
                         # layers are shared by chain id, which the image config claims: check the
                         # content against its diff_id so no image can plant files in another's layer
                         def apply(target: str, whiteouts: str, layer: Any = layer) -> None:
@@ -239,8 +248,10 @@ class Engine:
 
     def create(self, opts: RunOptions) -> Container:
         """Create a container: record, writable snapshot and OCI spec; nothing runs yet."""
+        from stdc import volumes
         from stdc.spec import DEFAULT_PATH, build_spec
 
+        asked = volumes.plan(opts.volumes, opts.tmpfs, opts.read_only, self.volumes)
         names = {kind: self.config.backends[kind] for kind in ("storage", "exec", "net")}
         storage = self.backend("storage", names["storage"])
         self.backend("exec", names["exec"])
@@ -268,6 +279,7 @@ class Engine:
             "snapshot_parent": top,
             "layers": image.chain_ids(),
             "network": network,
+            "mounts": asked.described,
         }
         c = self.state.create(name=opts.name, image=opts.image, image_id=image.id, config=config, backends=names)
         bundle = self.bundle(c)
@@ -293,8 +305,11 @@ class Engine:
                 extra_mounts=[] if names["net"] in netns.BUILTIN else netns.etc_mounts(self._net_files(c)),
                 annotations={"org.opencontainers.image.ref.name": opts.image},
             )
+            asked.apply(spec)
             with open(os.path.join(bundle, "config.json"), "w") as f:
                 json.dump(spec, f, indent=1)
+            volumes.make(self.volumes, asked.create)  # made once the name is known to be free
+            volumes.populate(self, c, asked)
         except BaseException:
             self._discard(c)
             raise
@@ -651,6 +666,7 @@ class Engine:
                 "MonitorPid": c.monitor_pid if c.running else 0,
             },
             "Network": c.network,
+            "Mounts": c.config.get("mounts") or [],
             "Bundle": self.bundle(c),
             "LogPath": os.path.join(self.bundle(c), monitor.LOG_FILE),
         }

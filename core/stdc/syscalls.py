@@ -38,6 +38,14 @@ MS_STRICTATIME = 1 << 24
 
 MNT_DETACH = 2
 
+#: openat2(2) resolve flags
+RESOLVE_NO_XDEV = 0x01
+RESOLVE_NO_MAGICLINKS = 0x02
+RESOLVE_NO_SYMLINKS = 0x04
+RESOLVE_BENEATH = 0x08
+RESOLVE_IN_ROOT = 0x10
+_SYS_openat2 = 437  # x86_64 and most others
+
 #: Namespace types of the OCI runtime spec -> clone flags.
 NAMESPACE_FLAGS = {
     "mount": CLONE_NEWNS,
@@ -104,6 +112,20 @@ def prctl(option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0, arg5: int = 
 def syscall(number: int, *args: int) -> int:
     """A raw system call with integer arguments."""
     return _check(_libc.syscall(number, *[ctypes.c_long(a) for a in args]), f"syscall {number}")
+
+
+class _OpenHow(ctypes.Structure):
+    _fields_ = [("flags", ctypes.c_uint64), ("mode", ctypes.c_uint64), ("resolve", ctypes.c_uint64)]
+
+
+def openat2(dir_fd: int, path: str, flags: int, resolve: int, mode: int = 0) -> int:
+    """openat2(2): open ``path`` relative to ``dir_fd`` under the ``RESOLVE_*`` rules; close-on-exec."""
+    how = _OpenHow(flags | os.O_CLOEXEC, mode, resolve)
+    raw = ctypes.c_char_p(path.encode())
+    result = _libc.syscall(
+        ctypes.c_long(_SYS_openat2), ctypes.c_long(dir_fd), raw, ctypes.byref(how), ctypes.c_long(ctypes.sizeof(how))
+    )
+    return _check(result, "openat2", path)
 
 
 def is_mountpoint(path: str) -> bool:

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from stdc.cli import CONTEXT, cli, current_engine
+from stdc.cli.volumes import volume_options
 from stdc.errors import StdcError
 
 
@@ -31,6 +32,7 @@ def _run_options(f: Any) -> Any:
         ),
         click.option("-P", "--publish-all", is_flag=True, help="Publish every exposed port on a free host port."),
         click.option("--expose", multiple=True, metavar="PORT[/PROTO]", help="Expose a port (for -P)."),
+        *volume_options(),
         click.argument("image"),
         click.argument("command", nargs=-1, type=click.UNPROCESSED),
     ]
@@ -42,7 +44,7 @@ def _run_options(f: Any) -> Any:
 def _options(image: str, command: tuple[str, ...], **kw: Any) -> Any:
     from stdc.engine import RunOptions
 
-    lists = {key: list(kw.pop(key)) for key in ("env", "publish", "expose")}
+    lists = {key: list(kw.pop(key)) for key in ("env", "publish", "expose", "volumes", "tmpfs")}
     return RunOptions(image=image, command=list(command), **lists, **kw)
 
 

@@ -60,6 +60,11 @@ __all__ = [
     "test_spec_rlimits",
     "test_spec_read_only_root",
     "test_spec_joins_network_namespace_by_path",
+    "test_volume_written_by_one_container_read_by_another",
+    "test_read_only_volume_refuses_writes",
+    "test_read_only_root_leaves_shm_tmpfs_and_volumes_writable",
+    "test_symlinked_volume_destination_stays_in_the_rootfs",
+    "test_symlinked_proc_sys_dev_touch_nothing_outside",
 ]
 
 CGROUP_ROOT = "/sys/fs/cgroup"
@@ -516,3 +521,151 @@ def test_spec_joins_network_namespace_by_path(spec_runner: SpecRunner) -> None:
     finally:
         subprocess.run(["umount", ns], check=True)
         os.unlink(ns)
+
+
+# -- volumes and mount destinations ------------------------------------------------------------
+
+
+def _volume_gone(cli: Cli, name: str) -> None:
+    """Remove the volume; its directory must not be a mount point anywhere on the host."""
+    source = os.path.join(cli.root, "volumes", name, "_data")
+    with open("/proc/self/mountinfo") as f:
+        assert not [line for line in f if source in line], f"{source} is still mounted on the host"
+    cli("volume", "rm", name)
+
+
+def test_volume_written_by_one_container_read_by_another(cli: Cli) -> None:
+    """docker: a named volume outlives its containers and is shared by them."""
+    name = f"shared-{cli.executor}"
+    cli("run", "--rm", "-v", f"{name}:/data", "base", "sh", "-c", "echo from-first > /data/note")
+    assert cli("run", "--rm", "-v", f"{name}:/elsewhere", "base", "cat", "/elsewhere/note").stdout == "from-first\n"
+    _volume_gone(cli, name)
+
+
+def test_read_only_volume_refuses_writes(cli: Cli, tmp_path: object) -> None:
+    """docker: -v SRC:DST:ro is a read-only bind: writes fail with EROFS, reads work."""
+    host = os.path.join(str(tmp_path), "host-dir")
+    os.makedirs(host)
+    with open(os.path.join(host, "inside"), "w") as f:
+        f.write("host data\n")
+    script = "cat /ro/inside; echo x > /ro/new && echo wrote; touch /ro/inside && echo touched; true"
+    r = cli("run", "--rm", "-v", f"{host}:/ro:ro", "base", "sh", "-c", script)
+    assert r.stdout == "host data\n"
+    assert r.stderr.count("Read-only file system") == 2, r.stderr
+    assert os.listdir(host) == ["inside"]
+    r = cli("run", "--rm", "-v", f"{host}:/rw", "base", "sh", "-c", "echo x > /rw/new")
+    assert os.path.exists(os.path.join(host, "new"))
+
+
+def test_read_only_root_leaves_shm_tmpfs_and_volumes_writable(cli: Cli) -> None:
+    """docker --read-only: / refuses writes; /dev/shm, --tmpfs and volumes take them."""
+    name = f"rw-{cli.executor}"
+    script = (
+        "touch /x 2>/dev/null && echo root-writable; touch /etc/y 2>/dev/null && echo etc-writable;"
+        " for d in /dev/shm /scratch /data; do touch $d/f && echo $d; done; grep ' /scratch ' /proc/self/mounts"
+    )
+    r = cli("run", "--rm", "--read-only", "--tmpfs", "/scratch:size=1m,mode=1777", "-v", f"{name}:/data", "base",
+            "sh", "-c", script)  # fmt: skip
+    lines = r.stdout.splitlines()
+    assert lines[:3] == ["/dev/shm", "/scratch", "/data"], r.stdout
+    assert "tmpfs" in lines[3] and "nosuid" in lines[3] and "size=1024k" in lines[3]
+    _volume_gone(cli, name)
+
+
+def _hostile_image(cli: Cli, workdir: str, ref: str, links: dict[str, str]) -> None:
+    """Import ``base`` with ``links`` (path in the image -> symlink target) replacing whatever
+    was there: an image anyone may build, made with Python's tarfile and ``stdc import``."""
+    import io
+    import tarfile
+
+    base_tar = os.path.join(workdir, "base.tar")
+    if not os.path.exists(base_tar):
+        cid = cli("create", "base", "true").stdout.strip()
+        with open(base_tar, "wb") as f:
+            subprocess.run(cli.argv("export", cid), stdout=f, check=True)
+        cli("rm", cid)
+    out = os.path.join(workdir, f"{ref.replace(':', '_')}.tar")
+    replaced = {p.strip("/") for p in links}
+    with tarfile.open(base_tar) as src, tarfile.open(out, "w") as dst:
+        for member in src:
+            name = member.name.strip("/").removeprefix("./")
+            if any(name == r or name.startswith(r + "/") for r in replaced):
+                continue
+            dst.addfile(member, src.extractfile(member) if member.isfile() else None)
+        for path, target in links.items():
+            info = tarfile.TarInfo(path.strip("/"))
+            info.type, info.linkname = tarfile.SYMTYPE, target
+            dst.addfile(info, io.BytesIO(b""))
+    cli("import", out, ref)
+
+
+def _host_root_listing() -> set[str]:
+    return set(os.listdir("/"))
+
+
+def _assert_untouched(victim: str) -> None:
+    assert os.listdir(victim) == [], f"{victim} was written to: {os.listdir(victim)}"
+    with open("/proc/self/mountinfo") as f:
+        assert not [line for line in f if f" {victim} " in line or f" {victim}/" in line], "mounted on the host"
+
+
+def test_symlinked_volume_destination_stays_in_the_rootfs(cli: Cli, tmp_path: object) -> None:
+    """runc (securejoin): a destination is resolved inside the root. An image whose /data is a
+    symlink to / cannot make -v x:/data cover the host's /: refused in one line (it would cover
+    the container's own root); /data/sub lands in the rootfs at /sub; /hostdir -> a host
+    directory lands at that path inside the rootfs, the host directory stays empty."""
+    work = str(tmp_path)
+    victim = os.path.join(work, "victim")
+    os.makedirs(victim)
+    ref = f"hostile-data-{cli.executor}:1"
+    _hostile_image(cli, work, ref, {"/data": "/", "/hostdir": victim})
+    name = f"hostile-{cli.executor}"
+    before = _host_root_listing()
+    try:
+        r = cli("run", "--rm", "-v", f"{name}:/data", ref, "sh", "-c", "echo x > /data/planted", check=False)
+        assert r.returncode == 125 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+        assert "/data" in r.stderr and "root" in r.stderr
+        r = cli("run", "--rm", "-v", f"{name}:/data/sub", ref, "sh", "-c", "echo x > /sub/planted; ls /data/sub")
+        assert r.stdout == "planted\n"
+        r = cli("run", "--rm", "-v", f"{name}:/hostdir", ref, "sh", "-c", f"ls {victim}; readlink /hostdir")
+        assert r.stdout == f"planted\n{victim}\n"
+        assert _host_root_listing() == before
+        assert not os.path.exists("/sub") and not os.path.exists("/planted")
+        _assert_untouched(victim)
+        assert os.listdir(os.path.join(cli.root, "volumes", name, "_data")) == ["planted"]
+    finally:
+        _volume_gone(cli, name)
+        cli("rmi", ref)
+
+
+def test_symlinked_proc_sys_dev_touch_nothing_outside(cli: Cli, tmp_path: object) -> None:
+    """runc: proc and sysfs must go on a real directory (refused through a symlink); other
+    destinations (/dev, /dev/null) are resolved inside the root or refused. Whatever the
+    executor decides, nothing outside the rootfs is mounted on or written to."""
+    work = str(tmp_path)
+    victim = os.path.join(work, "victim")
+    os.makedirs(victim)
+    cases = {
+        "proc-root": {"/proc": "/"},
+        "proc-host": {"/proc": victim},
+        "sys-root": {"/sys": "/"},
+        "sys-host": {"/sys": victim},
+        "dev-root": {"/dev": "/"},
+        "dev-host": {"/dev": victim},
+        "devnull-host": {"/dev/null": os.path.join(victim, "null")},
+    }
+    before = _host_root_listing()
+    for case, links in cases.items():
+        ref = f"hostile-{case}-{cli.executor}:1"
+        _hostile_image(cli, work, ref, links)
+        try:
+            r = cli("run", "--rm", ref, "sh", "-c", "echo x > /dev/null && ls /proc/self/fd >/dev/null", check=False)
+            assert r.returncode in (0, 125), (case, r.returncode, r.stderr)
+            if r.returncode:
+                assert len(r.stderr.strip().splitlines()) == 1, (case, r.stderr)
+            if case.startswith(("proc", "sys")):
+                assert r.returncode == 125 and "symbolic link" in r.stderr, (case, r.stderr)
+            _assert_untouched(victim)
+            assert _host_root_listing() == before, case
+        finally:
+            cli("rmi", ref)

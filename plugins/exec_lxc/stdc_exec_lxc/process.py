@@ -25,7 +25,7 @@ import socket
 import time
 from typing import Any, NoReturn
 
-from stdc import child, syscalls
+from stdc import child, rootpath, syscalls
 from stdc.errors import PayloadError, StdcError
 from stdc.mounts import Mount, mount_all
 
@@ -154,8 +154,20 @@ def _prepare(plan: Plan, rootfs_mounts: list[Mount]) -> Any:
     try:
         user = inroot.resolve_user(root_fd, plan.user, "HOME" in plan.env)
         inroot.make_dirs(root_fd, plan.cwd)
+        c = _configure(plan, user)
+        entries = plan.all_mount_entries(
+            c.get_config_item("lxc.rootfs.mount"), lambda dest, as_file: _resolve(root_fd, dest, as_file)
+        )
     finally:
         os.close(root_fd)
+    if entries:
+        _set(c, "lxc.mount.entry", entries)
+    c.save_config()  # so that the config dir tells what ran (lxc-info -P <bundle>/lxc works too)
+    return c
+
+
+def _configure(plan: Plan, user: Any) -> Any:
+    """The ``lxc.Container`` with every item of the plan but the mount entries."""
     env = dict(plan.env)
     env.setdefault("HOME", user.home)
     os.umask(plan.umask)
@@ -169,11 +181,16 @@ def _prepare(plan: Plan, rootfs_mounts: list[Mount]) -> Any:
     items["lxc.environment"] = [f"{k}={v}" for k, v in env.items()]
     for key, value in items.items():
         _set(c, key, value)
-    entries = plan.all_mount_entries(c.get_config_item("lxc.rootfs.mount"))
-    if entries:
-        _set(c, "lxc.mount.entry", entries)
-    c.save_config()  # so that the config dir tells what ran (lxc-info -P <bundle>/lxc works too)
     return c
+
+
+def _resolve(root_fd: int, destination: str, as_file: bool) -> str:
+    """``destination`` made inside the root, as its symlink-free path there (stdc.rootpath)."""
+    fd = rootpath.mountpoint(root_fd, destination, file=as_file)
+    try:
+        return rootpath.path_in_root(root_fd, fd)
+    finally:
+        os.close(fd)
 
 
 def _set(c: Any, key: str, value: str | list[str]) -> None:

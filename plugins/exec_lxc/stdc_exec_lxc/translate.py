@@ -9,6 +9,7 @@ added there by :mod:`stdc_exec_lxc.process`.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from stdc.errors import StdcError
 from stdc.spec import ProcessSpec, cgroup_relative
@@ -20,6 +21,9 @@ NAMESPACES = {"pid": "pid", "network": "net", "mount": "mnt", "ipc": "ipc", "uts
 AUTODEV_NODES = frozenset({"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"})
 
 CGROUP_ROOT = "/sys/fs/cgroup"
+
+#: top-level directories whose mounts LXC makes itself (autodev, proc, sysfs)
+_LXC_OWN = frozenset({"dev", "proc", "sys"})
 
 #: kept in the items so that the config dir explains a failure; only errors are written
 LOG_FILE = "lxc.log"
@@ -206,7 +210,7 @@ class Plan:
         """/dev and /dev/pts become LXC's autodev and devpts; every other mount an entry."""
         autodev = False
         items: list[tuple[str, str | list[str]]] = []
-        entries: list[str] = []
+        entries: list[tuple[str, str, str, bool]] = []
         for m in mounts:
             destination = str(m.get("destination") or "")
             if not destination.startswith("/"):
@@ -230,9 +234,9 @@ class Plan:
                 if "bind" not in options and "rbind" not in options:
                     options.append("bind")
                 kind = "none"
-            create = "create=file" if bind and not os.path.isdir(source) else "create=dir"
-            fields = [_escape(source), _escape(destination.lstrip("/")), kind, ",".join([*options, create]), "0", "0"]
-            entries.append(" ".join(fields))
+            as_file = bind and not os.path.isdir(source)
+            rest = f"{kind} {','.join([*options, 'create=file' if as_file else 'create=dir'])} 0 0"
+            entries.append((source, destination, rest, as_file))
         items.append(("lxc.autodev", "1" if autodev else "0"))
         self.mount_entries = entries
         return autodev, items
@@ -251,13 +255,22 @@ class Plan:
             entries.append(f"{_escape(path)} {_escape(path[1:])} none bind,create=file 0 0")
         return entries
 
-    def all_mount_entries(self, rootfs_mount: str) -> list[str]:
+    def all_mount_entries(self, rootfs_mount: str, resolve: Callable[[str, bool], str]) -> list[str]:
         """Every lxc.mount.entry in order: mounts, devices, read-only then masked paths.
 
         ``rootfs_mount`` is where LXC has the container's root while it mounts (the source of
-        the read-only binds of the container's own paths).
+        the read-only binds of the container's own paths). ``resolve(destination, as_file)``
+        gives a destination outside /dev, /proc and /sys as its symlink-free path inside the
+        root, made if missing: LXC refuses any symlink on a destination's way, docker follows
+        it inside the root, so it is resolved first (and LXC's check still catches a swap).
+        The others LXC mounts on its own fresh /dev, /proc and /sys, refusing symlinks itself.
         """
-        entries = [*self.mount_entries, *self.entries_before]
+        entries = []
+        for source, destination, rest, as_file in self.mount_entries:
+            if destination.split("/")[1] not in _LXC_OWN:
+                destination = resolve(destination, as_file)
+            entries.append(f"{_escape(source)} {_escape(destination.lstrip('/'))} {rest}")
+        entries += self.entries_before
         for path in self.readonly_paths:
             inside = _escape(path.lstrip("/"))
             entries.append(f"{_escape(rootfs_mount.rstrip('/') + path)} {inside} none bind,ro,optional 0 0")

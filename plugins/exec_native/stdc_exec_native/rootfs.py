@@ -1,9 +1,10 @@
 """The container's filesystem, built inside its own mount namespace: propagation, the root
 filesystem, the spec's mounts, /dev, pivot_root, then masked, read-only and read-only root.
 
-Mount destinations come from images and users: they are resolved inside the root with every
-symlink read as if the root were ``/`` (like runc's securejoin), and each mount is made on the
-resolved directory through ``/proc/self/fd`` after checking that it is still inside the root.
+Mount destinations come from images and users: each is resolved inside the root by the kernel
+(:mod:`stdc.rootpath`: openat2 RESOLVE_IN_ROOT, missing components made relative to their
+parent's descriptor) and mounted on through ``/proc/self/fd``; proc and sysfs refuse a symlinked
+destination, as runc does.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import contextlib
 import os
 import stat
 
-from stdc import syscalls
+from stdc import rootpath, syscalls
 from stdc.errors import StdcError
 from stdc.mounts import Mount, mount_all
 
@@ -67,8 +68,6 @@ _DEV_LINKS = (
     ("ptmx", "pts/ptmx"),
 )
 
-_MAX_SYMLINKS = 40
-
 
 class MountPlan:
     """One entry of ``spec["mounts"]``, parsed once in the parent."""
@@ -100,135 +99,81 @@ class MountPlan:
         self.data = ",".join(data) or None
 
 
-def secure_join(root: str, path: str) -> str:
-    """``path`` inside ``root``, its symlinks resolved as if ``root`` were ``/``: never outside."""
-    pending = [p for p in reversed(path.split("/")) if p and p != "."]
-    resolved: list[str] = []
-    links = 0
-    while pending:
-        part = pending.pop()
-        if part == "..":
-            if resolved:
-                resolved.pop()
-            continue
-        candidate = os.path.join(root, *resolved, part)
-        try:
-            mode = os.lstat(candidate).st_mode
-        except (FileNotFoundError, NotADirectoryError):  # created later, or refused then
-            resolved.append(part)
-            continue
-        if stat.S_ISLNK(mode):
-            links += 1
-            if links > _MAX_SYMLINKS:
-                raise StdcError(f"{path}: too many levels of symbolic links in the container")
-            target = os.readlink(candidate)
-            if target.startswith("/"):
-                resolved = []
-            pending.extend(p for p in reversed(target.split("/")) if p and p != ".")
-            continue
-        resolved.append(part)
-    return os.path.join(root, *resolved)
-
-
-class _Target:
-    """A mount destination opened with O_PATH, checked to be inside the root; mount on ``path``."""
-
-    def __init__(self, root: str, resolved: str, shown: str) -> None:
-        self.fd = os.open(resolved, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
-        self.path = f"/proc/self/fd/{self.fd}"
-        real = os.readlink(self.path)
-        if real != resolved or not real.startswith(root + "/"):
-            os.close(self.fd)
-            raise StdcError(f"mount destination {shown}: resolves outside the container's root")
-
-    def __enter__(self) -> str:
-        return self.path
-
-    def __exit__(self, *exc: object) -> None:
-        os.close(self.fd)
-
-
-def _mkdirs(path: str) -> None:
-    """``os.makedirs(path, exist_ok=True)`` with one system call when the parent exists."""
-    try:
-        os.mkdir(path, 0o755)
-    except FileExistsError:
-        pass
-    except FileNotFoundError:
-        os.makedirs(path, 0o755, exist_ok=True)
-
-
-def _make_mountpoint(resolved: str, as_file: bool) -> None:
-    if as_file:
-        _mkdirs(os.path.dirname(resolved))
-        if not os.path.lexists(resolved):
-            os.close(os.open(resolved, os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644))
-    else:
-        _mkdirs(resolved)
-
-
 def _remount_flags(path: str) -> int:
     return os.statvfs(path).f_flag & _KEPT_ON_REMOUNT
 
 
-def _mount_one(root: str, m: MountPlan) -> None:
-    resolved = secure_join(root, m.destination)
-    as_file = m.bind and not os.path.isdir(m.source)
+def _mount_one(root_fd: int, m: MountPlan) -> None:
+    # runc's rule: proc and sysfs go on a real directory of the image, never through a symlink
+    strict = m.type in ("proc", "sysfs")
+    target = rootpath.mountpoint(
+        root_fd, m.destination, file=m.bind and not os.path.isdir(m.source), no_symlinks=strict
+    )
     try:
-        _make_mountpoint(resolved, as_file)
-    except OSError as e:
-        raise StdcError(f"mount destination {m.destination}: {e.strerror}") from None
-    try:
-        with _Target(root, resolved, m.destination) as target:
-            if m.bind:
-                syscalls.mount(m.source, target, None, m.flags & (syscalls.MS_BIND | syscalls.MS_REC))
-            else:
-                syscalls.mount(m.source, target, m.type, m.flags, m.data)
+        if m.bind:
+            syscalls.mount(m.source, rootpath.proc_path(target), None, m.flags & (syscalls.MS_BIND | syscalls.MS_REC))
+        else:
+            syscalls.mount(m.source, rootpath.proc_path(target), m.type, m.flags, m.data)
         extra = m.flags & ~(syscalls.MS_BIND | syscalls.MS_REC) if m.bind else 0
         if extra or m.propagation:
             # the descriptor above names the directory under the new mount: open the mount itself
-            with _Target(root, resolved, m.destination) as target:
+            top = rootpath.mountpoint(root_fd, m.destination, no_symlinks=strict)
+            try:
+                path = rootpath.proc_path(top)
                 if extra:
-                    flags = syscalls.MS_REMOUNT | syscalls.MS_BIND | extra | _remount_flags(target)
-                    syscalls.mount(None, target, None, flags)
+                    flags = syscalls.MS_REMOUNT | syscalls.MS_BIND | extra | _remount_flags(path)
+                    syscalls.mount(None, path, None, flags)
                 if m.propagation:
-                    syscalls.mount(None, target, None, m.propagation)
+                    syscalls.mount(None, path, None, m.propagation)
+            finally:
+                os.close(top)
     except OSError as e:
         raise StdcError(f"mounting {m.type or 'bind'} {m.source} on {m.destination}: {e.strerror}") from None
+    finally:
+        os.close(target)
 
 
-def _make_device(root: str, device: dict) -> None:
+def _make_device(root_fd: int, device: dict) -> None:
     path = device["path"]
-    resolved = secure_join(root, path)
-    if os.path.lexists(resolved):
-        return
     kind = _DEVICE_TYPES.get(device.get("type", "c"))
     if kind is None:
         raise StdcError(f"device {path}: unknown type {device.get('type')!r}")
-    mode = device.get("fileMode", 0o666) & 0o7777
-    _mkdirs(os.path.dirname(resolved))
+    parent = rootpath.mountpoint(root_fd, os.path.dirname(path))
+    name = os.path.basename(path)
     try:
-        # the umask is 0 here (see build), so the mode is exact
-        os.mknod(resolved, kind | mode, os.makedev(device.get("major", 0), device.get("minor", 0)))
-    except PermissionError:
-        # no CAP_MKNOD (a user namespace): bind the host's node instead, like runc
-        _make_mountpoint(resolved, True)
-        with _Target(root, resolved, path) as target:
-            syscalls.mount(path, target, None, syscalls.MS_BIND)
-        return
-    uid, gid = device.get("uid", 0), device.get("gid", 0)
-    if uid or gid:
-        os.chown(resolved, uid, gid, follow_symlinks=False)
+        with contextlib.suppress(FileNotFoundError):
+            os.lstat(name, dir_fd=parent)
+            return
+        mode = device.get("fileMode", 0o666) & 0o7777
+        try:
+            # the umask is 0 here (see build), so the mode is exact
+            os.mknod(name, kind | mode, os.makedev(device.get("major", 0), device.get("minor", 0)), dir_fd=parent)
+        except PermissionError:
+            # no CAP_MKNOD (a user namespace): bind the host's node instead, like runc
+            target = rootpath.mountpoint(root_fd, path, file=True)
+            try:
+                syscalls.mount(path, rootpath.proc_path(target), None, syscalls.MS_BIND)
+            finally:
+                os.close(target)
+            return
+        uid, gid = device.get("uid", 0), device.get("gid", 0)
+        if uid or gid:
+            os.chown(name, uid, gid, dir_fd=parent, follow_symlinks=False)
+    finally:
+        os.close(parent)
 
 
-def _dev_links(root: str) -> None:
-    dev = secure_join(root, "/dev")
+def _dev_links(root_fd: int) -> None:
+    dev = rootpath.mountpoint(root_fd, "/dev")
     links = list(_DEV_LINKS)
     if os.path.exists("/proc/kcore"):
         links.append(("core", "/proc/kcore"))
-    for name, target in links:
-        with contextlib.suppress(FileExistsError):
-            os.symlink(target, os.path.join(dev, name))
+    try:
+        for name, target in links:
+            with contextlib.suppress(FileExistsError):
+                os.symlink(target, name, dir_fd=dev)
+    finally:
+        os.close(dev)
 
 
 def _pivot_root(root: str) -> None:
@@ -308,15 +253,19 @@ def build(plan: RootfsPlan, rootfs_mounts: list[Mount]) -> None:
             syscalls.mount(root, root, None, syscalls.MS_BIND | syscalls.MS_REC)
     except OSError as e:
         raise StdcError(f"mounting the root filesystem on {root}: {e.strerror}") from None
-    for m in plan.mounts:
-        _mount_one(root, m)
+    # every destination is resolved inside the root as mounted now (see stdc.rootpath)
+    root_fd = os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
+        for m in plan.mounts:
+            _mount_one(root_fd, m)
         for device in plan.devices:
-            _make_device(root, device)
+            _make_device(root_fd, device)
         if plan.dev_links:
-            _dev_links(root)
+            _dev_links(root_fd)
     except OSError as e:
         raise StdcError(f"creating devices: {e}") from None
+    finally:
+        os.close(root_fd)
     try:
         _pivot_root(root)
     except OSError as e:
