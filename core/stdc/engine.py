@@ -37,6 +37,10 @@ class RunOptions:
     publish: list[str] = field(default_factory=list)
     publish_all: bool = False
     expose: list[str] = field(default_factory=list)
+    cap_add: list[str] = field(default_factory=list)
+    cap_drop: list[str] = field(default_factory=list)
+    privileged: bool = False
+    security_opt: list[str] = field(default_factory=list)
 
 
 class Engine:
@@ -172,7 +176,6 @@ class Engine:
                 with open(lock_path, "w") as lock:
                     fcntl.flock(lock, fcntl.LOCK_EX)
                     if not storage.hook.storage_has_layer(home=home, layer_id=layer_id):
-
                         # layers are shared by chain id, which the image config claims: check the
                         # content against its diff_id so no image can plant files in another's layer
                         def apply(target: str, whiteouts: str, layer: Any = layer) -> None:
@@ -239,8 +242,10 @@ class Engine:
 
     def create(self, opts: RunOptions) -> Container:
         """Create a container: record, writable snapshot and OCI spec; nothing runs yet."""
-        from stdc.spec import DEFAULT_PATH, build_spec
+        from stdc.security.options import SecuritySettings
+        from stdc.spec import DEFAULT_CAPABILITIES, DEFAULT_PATH, build_spec
 
+        security = SecuritySettings(opts.cap_add, opts.cap_drop, opts.privileged, opts.security_opt)
         names = {kind: self.config.backends[kind] for kind in ("storage", "exec", "net")}
         storage = self.backend("storage", names["storage"])
         self.backend("exec", names["exec"])
@@ -293,6 +298,7 @@ class Engine:
                 extra_mounts=[] if names["net"] in netns.BUILTIN else netns.etc_mounts(self._net_files(c)),
                 annotations={"org.opencontainers.image.ref.name": opts.image},
             )
+            security.apply(spec, DEFAULT_CAPABILITIES)
             with open(os.path.join(bundle, "config.json"), "w") as f:
                 json.dump(spec, f, indent=1)
         except BaseException:
