@@ -60,8 +60,17 @@ def last_cap() -> int:
 
 
 def all_known() -> list[str]:
-    """Every capability of this kernel: what ``--privileged`` and ``--cap-add ALL`` give."""
-    return list(NAMES[: last_cap() + 1])
+    """Every capability of this kernel that stdc itself holds in its bounding set: what
+    ``--privileged`` and ``--cap-add ALL`` give (a container cannot get more than its runtime)."""
+    held = (1 << (last_cap() + 1)) - 1
+    try:
+        with open("/proc/self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"CapBnd:"):
+                    held = int(line.split()[1], 16)
+    except (OSError, ValueError):
+        pass
+    return [name for n, name in enumerate(NAMES[: last_cap() + 1]) if held >> n & 1]
 
 
 def normalize(name: str) -> str:

@@ -2,8 +2,8 @@
 
 LXC's text format: ``2``, then ``allowlist <default action>`` (or ``denylist``), then a section
 (``[all]``: the native architecture and its compat ones) and one line per syscall and rule,
-``NAME ACTION [index,value,op,valueTwo] ...``; the comparisons on one line must all hold, as
-the spec's ``args`` of one rule. liblxc compiles it with libseccomp and loads it right before
+``NAME ACTION [index,datum,op,mask] ...``; the comparisons on one line must all hold, as the
+spec's ``args`` of one rule (liblxc's masked comparison takes the datum first, the mask last). liblxc compiles it with libseccomp and loads it right before
 executing the payload.
 """
 
@@ -53,7 +53,8 @@ def _comparison(arg: dict, where: str) -> str:
         raise StdcError(f"seccomp: {where}: unknown operator {op!r}")
     index, value = int(arg["index"]), int(arg.get("value") or 0)
     if op == "SCMP_CMP_MASKED_EQ":
-        return f"[{index},{value},{op},{int(arg.get('valueTwo') or 0)}]"
+        # liblxc reads [index,datum,op,mask]: the OCI value is the mask, valueTwo the datum
+        return f"[{index},{int(arg.get('valueTwo') or 0)},{op},{value}]"
     return f"[{index},{value},{op}]"
 
 
