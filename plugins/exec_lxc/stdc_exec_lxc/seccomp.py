@@ -3,8 +3,8 @@
 LXC's text format: ``2``, then ``allowlist <default action>`` (or ``denylist``), then a section
 (``[all]``: the native architecture and its compat ones) and one line per syscall and rule,
 ``NAME ACTION [index,datum,op,mask] ...``; the comparisons on one line must all hold, as the
-spec's ``args`` of one rule (liblxc's masked comparison takes the datum first, the mask last). liblxc compiles it with libseccomp and loads it right before
-executing the payload.
+spec's ``args`` of one rule (liblxc's masked comparison takes the datum first, the mask last).
+liblxc compiles it with libseccomp and loads it right before executing the payload.
 """
 
 from __future__ import annotations
