@@ -51,7 +51,7 @@ def _security_options() -> list[Any]:
         click.option(
             "--privileged",
             is_flag=True,
-            help="DANGEROUS: give the container every capability, every device, writable /proc and /sys, "
+            help="DANGEROUS: give the container every capability, access to every device, writable /proc and /sys, "
             "no seccomp filter and no no_new_privs: root inside is root on the host.",
         ),
         click.option(
