@@ -40,6 +40,10 @@ class RunOptions:
     volumes: list[str] = field(default_factory=list)
     tmpfs: list[str] = field(default_factory=list)
     read_only: bool = False
+    cap_add: list[str] = field(default_factory=list)
+    cap_drop: list[str] = field(default_factory=list)
+    privileged: bool = False
+    security_opt: list[str] = field(default_factory=list)
 
 
 class Engine:
@@ -249,9 +253,11 @@ class Engine:
     def create(self, opts: RunOptions) -> Container:
         """Create a container: record, writable snapshot and OCI spec; nothing runs yet."""
         from stdc import volumes
-        from stdc.spec import DEFAULT_PATH, build_spec
+        from stdc.security.options import SecuritySettings
+        from stdc.spec import DEFAULT_CAPABILITIES, DEFAULT_PATH, build_spec
 
         asked = volumes.plan(opts.volumes, opts.tmpfs, opts.read_only, self.volumes)
+        security = SecuritySettings(opts.cap_add, opts.cap_drop, opts.privileged, opts.security_opt)
         names = {kind: self.config.backends[kind] for kind in ("storage", "exec", "net")}
         storage = self.backend("storage", names["storage"])
         self.backend("exec", names["exec"])
@@ -306,6 +312,7 @@ class Engine:
                 annotations={"org.opencontainers.image.ref.name": opts.image},
             )
             asked.apply(spec)
+            security.apply(spec, DEFAULT_CAPABILITIES)
             with open(os.path.join(bundle, "config.json"), "w") as f:
                 json.dump(spec, f, indent=1)
             volumes.make(self.volumes, asked.create)  # made once the name is known to be free

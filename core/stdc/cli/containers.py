@@ -33,6 +33,7 @@ def _run_options(f: Any) -> Any:
         click.option("-P", "--publish-all", is_flag=True, help="Publish every exposed port on a free host port."),
         click.option("--expose", multiple=True, metavar="PORT[/PROTO]", help="Expose a port (for -P)."),
         *volume_options(),
+        *_security_options(),
         click.argument("image"),
         click.argument("command", nargs=-1, type=click.UNPROCESSED),
     ]
@@ -41,10 +42,37 @@ def _run_options(f: Any) -> Any:
     return f
 
 
+def _security_options() -> list[Any]:
+    from stdc.security.options import SECURITY_OPT_HELP
+
+    return [
+        click.option(
+            "--cap-add", multiple=True, metavar="CAP", help="Add a capability (NET_ADMIN or CAP_NET_ADMIN; ALL)."
+        ),
+        click.option("--cap-drop", multiple=True, metavar="CAP", help="Drop a capability (ALL: every one)."),
+        click.option(
+            "--privileged",
+            is_flag=True,
+            help="DANGEROUS: give the container every capability, access to every device, writable /proc and /sys, "
+            "no seccomp filter and no no_new_privs: root inside is root on the host.",
+        ),
+        click.option(
+            "--security-opt",
+            multiple=True,
+            metavar="OPT",
+            help=f"{SECURITY_OPT_HELP}. Default: stdc's seccomp profile (docker's, and no AF_ALG sockets) "
+            "and no-new-privileges=true (docker's default is false).",
+        ),
+    ]
+
+
 def _options(image: str, command: tuple[str, ...], **kw: Any) -> Any:
     from stdc.engine import RunOptions
 
-    lists = {key: list(kw.pop(key)) for key in ("env", "publish", "expose", "volumes", "tmpfs")}
+    lists = {
+        key: list(kw.pop(key))
+        for key in ("env", "publish", "expose", "volumes", "tmpfs", "cap_add", "cap_drop", "security_opt")
+    }
     return RunOptions(image=image, command=list(command), **lists, **kw)
 
 

@@ -34,6 +34,7 @@ def read_json(stream: Any, what: str) -> Any:
     except ValueError as e:
         raise BadInput(f"{what} is not valid JSON: {e}") from None
 
+
 MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 INDEX = "application/vnd.oci.image.index.v1+json"
 CONFIG = "application/vnd.oci.image.config.v1+json"

@@ -13,7 +13,6 @@ or from a test module of your own: set ``EXECUTORS = ["NAME", …]`` and
 installed executor.
 """
 
-
 __doc__ += """
 - :mod:`stdc.testing.storage` — the storage contract (:mod:`stdc.specs.storage`): layer apply,
   whiteouts, mount descriptions, snapshots, deep chains, diff/commit round trips (needs root).

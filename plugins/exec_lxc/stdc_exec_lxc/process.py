@@ -30,7 +30,7 @@ from stdc.errors import PayloadError, StdcError
 from stdc.mounts import Mount, mount_all
 
 from stdc_exec_lxc import binding, inroot
-from stdc_exec_lxc.translate import LOG_FILE, Plan
+from stdc_exec_lxc.translate import LOG_FILE, SECCOMP_FILE, Plan
 
 #: how long the caller waits for the container's command socket between two looks
 _PROBE_INTERVAL = 0.0005
@@ -179,6 +179,11 @@ def _configure(plan: Plan, user: Any) -> Any:
     if user.groups:
         items["lxc.init.groups"] = ",".join(str(g) for g in user.groups)
     items["lxc.environment"] = [f"{k}={v}" for k, v in env.items()]
+    if plan.seccomp is not None:
+        policy = os.path.join(plan.lxcpath, plan.name, SECCOMP_FILE)
+        with open(policy, "w") as f:
+            f.write(plan.seccomp)
+        items["lxc.seccomp.profile"] = policy
     for key, value in items.items():
         _set(c, key, value)
     return c

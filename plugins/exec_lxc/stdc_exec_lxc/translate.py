@@ -14,6 +14,8 @@ from collections.abc import Callable
 from stdc.errors import StdcError
 from stdc.spec import ProcessSpec, cgroup_relative
 
+from stdc_exec_lxc import seccomp
+
 #: OCI namespace type -> LXC's name for it (lxc.namespace.keep / lxc.namespace.share.NAME)
 NAMESPACES = {"pid": "pid", "network": "net", "mount": "mnt", "ipc": "ipc", "uts": "uts", "cgroup": "cgroup"}
 
@@ -27,6 +29,9 @@ _LXC_OWN = frozenset({"dev", "proc", "sys"})
 
 #: kept in the items so that the config dir explains a failure; only errors are written
 LOG_FILE = "lxc.log"
+
+#: the seccomp policy, beside the log in the container's config dir
+SECCOMP_FILE = "seccomp"
 
 
 def monitor_cgroup(relative: str) -> str:
@@ -151,6 +156,8 @@ class Plan:
         items += self._capabilities(process.get("capabilities") or {})
         if process.get("noNewPrivileges"):
             items.append(("lxc.no_new_privs", "1"))
+        #: the LXC seccomp policy, written by the monitor to SECCOMP_FILE (None: unconfined)
+        self.seccomp = seccomp.to_lxc(linux["seccomp"]) if linux.get("seccomp") else None
         for limit in process.get("rlimits") or []:
             name = str(limit.get("type", ""))
             if not name.startswith("RLIMIT_") or not name[7:].isalpha():

@@ -39,6 +39,7 @@ class Plan:
         "no_new_privileges",
         "rlimits",
         "umask",
+        "seccomp",
     )
 
     def __init__(self, spec: dict, bundle: str) -> None:
@@ -67,6 +68,11 @@ class Plan:
         if self.hostname and "uts" not in self.namespaces.new:
             raise StdcError("a hostname needs a new uts namespace")
         self.rootfs = rootfs.RootfsPlan(spec, bundle)
+        self.seccomp = None
+        if linux.get("seccomp"):
+            from stdc_exec_native import seccomp
+
+            self.seccomp = seccomp.prepare(seccomp.compile_filter(linux["seccomp"], bundle))
 
 
 def start(container_id: str, bundle: str, spec: dict, rootfs_mounts: list[Mount], stdio: tuple[int, int, int]) -> int:
@@ -148,6 +154,7 @@ def _become_container(plan: Plan, dirs: list[str], rootfs_mounts: list[Mount]) -
         for number, soft, hard in plan.rlimits:
             resource.setrlimit(number, (soft, hard))
 
+    _load_seccomp(plan, privileged_now=True)
     caps = plan.capabilities
     capabilities.drop_bounding(caps.bounding)
     # keep the permitted set across the switch of uid, then set all sets as the spec says
@@ -170,11 +177,27 @@ def _become_container(plan: Plan, dirs: list[str], rootfs_mounts: list[Mount]) -
 
     name = plan.args[0]
     path = name if "/" in name else _look_path(name, env.get("PATH", DEFAULT_PATH))
+    _load_seccomp(plan, privileged_now=False)
     try:
         os.execve(path, plan.args, env)
     except OSError as e:
         code = 127 if e.errno in (errno.ENOENT, errno.ENOTDIR) else 126
         raise PayloadError(f'exec: "{name}": {os.strerror(e.errno).lower()}', code) from None
+
+
+def _load_seccomp(plan: Plan, *, privileged_now: bool) -> None:
+    """Load the spec's seccomp filter at its one right moment. With no_new_privs: last, right
+    before execve, so the filter sees nothing of the runtime. Without it the kernel takes a filter
+    only from a process holding CAP_SYS_ADMIN: then before the capabilities are set, as runc does
+    (the default profile allows what remains: setuid, capset, prctl, execve)."""
+    if plan.seccomp is None or privileged_now == plan.no_new_privileges:
+        return
+    from stdc_exec_native import seccomp  # loaded by Plan in the parent: found in sys.modules
+
+    try:
+        seccomp.load(plan.seccomp)
+    except OSError as e:
+        raise StdcError(f"loading the seccomp filter: {e.strerror}") from None
 
 
 def _look_path(name: str, search: str) -> str:
