@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from stdc import monitor, netns
+from stdc import lifecycle, monitor, netns
 from stdc.config import Config
 from stdc.errors import BadInput, Conflict, StdcError
 from stdc.state import Container, State, process_alive, process_start_time
@@ -37,6 +37,8 @@ class RunOptions:
     publish: list[str] = field(default_factory=list)
     publish_all: bool = False
     expose: list[str] = field(default_factory=list)
+    resources: dict = field(default_factory=dict)  # linux.resources, see stdc.resources.build
+    restart: dict | None = None  # docker's RestartPolicy, see stdc.resources.parse_restart
 
 
 class Engine:
@@ -172,7 +174,6 @@ class Engine:
                 with open(lock_path, "w") as lock:
                     fcntl.flock(lock, fcntl.LOCK_EX)
                     if not storage.hook.storage_has_layer(home=home, layer_id=layer_id):
-
                         # layers are shared by chain id, which the image config claims: check the
                         # content against its diff_id so no image can plant files in another's layer
                         def apply(target: str, whiteouts: str, layer: Any = layer) -> None:
@@ -268,6 +269,8 @@ class Engine:
             "snapshot_parent": top,
             "layers": image.chain_ids(),
             "network": network,
+            "resources": opts.resources,
+            "restart_policy": opts.restart or {"Name": "no", "MaximumRetryCount": 0},
         }
         c = self.state.create(name=opts.name, image=opts.image, image_id=image.id, config=config, backends=names)
         bundle = self.bundle(c)
@@ -290,6 +293,7 @@ class Engine:
                 cgroups_path=f"/{self.config.cgroup_parent}/{c.id}",
                 netns=None if names["net"] in netns.BUILTIN else netns.path(self.config.runtime_dir, c.id),
                 share_host_network=names["net"] == "host",
+                resources=opts.resources,
                 extra_mounts=[] if names["net"] in netns.BUILTIN else netns.etc_mounts(self._net_files(c)),
                 annotations={"org.opencontainers.image.ref.name": opts.image},
             )
@@ -429,6 +433,9 @@ class Engine:
             "exit_code": None,
             "finished": None,
             "cleaned": 0,
+            "paused": 0,
+            "oom_killed": 0,
+            "stopped_by_user": 0,
         }
         if monitor_pid:
             values.update(monitor_pid=monitor_pid, monitor_start=process_start_time(monitor_pid))
@@ -561,10 +568,12 @@ class Engine:
                 exit_code = recorded["exit_code"]
             spec, _ = self._load_run_files(c)
             executor = self.backend("exec", c.backends["exec"])
+            final = lifecycle.exit_state(self, c, executor, spec)
             executor.hook.exec_cleanup(container_id=c.id, bundle=self.bundle(c), spec=spec)
             self._network_down(c)
             self.state.update(
                 c.id,
+                **final,
                 status="exited",
                 exit_code=exit_code,
                 cleaned=1,
@@ -579,8 +588,10 @@ class Engine:
         c = self.refresh(c)
         if not c.running:
             raise Conflict(f"container {c.name} is not running")
+        self.state.update(c.id, stopped_by_user=1)  # no restart policy brings it back
         executor = self.backend("exec", c.backends["exec"])
         executor.hook.exec_kill(container_id=c.id, bundle=self.bundle(c), pid=c.pid, signal=sig)
+        lifecycle.thaw_to_end(self, c, sig)
 
     def wait(self, c: Container, timeout: float | None = None) -> int | None:
         """Wait until the container has exited and been cleaned up; return its exit code."""
@@ -598,6 +609,7 @@ class Engine:
     def stop(self, c: Container, timeout: float = 10) -> None:
         """SIGTERM, then SIGKILL after ``timeout`` seconds; returns once it is cleaned up."""
         c = self.refresh(c)
+        self.state.update(c.id, stopped_by_user=1)  # also ends a restart policy's backoff
         if c.running:
             self.kill(c, signals.SIGTERM)
             if not _wait_process(c.pid, c.pid_start, time.monotonic() + timeout):
@@ -649,7 +661,12 @@ class Engine:
                 "StartedAt": _iso(c.started),
                 "FinishedAt": _iso(c.finished),
                 "MonitorPid": c.monitor_pid if c.running else 0,
+                "Paused": c.running and c.paused,
+                "Restarting": c.status == "restarting",
+                "OOMKilled": c.oom_killed,
             },
+            "RestartCount": c.restart_count,
+            "HostConfig": lifecycle.host_config(c),
             "Network": c.network,
             "Bundle": self.bundle(c),
             "LogPath": os.path.join(self.bundle(c), monitor.LOG_FILE),

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from stdc.cli import CONTEXT, cli, current_engine
+from stdc.cli.resources import resource_options, take_resource_options
 from stdc.errors import StdcError
 
 
@@ -34,6 +35,7 @@ def _run_options(f: Any) -> Any:
         click.argument("image"),
         click.argument("command", nargs=-1, type=click.UNPROCESSED),
     ]
+    f = resource_options(f)  # listed after the options above
     for option in reversed(options):
         f = option(f)
     return f
@@ -43,7 +45,8 @@ def _options(image: str, command: tuple[str, ...], **kw: Any) -> Any:
     from stdc.engine import RunOptions
 
     lists = {key: list(kw.pop(key)) for key in ("env", "publish", "expose")}
-    return RunOptions(image=image, command=list(command), **lists, **kw)
+    limits = take_resource_options(kw)
+    return RunOptions(image=image, command=list(command), **lists, **limits, **kw)
 
 
 @cli.command(context_settings={**CONTEXT, "allow_interspersed_args": False})
@@ -240,3 +243,6 @@ def internal_cleanup(container: str) -> None:
     engine = current_engine()
     with contextlib.suppress(NotFound):  # removed meanwhile (rm -f)
         engine.finish(engine.state.get(container))
+    from stdc import lifecycle
+
+    lifecycle.after_exit(engine, container)  # the restart policy

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 
+from stdc import cgroups
 from stdc.errors import StdcError
 from stdc.spec import ProcessSpec, cgroup_relative
 
@@ -23,6 +24,19 @@ CGROUP_ROOT = "/sys/fs/cgroup"
 
 #: kept in the items so that the config dir explains a failure; only errors are written
 LOG_FILE = "lxc.log"
+
+#: the container's memory events (OOM kills) as they were when it stopped: liblxc removes the
+#: container's cgroup before the monitor exits, so its stop hook copies them here
+EXIT_MEMORY_EVENTS = "memory.events.at-stop"
+
+
+def _stop_hook(source: str, destination: str) -> str:
+    """An lxc.hook.stop command copying ``source`` to ``destination`` (liblxc runs it with
+    ``sh -c`` and appends its own arguments, which ``sh -c`` takes as ``$0``…)."""
+    import shlex
+
+    script = f"cat {shlex.quote(source)} > {shlex.quote(destination)}"
+    return f"/bin/sh -c {shlex.quote(script)}"
 
 
 def monitor_cgroup(relative: str) -> str:
@@ -123,6 +137,7 @@ class Plan:
         self.lxcpath = os.path.join(bundle, "lxc")
         self.name = container_id
         self.cgroup = cgroup_relative(spec, container_id)
+        self.exit_memory_events = os.path.join(self.lxcpath, container_id, EXIT_MEMORY_EVENTS)
 
         items: list[tuple[str, str | list[str]]] = [
             ("lxc.rootfs.path", self.root),
@@ -153,6 +168,7 @@ class Plan:
                 raise StdcError(f"unknown rlimit {name!r}")
             items.append((f"lxc.prlimit.{name[7:].lower()}", f"{int(limit['soft'])}:{int(limit['hard'])}"))
         items += _cgroup_items(linux.get("resources") or {})
+        items.append(("lxc.hook.stop", _stop_hook(cgroups.memory_events_file(self.cgroup), self.exit_memory_events)))
         if os.path.exists("/sys/kernel/security/apparmor"):
             items.append(("lxc.apparmor.profile", "unconfined"))
         self.autodev, mount_items = self._mounts(spec.get("mounts") or [], bundle)
