@@ -435,7 +435,6 @@ class Engine:
             "cleaned": 0,
             "paused": 0,
             "oom_killed": 0,
-            "stopped_by_user": 0,
         }
         if monitor_pid:
             values.update(monitor_pid=monitor_pid, monitor_start=process_start_time(monitor_pid))
@@ -586,6 +585,9 @@ class Engine:
 
     def kill(self, c: Container, sig: int = signals.SIGKILL) -> None:
         c = self.refresh(c)
+        if lifecycle.restart_pending(self, c):  # its monitor may start it again: now it will not
+            self.state.update(c.id, stopped_by_user=1)
+            return
         if not c.running:
             raise Conflict(f"container {c.name} is not running")
         self.state.update(c.id, stopped_by_user=1)  # no restart policy brings it back

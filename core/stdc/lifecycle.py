@@ -8,6 +8,7 @@ executor (the one that started it) through the executor contract.
 
 from __future__ import annotations
 
+import contextlib
 import signal as signals
 import sys
 import time
@@ -100,11 +101,18 @@ def rename(engine: Any, c: Container, name: str) -> None:
 def restart(engine: Any, c: Container, timeout: float) -> None:
     """Stop (``stop -t``) and start the container again, detached."""
     engine.stop(c, timeout)
+    engine.state.update(c.id, stopped_by_user=0)  # its restart policy applies again
     engine.start_detached(engine.state.get(c.id))
 
 
 def policy(c: Container) -> dict:
     return c.config.get("restart_policy") or {"Name": "no", "MaximumRetryCount": 0}
+
+
+def restart_pending(engine: Any, c: Container) -> bool:
+    """Whether the exited ``c`` may yet be started again by its policy: its monitor, which
+    applies the policy, is still there."""
+    return not c.running and policy(c)["Name"] != "no" and engine.monitor_alive(c)
 
 
 def wants_restart(c: Container) -> bool:
@@ -150,6 +158,11 @@ def after_exit(engine: Any, container_id: str) -> None:
         engine.start_detached(c)
     except Exception as e:  # noqa: BLE001 - recorded in the monitor's log; the container stays exited
         print(f"stdc: restart of {c.name} failed: {e}", file=sys.stderr)
+        return
+    with contextlib.suppress(NotFound):
+        c = engine.state.get(container_id)
+        if c.stopped_by_user:  # stopped while it was being started
+            engine.stop(c)
 
 
 def host_config(c: Container) -> dict:

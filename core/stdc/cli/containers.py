@@ -111,6 +111,7 @@ def start(attach: bool, containers: tuple[str, ...]) -> None:
     engine = current_engine()
     for ref in containers:
         c = engine.state.get(ref)
+        engine.state.update(c.id, stopped_by_user=0)  # its restart policy applies again
         if attach:
             sys.exit(engine.run_foreground(c, _SignalForwarder()))
         engine.start_detached(c)
