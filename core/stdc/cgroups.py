@@ -1,5 +1,6 @@
-"""Emptying and removing a container's cgroup directories: part of the published API for
-executors, which make the cgroups their own way but end them alike.
+"""A container's cgroups, the published API for executors, which make the cgroups their own
+way but end them, read them and freeze them alike: emptying and removing them; their usage,
+processes and OOM kills (``stdc stats``, ``top``, ``inspect``); pausing (the freezer).
 
 A process left in a container's cgroup is killed through a pidfd, and only while it is still a
 member of that cgroup, so a pid reused since ``cgroup.procs`` was read is never hit.
@@ -14,6 +15,7 @@ import time
 from stdc.errors import StdcError
 
 KILL_TIMEOUT = 5.0
+ROOT = "/sys/fs/cgroup"
 
 
 def pids(directory: str) -> list[int]:
@@ -39,6 +41,8 @@ def kill_all(directory: str, relative: str) -> None:
     ``stdc/<id>``) and wait until it is empty, at most :data:`KILL_TIMEOUT` seconds."""
     deadline = time.monotonic() + KILL_TIMEOUT
     kill_file = os.path.join(directory, "cgroup.kill")  # cgroup v2 kills them all at once
+    if pids(directory):
+        thaw_if_frozen(relative)  # a frozen (paused) task takes its SIGKILL only once thawed
     while left := pids(directory):
         if os.path.exists(kill_file):
             with open(kill_file, "w") as f:
@@ -61,6 +65,17 @@ def kill_all(directory: str, relative: str) -> None:
         time.sleep(0.001)
 
 
+def thaw_if_frozen(relative: str) -> None:
+    """Thaw the container's cgroup if it is frozen (v1 freezer or v2 cgroup.freeze)."""
+    for path, thawed in (
+        (os.path.join(ROOT, "freezer", relative, "freezer.state"), "THAWED"),
+        (os.path.join(ROOT, relative, "cgroup.freeze"), "0"),
+    ):
+        if (_read(path) or thawed) != thawed:
+            with open(path, "w") as f:
+                f.write(thawed)
+
+
 def remove(directory: str, relative: str) -> None:
     """Empty the cgroup ``directory`` and remove it; gone already is fine (idempotent)."""
     kill_all(directory, relative)
@@ -75,3 +90,136 @@ def remove(directory: str, relative: str) -> None:
             if time.monotonic() > deadline:
                 raise StdcError(f"cgroup {directory}: cannot remove: {e.strerror}") from None
             time.sleep(0.002)
+
+
+# -- what executors report about a container's cgroups: usage, processes, freezing, OOM kills ------
+#
+# Every executor puts the container's processes in the cgroup its spec names
+# (``linux.cgroupsPath``, ``stdc/…/<id>``): these read and write that cgroup the same way for all.
+
+#: v1 reports an unlimited memory.limit_in_bytes as (about) this
+_V1_UNLIMITED = 1 << 62
+
+
+def is_unified() -> bool:
+    """Whether the host runs the unified hierarchy (cgroup v2 only)."""
+    return os.path.exists(os.path.join(ROOT, "cgroup.controllers"))
+
+
+def directory(relative: str, controller: str) -> str:
+    """The container's cgroup directory for ``controller`` (v1), or its one directory (v2)."""
+    if is_unified():
+        return os.path.join(ROOT, relative)
+    return os.path.join(os.path.realpath(os.path.join(ROOT, controller)), relative)
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
+def _keyed(text: str | None) -> dict[str, int]:
+    """``key value`` lines (memory.stat, cpu.stat, memory.events, memory.oom_control)."""
+    found: dict[str, int] = {}
+    for line in (text or "").splitlines():
+        key, _, value = line.partition(" ")
+        if value.strip().lstrip("-").isdigit():
+            found[key] = int(value)
+    return found
+
+
+def memory_events_file(relative: str) -> str:
+    """The file whose ``oom_kill`` line counts the container's OOM kills: memory.oom_control
+    (v1) or memory.events (v2)."""
+    name = "memory.events" if is_unified() else "memory.oom_control"
+    return os.path.join(directory(relative, "memory"), name)
+
+
+def oom_kills(text: str | None) -> int:
+    """The ``oom_kill`` count in the text of :func:`memory_events_file` (0 when absent)."""
+    return _keyed(text).get("oom_kill", 0)
+
+
+def oom_killed(relative: str) -> bool:
+    """Whether the kernel's OOM killer killed a process of the container, read from its cgroup
+    (which must still exist: read it before removing it)."""
+    return oom_kills(_read(memory_events_file(relative))) > 0
+
+
+def _host_memory() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def usage(relative: str) -> dict | None:
+    """What ``stdc stats`` shows of a container: ``{"cpu_ns", "memory", "memory_limit",
+    "pids"}`` (memory without the reclaimable page cache, as docker counts it), or None when
+    the container has no cgroup."""
+    if is_unified():
+        base = os.path.join(ROOT, relative)
+        cpu = _keyed(_read(os.path.join(base, "cpu.stat")))
+        if "usage_usec" not in cpu:
+            return None
+        cpu_ns = cpu["usage_usec"] * 1000
+        current = int(_read(os.path.join(base, "memory.current")) or 0)
+        cache = _keyed(_read(os.path.join(base, "memory.stat"))).get("inactive_file", 0)
+        raw_limit = _read(os.path.join(base, "memory.max")) or "max"
+        limit = _host_memory() if raw_limit == "max" else int(raw_limit)
+        pids = _read(os.path.join(base, "pids.current"))
+    else:
+        raw_cpu = _read(os.path.join(directory(relative, "cpuacct"), "cpuacct.usage"))
+        if raw_cpu is None:
+            return None
+        cpu_ns = int(raw_cpu)
+        memory_dir = directory(relative, "memory")
+        current = int(_read(os.path.join(memory_dir, "memory.usage_in_bytes")) or 0)
+        cache = _keyed(_read(os.path.join(memory_dir, "memory.stat"))).get("total_inactive_file", 0)
+        limit = int(_read(os.path.join(memory_dir, "memory.limit_in_bytes")) or _V1_UNLIMITED)
+        limit = min(limit, _host_memory())
+        pids = _read(os.path.join(directory(relative, "pids"), "pids.current"))
+    return {
+        "cpu_ns": cpu_ns,
+        "memory": max(0, current - cache),
+        "memory_limit": limit,
+        "pids": int(pids or 0),
+    }
+
+
+def processes(relative: str) -> list[int]:
+    """The host pids of the container's processes (its cgroup's members)."""
+    return pids(directory(relative, "pids"))
+
+
+def freeze(relative: str, frozen: bool) -> None:
+    """Freeze (pause) or thaw the container's processes, and wait until the kernel says done:
+    the v1 freezer's ``freezer.state``, or v2's ``cgroup.freeze``."""
+    if is_unified():
+        base = os.path.join(ROOT, relative)
+        target, wanted = os.path.join(base, "cgroup.freeze"), "1" if frozen else "0"
+
+        def done() -> bool:
+            return _keyed(_read(os.path.join(base, "cgroup.events"))).get("frozen") == int(wanted)
+
+    else:
+        base = directory(relative, "freezer")
+        target, wanted = os.path.join(base, "freezer.state"), "FROZEN" if frozen else "THAWED"
+
+        def done() -> bool:
+            return _read(target) == wanted
+
+    if not os.path.isdir(base):
+        raise StdcError(f"cgroup {base}: not there: cannot {'pause' if frozen else 'unpause'} the container")
+    deadline = time.monotonic() + KILL_TIMEOUT
+    while True:
+        try:
+            with open(target, "w") as f:
+                f.write(wanted)
+        except OSError as e:
+            raise StdcError(f"cgroup {target}: cannot write {wanted}: {e.strerror}") from None
+        if done():
+            return
+        if time.monotonic() > deadline:
+            raise StdcError(f"cgroup {base}: not {wanted.lower()} after {KILL_TIMEOUT:.0f} s")
+        time.sleep(0.005)  # v1 FREEZING: the write is repeated until every task is frozen

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from stdc import monitor, netns
+from stdc import lifecycle, monitor, netns
 from stdc.config import Config
 from stdc.errors import BadInput, Conflict, StdcError
 from stdc.state import Container, State, process_alive, process_start_time
@@ -44,6 +44,8 @@ class RunOptions:
     cap_drop: list[str] = field(default_factory=list)
     privileged: bool = False
     security_opt: list[str] = field(default_factory=list)
+    resources: dict = field(default_factory=dict)  # linux.resources, see stdc.resources.build
+    restart: dict | None = None  # docker's RestartPolicy, see stdc.resources.parse_restart
 
 
 class Engine:
@@ -286,6 +288,8 @@ class Engine:
             "layers": image.chain_ids(),
             "network": network,
             "mounts": asked.described,
+            "resources": opts.resources,
+            "restart_policy": opts.restart or {"Name": "no", "MaximumRetryCount": 0},
         }
         c = self.state.create(name=opts.name, image=opts.image, image_id=image.id, config=config, backends=names)
         bundle = self.bundle(c)
@@ -308,6 +312,7 @@ class Engine:
                 cgroups_path=f"/{self.config.cgroup_parent}/{c.id}",
                 netns=None if names["net"] in netns.BUILTIN else netns.path(self.config.runtime_dir, c.id),
                 share_host_network=names["net"] == "host",
+                resources=opts.resources,
                 extra_mounts=[] if names["net"] in netns.BUILTIN else netns.etc_mounts(self._net_files(c)),
                 annotations={"org.opencontainers.image.ref.name": opts.image},
             )
@@ -451,6 +456,8 @@ class Engine:
             "exit_code": None,
             "finished": None,
             "cleaned": 0,
+            "paused": 0,
+            "oom_killed": 0,
         }
         if monitor_pid:
             values.update(monitor_pid=monitor_pid, monitor_start=process_start_time(monitor_pid))
@@ -583,10 +590,12 @@ class Engine:
                 exit_code = recorded["exit_code"]
             spec, _ = self._load_run_files(c)
             executor = self.backend("exec", c.backends["exec"])
+            final = lifecycle.exit_state(self, c, executor, spec)
             executor.hook.exec_cleanup(container_id=c.id, bundle=self.bundle(c), spec=spec)
             self._network_down(c)
             self.state.update(
                 c.id,
+                **final,
                 status="exited",
                 exit_code=exit_code,
                 cleaned=1,
@@ -599,10 +608,15 @@ class Engine:
 
     def kill(self, c: Container, sig: int = signals.SIGKILL) -> None:
         c = self.refresh(c)
+        if lifecycle.restart_pending(self, c):  # its monitor may start it again: now it will not
+            self.state.update(c.id, stopped_by_user=1)
+            return
         if not c.running:
             raise Conflict(f"container {c.name} is not running")
+        self.state.update(c.id, stopped_by_user=1)  # no restart policy brings it back
         executor = self.backend("exec", c.backends["exec"])
         executor.hook.exec_kill(container_id=c.id, bundle=self.bundle(c), pid=c.pid, signal=sig)
+        lifecycle.thaw_to_end(self, c, sig)
 
     def wait(self, c: Container, timeout: float | None = None) -> int | None:
         """Wait until the container has exited and been cleaned up; return its exit code."""
@@ -620,6 +634,7 @@ class Engine:
     def stop(self, c: Container, timeout: float = 10) -> None:
         """SIGTERM, then SIGKILL after ``timeout`` seconds; returns once it is cleaned up."""
         c = self.refresh(c)
+        self.state.update(c.id, stopped_by_user=1)  # also ends a restart policy's backoff
         if c.running:
             self.kill(c, signals.SIGTERM)
             if not _wait_process(c.pid, c.pid_start, time.monotonic() + timeout):
@@ -671,7 +686,12 @@ class Engine:
                 "StartedAt": _iso(c.started),
                 "FinishedAt": _iso(c.finished),
                 "MonitorPid": c.monitor_pid if c.running else 0,
+                "Paused": c.running and c.paused,
+                "Restarting": c.status == "restarting",
+                "OOMKilled": c.oom_killed,
             },
+            "RestartCount": c.restart_count,
+            "HostConfig": lifecycle.host_config(c),
             "Network": c.network,
             "Mounts": c.config.get("mounts") or [],
             "Bundle": self.bundle(c),

@@ -66,9 +66,13 @@ def command(args: list[str], truncate: bool = True) -> str:
 
 
 def status(c: Any) -> str:
-    """``Up 5 seconds``, ``Exited (0) 3 minutes ago``, ``Created``."""
+    """``Up 5 seconds``, ``Up 2 minutes (Paused)``, ``Exited (0) 3 minutes ago``,
+    ``Restarting (1) 1 second ago``, ``Created``."""
     if c.status == "running":
-        return f"Up {duration(time.time() - (c.started or time.time()))}"
+        up = f"Up {duration(time.time() - (c.started or time.time()))}"
+        return f"{up} (Paused)" if getattr(c, "paused", False) else up
+    if c.status == "restarting":
+        return f"Restarting ({c.exit_code}) {ago(c.finished)}"
     if c.status == "exited":
         code = "unknown" if c.exit_code is None else c.exit_code
         return f"Exited ({code}) {ago(c.finished)}"

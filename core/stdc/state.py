@@ -7,6 +7,7 @@ by pid *and* start time, so a recycled pid is never mistaken for it) is shown as
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -36,6 +37,15 @@ CREATE TABLE IF NOT EXISTS containers (
     network TEXT
 );
 """
+
+#: columns added since the first schema: (name, declaration); a database that lacks one gets it
+_ADDED_COLUMNS = (
+    ("paused", "INTEGER NOT NULL DEFAULT 0"),
+    ("oom_killed", "INTEGER NOT NULL DEFAULT 0"),
+    ("restart_count", "INTEGER NOT NULL DEFAULT 0"),
+    # a stop, kill or rm by the user: the restart policy leaves the container exited
+    ("stopped_by_user", "INTEGER NOT NULL DEFAULT 0"),
+)
 
 _ADJECTIVES = [
     "brave",
@@ -94,6 +104,10 @@ class Container:
     finished: float | None = None
     cleaned: bool = True
     network: dict = field(default_factory=dict)
+    paused: bool = False
+    oom_killed: bool = False
+    restart_count: int = 0
+    stopped_by_user: bool = False
 
     @property
     def short_id(self) -> str:
@@ -132,6 +146,11 @@ class State:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA busy_timeout=30000")
         self.db.executescript(_SCHEMA)
+        have = {row[1] for row in self.db.execute("PRAGMA table_info(containers)")}
+        for name, declaration in _ADDED_COLUMNS:
+            if name not in have:
+                with contextlib.suppress(sqlite3.OperationalError):  # another stdc added it meanwhile
+                    self.db.execute(f"ALTER TABLE containers ADD COLUMN {name} {declaration}")
 
     def close(self) -> None:
         self.db.close()
@@ -143,11 +162,12 @@ class State:
         c.backends = json.loads(c.backends)  # type: ignore[arg-type]
         c.network = json.loads(c.network) if c.network else {}  # type: ignore[arg-type]
         c.cleaned = bool(c.cleaned)
+        c.paused, c.oom_killed, c.stopped_by_user = bool(c.paused), bool(c.oom_killed), bool(c.stopped_by_user)
         return c
 
     _COLUMNS = (
         "id, name, image, image_id, created, config, backends, status, pid, pid_start, monitor_pid, monitor_start,"
-        " exit_code, started, finished, cleaned, network"
+        " exit_code, started, finished, cleaned, network, paused, oom_killed, restart_count, stopped_by_user"
     )
 
     def create(self, *, name: str | None, image: str, image_id: str, config: dict, backends: dict) -> Container:
@@ -176,6 +196,13 @@ class State:
         encoded = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in values.items()}
         sets = ", ".join(f"{k}=?" for k in encoded)
         self.db.execute(f"UPDATE containers SET {sets} WHERE id=?", (*encoded.values(), cid))
+
+    def rename(self, cid: str, name: str) -> None:
+        """Give a container a new name; one taken by another container is a Conflict."""
+        try:
+            self.db.execute("UPDATE containers SET name=? WHERE id=?", (name, cid))
+        except sqlite3.IntegrityError:
+            raise Conflict(f"the container name {name!r} is already in use") from None
 
     def delete(self, cid: str) -> None:
         self.db.execute("DELETE FROM containers WHERE id=?", (cid,))

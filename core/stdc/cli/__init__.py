@@ -67,7 +67,19 @@ def cli(
     ctx.obj = Invocation(root, {"storage": storage, "exec": exec_, "net": net, "registry": registry})
 
 
-_AREAS = ("containers", "images", "backends", "changes", "daemon", "network", "registry", "info", "volumes")
+_AREAS = (
+    "containers",
+    "resources",
+    "lifecycle",
+    "images",
+    "backends",
+    "changes",
+    "daemon",
+    "network",
+    "registry",
+    "info",
+    "volumes",
+)
 
 
 def load_commands() -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from stdc.cli import CONTEXT, cli, current_engine
+from stdc.cli.resources import resource_options, take_resource_options
 from stdc.cli.volumes import volume_options
 from stdc.errors import StdcError
 
@@ -37,6 +38,7 @@ def _run_options(f: Any) -> Any:
         click.argument("image"),
         click.argument("command", nargs=-1, type=click.UNPROCESSED),
     ]
+    f = resource_options(f)  # listed after the options above
     for option in reversed(options):
         f = option(f)
     return f
@@ -73,7 +75,8 @@ def _options(image: str, command: tuple[str, ...], **kw: Any) -> Any:
         key: list(kw.pop(key))
         for key in ("env", "publish", "expose", "volumes", "tmpfs", "cap_add", "cap_drop", "security_opt")
     }
-    return RunOptions(image=image, command=list(command), **lists, **kw)
+    limits = take_resource_options(kw)
+    return RunOptions(image=image, command=list(command), **lists, **limits, **kw)
 
 
 @cli.command(context_settings={**CONTEXT, "allow_interspersed_args": False})
@@ -138,6 +141,7 @@ def start(attach: bool, containers: tuple[str, ...]) -> None:
     engine = current_engine()
     for ref in containers:
         c = engine.state.get(ref)
+        engine.state.update(c.id, stopped_by_user=0)  # its restart policy applies again
         if attach:
             sys.exit(engine.run_foreground(c, _SignalForwarder()))
         engine.start_detached(c)
@@ -270,3 +274,6 @@ def internal_cleanup(container: str) -> None:
     engine = current_engine()
     with contextlib.suppress(NotFound):  # removed meanwhile (rm -f)
         engine.finish(engine.state.get(container))
+    from stdc import lifecycle
+
+    lifecycle.after_exit(engine, container)  # the restart policy

@@ -56,3 +56,31 @@ def exec_cleanup(container_id: str, bundle: str, spec: dict) -> None:
     Kill any process of the container that is left, remove its cgroups and any other host
     resources. Must be idempotent: it is called again after a crash at any point.
     """
+
+
+@hookspec(firstresult=True)
+def exec_exit_state(container_id: str, bundle: str, spec: dict) -> dict | None:
+    """The final state of a container that has exited, read before :func:`exec_cleanup`
+    removes its cgroups: ``{"oom_killed": bool}`` — whether the kernel's OOM killer killed a
+    process of the container (its memory cgroup's ``oom_kill`` count; see
+    :func:`stdc.cgroups.oom_killed`). ``None`` when the executor cannot tell."""
+
+
+@hookspec(firstresult=True)
+def exec_stats(container_id: str, bundle: str, spec: dict) -> dict | None:
+    """The resource usage of a running container, from its cgroups (see
+    :func:`stdc.cgroups.usage`): ``{"cpu_ns", "memory", "memory_limit", "pids"}``, or
+    ``None`` when it has none (it has exited)."""
+
+
+@hookspec(firstresult=True)
+def exec_processes(container_id: str, bundle: str, spec: dict) -> list[int]:
+    """The host pids of every process of a running container (``stdc top``); the executor's own
+    helpers (a supervisor it runs under) are not among them."""
+
+
+@hookspec(firstresult=True)
+def exec_pause(container_id: str, bundle: str, spec: dict, paused: bool) -> None:
+    """Freeze every process of a running container (``paused``), or thaw them; return once the
+    kernel reports them frozen or thawed (see :func:`stdc.cgroups.freeze`). A frozen container
+    must still be killable: :func:`exec_cleanup` thaws what it kills."""

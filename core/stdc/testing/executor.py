@@ -56,6 +56,12 @@ __all__ = [
     "test_foreground_forwards_signals",
     "test_rm_force_running",
     "test_restart_exited_container",
+    "test_out_of_memory_is_137_and_oom_killed",
+    "test_pids_limit_stops_a_fork_bomb",
+    "test_cpus_limit_measured",
+    "test_limits_in_the_cgroups_and_removed_with_them",
+    "test_stats_and_top",
+    "test_pause_unpause_then_kill_and_rm",
     "test_spec_memory_and_pids_limits",
     "test_spec_rlimits",
     "test_spec_read_only_root",
@@ -367,6 +373,149 @@ def test_restart_exited_container(cli: Cli) -> None:
         r = cli("start", "-a", "again", check=False)
         assert (r.returncode, r.stdout) == (2, "run\n")
     cli("rm", "again")
+
+
+# -- resources (linux.resources) and what the executor reports of them ----------------------------
+
+
+def _cgroup_value(container_id: str, v1: tuple[str, str], v2: str) -> str:
+    unified = os.path.exists(os.path.join(CGROUP_ROOT, "cgroup.controllers"))
+    return _cgroup_file(container_id, "unified", v2) if unified else _cgroup_file(container_id, *v1)
+
+
+def _cpu_ns(container_id: str) -> int:
+    unified = os.path.exists(os.path.join(CGROUP_ROOT, "cgroup.controllers"))
+    if unified:
+        stat = dict(line.split() for line in _cgroup_file(container_id, "unified", "cpu.stat").splitlines())
+        return int(stat["usage_usec"]) * 1000
+    return int(_cgroup_file(container_id, "cpuacct", "cpuacct.usage"))
+
+
+def test_out_of_memory_is_137_and_oom_killed(cli: Cli) -> None:
+    """-m 64m and a 200 MB allocation (busybox dd's block buffer is anonymous memory it
+    touches): the kernel's OOM killer ends it, and inspect says so."""
+    r = cli("run", "--name", "oom", "-m", "64m", "base", "dd", "if=/dev/zero", "of=/dev/null", "bs=200M", "count=1",
+            check=False)  # fmt: skip
+    assert r.returncode == 137, r.stderr
+    state = cli.inspect("oom")["State"]
+    assert (state["ExitCode"], state["OOMKilled"]) == (137, True)
+    cli("rm", "oom")
+    r = cli("run", "--name", "fits", "-m", "64m", "base", "dd", "if=/dev/zero", "of=/dev/null", "bs=8M", "count=1")
+    assert cli.inspect("fits")["State"]["OOMKilled"] is False
+    cli("rm", "fits")
+
+
+def test_pids_limit_stops_a_fork_bomb(cli: Cli) -> None:
+    """--pids-limit 20 and a fork bomb: the container never holds more than 20 processes, the
+    kernel refuses its forks, the host can still fork, and rm -f ends it all."""
+    cid = cli("run", "-d", "--pids-limit", "20", "base", "sh", "-c", "f() { f | f & }; f; sleep 30").stdout.strip()
+    try:
+        peak = 0
+        refused = 0
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline and not refused:
+            peak = max(peak, int(_cgroup_value(cid, ("pids", "pids.current"), "pids.current")))
+            events = _cgroup_value(cid, ("pids", "pids.events"), "pids.events")
+            refused = int(dict(line.split() for line in events.splitlines()).get("max", 0))
+            time.sleep(0.01)
+        print(f"fork bomb under --pids-limit 20: peak pids.current {peak}, forks refused {refused}")
+        assert _cgroup_value(cid, ("pids", "pids.max"), "pids.max") == "20"
+        assert 1 < peak <= 20
+        assert refused > 0, "the bomb never reached the limit"
+        assert subprocess.run(["true"]).returncode == 0  # the host still forks
+    finally:
+        cli("rm", "-f", cid)
+
+
+def test_cpus_limit_measured(cli: Cli) -> None:
+    """--cpus 0.5 and a busy loop: the CPU time its cgroup is charged over two seconds of wall
+    time is near half a core (a measurement of the limit, with a generous band)."""
+    cid = cli("run", "-d", "--cpus", "0.5", "base", "sh", "-c", "while :; do :; done").stdout.strip()
+    try:
+        time.sleep(0.3)  # past the start
+        t0, c0 = time.monotonic(), _cpu_ns(cid)
+        time.sleep(2)
+        t1, c1 = time.monotonic(), _cpu_ns(cid)
+        share = (c1 - c0) / ((t1 - t0) * 1e9)
+        print(f"--cpus 0.5: measured {share:.3f} of a core")
+        assert 0.3 <= share <= 0.7
+    finally:
+        cli("rm", "-f", cid)
+
+
+def test_limits_in_the_cgroups_and_removed_with_them(cli: Cli) -> None:
+    """Every resource flag lands in the container's cgroup; rm removes every directory
+    (cpuset's included: the leftover check covers stdc/<id> in every hierarchy)."""
+    cid = cli("run", "-d", "-m", "64m", "--memory-swap", "96m", "--cpus", "1.5", "--cpu-shares", "512",
+              "--cpuset-cpus", "0", "--pids-limit", "33", "base", "sleep", "30").stdout.strip()  # fmt: skip
+    try:
+        unified = os.path.exists(os.path.join(CGROUP_ROOT, "cgroup.controllers"))
+        if unified:
+            assert _cgroup_file(cid, "unified", "memory.max") == str(64 << 20)
+            assert _cgroup_file(cid, "unified", "cpu.max") == "150000 100000"
+            assert _cgroup_file(cid, "unified", "cpuset.cpus") == "0"
+        else:
+            assert _cgroup_file(cid, "memory", "memory.limit_in_bytes") == str(64 << 20)
+            assert _cgroup_file(cid, "cpu", "cpu.cfs_quota_us") == "150000"
+            assert _cgroup_file(cid, "cpu", "cpu.cfs_period_us") == "100000"
+            assert _cgroup_file(cid, "cpu", "cpu.shares") == "512"
+            assert _cgroup_file(cid, "cpuset", "cpuset.cpus") == "0"
+        assert _cgroup_value(cid, ("pids", "pids.max"), "pids.max") == "33"
+        host_config = cli.inspect(cid)["HostConfig"]
+        assert (host_config["Memory"], host_config["MemorySwap"]) == (64 << 20, 96 << 20)
+        assert (host_config["NanoCpus"], host_config["CpusetCpus"], host_config["PidsLimit"]) == (
+            1_500_000_000,
+            "0",
+            33,
+        )
+    finally:
+        cli("rm", "-f", cid)
+    assert not glob.glob(f"{CGROUP_ROOT}/*/stdc/{cid}*") + glob.glob(f"{CGROUP_ROOT}/stdc/{cid}*")
+
+
+def test_stats_and_top(cli: Cli) -> None:
+    cid = cli("run", "-d", "--name", "watched", "-m", "64m", "base", "sh", "-c", "sleep 30 & wait").stdout.strip()
+    try:
+        _wait_for(lambda: "sleep 30" in cli("top", "watched").stdout)
+        out = cli("stats", "--no-stream", "watched").stdout
+        print(out)
+        header, row = out.splitlines()
+        assert header.split()[:4] == ["CONTAINER", "ID", "NAME", "CPU"]
+        fields = row.split()
+        assert fields[:2] == [cid[:12], "watched"] and fields[2].endswith("%")
+        assert fields[4:6] == ["/", "64MiB"] and fields[-1] == "2"  # sh and sleep
+        top = cli("top", "watched", "-o", "pid,comm").stdout.splitlines()
+        assert top[0].split() == ["PID", "COMMAND"]
+        assert sorted(line.split()[1] for line in top[1:]) == ["sh", "sleep"]
+    finally:
+        cli("rm", "-f", cid)
+
+
+def test_pause_unpause_then_kill_and_rm(cli: Cli) -> None:
+    """A paused container gets no CPU at all (its cgroup is charged nothing), shows as paused,
+    runs on when unpaused; kill and rm -f end a paused container."""
+    busy = ("sh", "-c", "while :; do :; done")
+    cid = cli("run", "-d", "--name", "frozen", "base", *busy).stdout.strip()
+    try:
+        cli("pause", "frozen")
+        assert cli.inspect("frozen")["State"]["Paused"] is True
+        assert "(Paused)" in cli("ps").stdout
+        before = _cpu_ns(cid)
+        time.sleep(0.3)
+        assert _cpu_ns(cid) == before, "a paused container ran"
+        assert cli("pause", "frozen", check=False).returncode != 0  # already paused
+        cli("unpause", "frozen")
+        assert cli.inspect("frozen")["State"]["Paused"] is False
+        _wait_for(lambda: _cpu_ns(cid) > before)
+        cli("pause", "frozen")
+        cli("kill", "frozen")
+        assert cli("wait", "frozen").stdout.strip() == "137"
+        cli("rm", "frozen")
+    finally:
+        cli("rm", "-f", cid, check=False)
+    cid = cli("run", "-d", "base", *busy).stdout.strip()
+    cli("pause", cid)
+    cli("rm", "-f", cid)
 
 
 # -- through the hooks, with a hand-written spec ---------------------------------------------------

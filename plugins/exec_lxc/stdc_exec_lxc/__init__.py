@@ -78,23 +78,70 @@ def exec_kill(container_id: str, bundle: str, pid: int, signal: int) -> None:
 
 @hookimpl
 def exec_cleanup(container_id: str, bundle: str, spec: dict) -> None:
+    from stdc import cgroups
     from stdc.errors import StdcError
 
     from stdc_exec_lxc import binding, cleanup, translate
 
     lxcpath = _lxcpath(bundle)
+    try:
+        relative = translate.cgroup_relative(spec, container_id)
+    except StdcError:
+        relative = None  # exec_start refused this path before creating anything
     if os.path.isdir(lxcpath) and binding.unusable() is None:
         c = binding.container(container_id, lxcpath)
         if c.running:
+            if relative:
+                cgroups.thaw_if_frozen(relative)  # a paused container stops only once thawed
             c.stop()
         if c.defined:
             # destroy removes the config dir; without a rootfs it leaves the bundle's rootfs alone
             c.clear_config_item("lxc.rootfs.path")
             c.destroy()
-    try:
-        relative = translate.cgroup_relative(spec, container_id)
-    except StdcError:
-        relative = None  # exec_start refused this path before creating anything
     if relative:
         cleanup.remove_cgroups(relative)
     cleanup.remove_files(lxcpath)
+
+
+@hookimpl
+def exec_exit_state(container_id: str, bundle: str, spec: dict) -> dict | None:
+    """From what the container's stop hook saved (see :data:`translate.EXIT_MEMORY_EVENTS`)."""
+    from stdc import cgroups
+
+    from stdc_exec_lxc import translate
+
+    try:
+        with open(os.path.join(_lxcpath(bundle), container_id, translate.EXIT_MEMORY_EVENTS)) as f:
+            return {"oom_killed": cgroups.oom_kills(f.read()) > 0}
+    except FileNotFoundError:
+        return None  # never started, or liblxc died before its stop hook ran
+
+
+@hookimpl
+def exec_stats(container_id: str, bundle: str, spec: dict) -> dict | None:
+    from stdc import cgroups
+
+    from stdc_exec_lxc import translate
+
+    return cgroups.usage(translate.cgroup_relative(spec, container_id))
+
+
+@hookimpl
+def exec_processes(container_id: str, bundle: str, spec: dict) -> list[int]:
+    """The container's cgroup holds the payload only: LXC's monitor has a cgroup of its own."""
+    from stdc import cgroups
+
+    from stdc_exec_lxc import translate
+
+    return cgroups.processes(translate.cgroup_relative(spec, container_id))
+
+
+@hookimpl
+def exec_pause(container_id: str, bundle: str, spec: dict, paused: bool) -> None:
+    """The container's cgroup is frozen directly, not through liblxc's command socket: its
+    monitor stays responsive (and forwards signals) while the payload is frozen."""
+    from stdc import cgroups
+
+    from stdc_exec_lxc import translate
+
+    cgroups.freeze(translate.cgroup_relative(spec, container_id), paused)

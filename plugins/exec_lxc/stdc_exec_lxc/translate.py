@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
+from stdc import cgroups
 from stdc.errors import StdcError
 from stdc.spec import ProcessSpec, cgroup_relative
 
@@ -32,6 +33,18 @@ LOG_FILE = "lxc.log"
 
 #: the seccomp policy, beside the log in the container's config dir
 SECCOMP_FILE = "seccomp"
+#: the container's memory events (OOM kills) as they were when it stopped: liblxc removes the
+#: container's cgroup before the monitor exits, so its stop hook copies them here
+EXIT_MEMORY_EVENTS = "memory.events.at-stop"
+
+
+def _stop_hook(source: str, destination: str) -> str:
+    """An lxc.hook.stop command copying ``source`` to ``destination`` (liblxc runs it with
+    ``sh -c`` and appends its own arguments, which ``sh -c`` takes as ``$0``…)."""
+    import shlex
+
+    script = f"cat {shlex.quote(source)} > {shlex.quote(destination)}"
+    return f"/bin/sh -c {shlex.quote(script)}"
 
 
 def monitor_cgroup(relative: str) -> str:
@@ -132,6 +145,7 @@ class Plan:
         self.lxcpath = os.path.join(bundle, "lxc")
         self.name = container_id
         self.cgroup = cgroup_relative(spec, container_id)
+        self.exit_memory_events = os.path.join(self.lxcpath, container_id, EXIT_MEMORY_EVENTS)
 
         items: list[tuple[str, str | list[str]]] = [
             ("lxc.rootfs.path", self.root),
@@ -164,6 +178,7 @@ class Plan:
                 raise StdcError(f"unknown rlimit {name!r}")
             items.append((f"lxc.prlimit.{name[7:].lower()}", f"{int(limit['soft'])}:{int(limit['hard'])}"))
         items += _cgroup_items(linux.get("resources") or {})
+        items.append(("lxc.hook.stop", _stop_hook(cgroups.memory_events_file(self.cgroup), self.exit_memory_events)))
         if os.path.exists("/sys/kernel/security/apparmor"):
             items.append(("lxc.apparmor.profile", "unconfined"))
         self.autodev, mount_items = self._mounts(spec.get("mounts") or [], bundle)

@@ -63,3 +63,41 @@ def exec_cleanup(container_id: str, bundle: str, spec: dict) -> None:
     except StdcError:
         return  # exec_start refused this path before creating anything
     cgroups.remove(relative)
+
+
+def _relative(spec: dict, container_id: str) -> str | None:
+    from stdc.errors import StdcError
+
+    try:
+        return cgroup_relative(spec, container_id)
+    except StdcError:
+        return None
+
+
+@hookimpl
+def exec_exit_state(container_id: str, bundle: str, spec: dict) -> dict | None:
+    from stdc import cgroups
+
+    relative = _relative(spec, container_id)
+    return {"oom_killed": cgroups.oom_killed(relative)} if relative else None
+
+
+@hookimpl
+def exec_stats(container_id: str, bundle: str, spec: dict) -> dict | None:
+    from stdc import cgroups
+
+    return cgroups.usage(cgroup_relative(spec, container_id))
+
+
+@hookimpl
+def exec_processes(container_id: str, bundle: str, spec: dict) -> list[int]:
+    from stdc import cgroups
+
+    return cgroups.processes(cgroup_relative(spec, container_id))
+
+
+@hookimpl
+def exec_pause(container_id: str, bundle: str, spec: dict, paused: bool) -> None:
+    from stdc import cgroups
+
+    cgroups.freeze(cgroup_relative(spec, container_id), paused)

@@ -13,8 +13,8 @@ from stdc import cgroups as stdc_cgroups
 from stdc.errors import StdcError
 
 ROOT = "/sys/fs/cgroup"
-#: v1 controllers every container gets a directory under.
-V1_CONTROLLERS = ("cpu", "cpuacct", "memory", "pids")
+#: v1 controllers every container gets a directory under (freezer: for pause).
+V1_CONTROLLERS = ("cpu", "cpuacct", "memory", "pids", "freezer")
 #: v2 controllers enabled for the stdc subtree, when the host has them.
 V2_CONTROLLERS = ("cpu", "cpuset", "memory", "pids")
 

@@ -1,0 +1,56 @@
+"""Lifecycle commands beside start and stop: restart, pause, unpause, rename."""
+
+from __future__ import annotations
+
+import click
+
+from stdc.cli import cli, current_engine
+from stdc.cli.resources import get_container
+
+
+@cli.command()
+@click.option("-t", "--time", "timeout", default=10, show_default=True, help="Seconds before SIGKILL.")
+@click.argument("containers", nargs=-1, required=True)
+def restart(timeout: int, containers: tuple[str, ...]) -> None:
+    """Stop containers (SIGTERM, SIGKILL after --time seconds) and start them again, detached."""
+    from stdc import lifecycle
+
+    engine = current_engine()
+    for ref in containers:
+        lifecycle.restart(engine, get_container(engine, ref), timeout)
+        click.echo(ref)
+
+
+@cli.command()
+@click.argument("containers", nargs=-1, required=True)
+def pause(containers: tuple[str, ...]) -> None:
+    """Freeze every process of running containers (the cgroup freezer)."""
+    from stdc import lifecycle
+
+    engine = current_engine()
+    for ref in containers:
+        lifecycle.pause(engine, get_container(engine, ref))
+        click.echo(ref)
+
+
+@cli.command()
+@click.argument("containers", nargs=-1, required=True)
+def unpause(containers: tuple[str, ...]) -> None:
+    """Thaw paused containers."""
+    from stdc import lifecycle
+
+    engine = current_engine()
+    for ref in containers:
+        lifecycle.unpause(engine, get_container(engine, ref))
+        click.echo(ref)
+
+
+@cli.command()
+@click.argument("old")
+@click.argument("new")
+def rename(old: str, new: str) -> None:
+    """Rename a container (names are unique)."""
+    from stdc import lifecycle
+
+    engine = current_engine()
+    lifecycle.rename(engine, get_container(engine, old), new)
