@@ -37,6 +37,7 @@ class RunOptions:
     publish: list[str] = field(default_factory=list)
     publish_all: bool = False
     expose: list[str] = field(default_factory=list)
+    userns: str | None = None
 
 
 class Engine:
@@ -172,7 +173,6 @@ class Engine:
                 with open(lock_path, "w") as lock:
                     fcntl.flock(lock, fcntl.LOCK_EX)
                     if not storage.hook.storage_has_layer(home=home, layer_id=layer_id):
-
                         # layers are shared by chain id, which the image config claims: check the
                         # content against its diff_id so no image can plant files in another's layer
                         def apply(target: str, whiteouts: str, layer: Any = layer) -> None:
@@ -258,6 +258,9 @@ class Engine:
             raise BadInput(f"the working directory {cwd!r} is not an absolute path")
         user = _parse_user(opts.user or img.get("User") or "0")
         top = self.unpack(image, storage, names["storage"])
+        from stdc import userns
+
+        ids = userns.choose(opts.userns, self.config, self.state, os.path.join(self.root, "locks"))
         config = {
             "args": args,
             "env": env,
@@ -268,8 +271,12 @@ class Engine:
             "snapshot_parent": top,
             "layers": image.chain_ids(),
             "network": network,
+            "userns": {k: v for k, v in (ids or {}).items() if k != "_lock"} or None,
         }
-        c = self.state.create(name=opts.name, image=opts.image, image_id=image.id, config=config, backends=names)
+        try:
+            c = self.state.create(name=opts.name, image=opts.image, image_id=image.id, config=config, backends=names)
+        finally:
+            userns.release_lock(ids)
         bundle = self.bundle(c)
         try:
             os.makedirs(os.path.join(bundle, "rootfs"), mode=0o700)
@@ -293,6 +300,7 @@ class Engine:
                 extra_mounts=[] if names["net"] in netns.BUILTIN else netns.etc_mounts(self._net_files(c)),
                 annotations={"org.opencontainers.image.ref.name": opts.image},
             )
+            userns.apply(spec, config["userns"])
             with open(os.path.join(bundle, "config.json"), "w") as f:
                 json.dump(spec, f, indent=1)
         except BaseException:

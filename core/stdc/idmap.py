@@ -190,9 +190,10 @@ def _overlay_as_mounter(options: list[str], flags: int, userns_fd: int) -> int:
                 import errno
 
                 raise OSError(errno.EOPNOTSUPP, "overlay upperdir and workdir in different directories", work)
-            opened.append(idmapped_dir(parent, userns_fd))
+            shared = idmapped_dir(parent, userns_fd)
+            opened.append(shared)
             for key, d in (("upperdir", upper), ("workdir", work)):
-                opened.append(os.open(os.path.basename(d), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=opened[-2 if key == "workdir" else -1]))
+                opened.append(os.open(os.path.basename(d), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=shared))
                 _set_fd(fs, key, opened[-1], d)
         for option in options:
             key, eq, value = option.partition("=")
