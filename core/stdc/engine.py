@@ -46,6 +46,7 @@ class RunOptions:
     security_opt: list[str] = field(default_factory=list)
     resources: dict = field(default_factory=dict)  # linux.resources, see stdc.resources.build
     restart: dict | None = None  # docker's RestartPolicy, see stdc.resources.parse_restart
+    userns: str | None = None
 
 
 class Engine:
@@ -277,6 +278,9 @@ class Engine:
             raise BadInput(f"the working directory {cwd!r} is not an absolute path")
         user = _parse_user(opts.user or img.get("User") or "0")
         top = self.unpack(image, storage, names["storage"])
+        from stdc import userns
+
+        ids = userns.choose(opts.userns, self.config, self.state, os.path.join(self.root, "locks"))
         config = {
             "args": args,
             "env": env,
@@ -290,8 +294,12 @@ class Engine:
             "mounts": asked.described,
             "resources": opts.resources,
             "restart_policy": opts.restart or {"Name": "no", "MaximumRetryCount": 0},
+            "userns": {k: v for k, v in (ids or {}).items() if k != "_lock"} or None,
         }
-        c = self.state.create(name=opts.name, image=opts.image, image_id=image.id, config=config, backends=names)
+        try:
+            c = self.state.create(name=opts.name, image=opts.image, image_id=image.id, config=config, backends=names)
+        finally:
+            userns.release_lock(ids)
         bundle = self.bundle(c)
         try:
             os.makedirs(os.path.join(bundle, "rootfs"), mode=0o700)
@@ -318,6 +326,7 @@ class Engine:
             )
             asked.apply(spec)
             security.apply(spec, DEFAULT_CAPABILITIES)
+            userns.apply(spec, config["userns"])
             with open(os.path.join(bundle, "config.json"), "w") as f:
                 json.dump(spec, f, indent=1)
             volumes.make(self.volumes, asked.create)  # made once the name is known to be free

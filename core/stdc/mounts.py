@@ -68,8 +68,21 @@ def _relative_lowerdirs(data: str) -> tuple[str, str | None]:
     return ",".join(relative if o is lower else o for o in options), common
 
 
-def mount_all(mounts: list[Mount], target: str) -> None:
-    """Mount ``mounts`` in order at ``target`` (the root filesystem of a container)."""
+def mount_all(mounts: list[Mount], target: str, idmap: tuple[int, tuple[int, int]] | None = None) -> None:
+    """Mount ``mounts`` in order at ``target`` (the root filesystem of a container).
+
+    ``idmap`` is ``(user namespace fd, (host uid, host gid) of the container's root)``: the files
+    then appear owned by that namespace's range (see :func:`stdc.idmap.idmapped_tree`).
+    """
+    if idmap is not None:
+        from stdc import idmap as idmapping
+
+        tree = idmapping.idmapped_tree(mounts, idmap[0], idmap[1])
+        try:
+            idmapping.move_mount(tree, target)
+        finally:
+            os.close(tree)
+        return
     for m in mounts:
         flags, data = split_options(m.options)
         if m.type == "overlay":

@@ -35,6 +35,12 @@ def _run_options(f: Any) -> Any:
         click.option("--expose", multiple=True, metavar="PORT[/PROTO]", help="Expose a port (for -P)."),
         *volume_options(),
         *_security_options(),
+        click.option(
+            "--userns",
+            type=click.Choice(["host", "auto"]),
+            help="auto: map the container's root to a free unprivileged host range of 65536 ids of its "
+            "own; host: the host's ids (default, unless [security] userns_remap is set). See `stdc info`.",
+        ),
         click.argument("image"),
         click.argument("command", nargs=-1, type=click.UNPROCESSED),
     ]

@@ -59,24 +59,34 @@ def holdings(engine: Any, with_installed: bool = True) -> list[Holding]:
 @cli.command()
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def info(fmt: str) -> None:
-    """Show the root, the selected backends and what each storage driver holds."""
+    """Show the root, the selected backends, how user namespaces get their files (``idmapped``:
+    idmapped mounts of the storage driver's layers) and what each storage driver holds."""
     from stdc import formatting
 
     engine = current_engine()
     config = engine.config
     held = holdings(engine)
+    from stdc import userns
+
+    ids = userns.remap(config)
+    user_namespaces = {
+        "Layers": userns.how(config.root),
+        "Remap": f"{ids['uid']}:{ids['gid']}:{ids['size']}" if ids else "none",
+    }
     if fmt == "json":
         data = {
             "Root": config.root,
             "RuntimeDir": config.runtime_dir,
             "Backends": config.backends,
             "Storage": [asdict(h) for h in held],
+            "UserNamespaces": user_namespaces,
         }
         click.echo(json.dumps(data, indent=2))
         return
     click.echo(f"Root: {config.root}")
     click.echo(f"Runtime dir: {config.runtime_dir}")
     click.echo("Backends: " + " ".join(f"{k}={v}" for k, v in config.backends.items()))
+    click.echo(f"User namespaces: layers {user_namespaces['Layers']}, remap {user_namespaces['Remap']}")
     click.echo("Storage drivers:")
     rows = [
         (

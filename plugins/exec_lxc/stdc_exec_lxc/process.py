@@ -31,6 +31,7 @@ from stdc.mounts import Mount, mount_all
 
 from stdc_exec_lxc import binding, inroot
 from stdc_exec_lxc.translate import LOG_FILE, SECCOMP_FILE, Plan
+from stdc_exec_lxc.userns import idmapped_rootfs, without_shadow_helpers
 
 #: how long the caller waits for the container's command socket between two looks
 _PROBE_INTERVAL = 0.0005
@@ -144,7 +145,10 @@ def _prepare(plan: Plan, rootfs_mounts: list[Mount]) -> Any:
     # nothing mounted here may reach the host, whatever the host's propagation is
     syscalls.mount(None, "/", None, syscalls.MS_SLAVE | syscalls.MS_REC)
     try:
-        if rootfs_mounts:
+        if rootfs_mounts and plan.idmap:
+            idmapped_rootfs(plan, rootfs_mounts)
+            without_shadow_helpers()
+        elif rootfs_mounts:
             mount_all(rootfs_mounts, plan.root)
         else:
             syscalls.mount(plan.root, plan.root, None, syscalls.MS_BIND | syscalls.MS_REC)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from stdc import cgroups
+from stdc import cgroups, idmap
 from stdc.errors import StdcError
 from stdc.spec import ProcessSpec, cgroup_relative
 
@@ -45,6 +45,18 @@ def _stop_hook(source: str, destination: str) -> str:
 
     script = f"cat {shlex.quote(source)} > {shlex.quote(destination)}"
     return f"/bin/sh -c {shlex.quote(script)}"
+
+
+def idmap_items(mappings: tuple[list[dict], list[dict]] | None) -> list[tuple[str, str | list[str]]]:
+    """linux.uidMappings/gidMappings as lxc.idmap (LXC then makes the user namespace first)."""
+    if not mappings:
+        return []
+    lines = [
+        f"{kind} {int(m['containerID'])} {int(m['hostID'])} {int(m['size'])}"
+        for kind, entries in zip("ug", mappings, strict=True)
+        for m in entries
+    ]
+    return [("lxc.idmap", lines)]
 
 
 def monitor_cgroup(relative: str) -> str:
@@ -165,6 +177,8 @@ class Plan:
             items.append(("lxc.rootfs.options", "ro"))
         hostname = spec.get("hostname") or ""
         items += self._namespaces(linux.get("namespaces") or [], hostname)
+        self.idmap = idmap.from_spec(spec)
+        items += idmap_items(self.idmap)
         if hostname:
             items.append(("lxc.uts.name", hostname))
         items += self._capabilities(process.get("capabilities") or {})
@@ -197,7 +211,9 @@ class Plan:
         for entry in entries:
             kind = entry.get("type")
             if kind == "user":
-                raise StdcError("user namespaces are not supported yet by the lxc executor")
+                if entry.get("path"):
+                    raise StdcError("joining a user namespace by path is not supported by the lxc executor")
+                continue  # lxc.idmap, see idmap_items
             if kind not in NAMESPACES:
                 raise StdcError(f"unknown namespace type {kind!r}")
             wanted[kind] = entry.get("path") or None

@@ -19,7 +19,7 @@ _JOINABLE = ("pid", "ipc", "uts", "network", "cgroup")
 class NamespacePlan:
     """``linux.namespaces`` of a spec, checked: what to create, what to join."""
 
-    __slots__ = ("new_flags", "joins", "pid", "new")
+    __slots__ = ("new_flags", "joins", "pid", "new", "user")
 
     def __init__(self, namespaces: list[dict]) -> None:
         #: clone flags to unshare in the child (all but pid)
@@ -30,12 +30,17 @@ class NamespacePlan:
         self.pid: str | None = None
         #: types created anew
         self.new: set[str] = set()
+        #: a new user namespace (see stdc_exec_native.userns: made apart, entered last)
+        self.user = False
         for ns in namespaces:
             kind, path = ns.get("type"), ns.get("path")
             if kind not in syscalls.NAMESPACE_FLAGS:
                 raise StdcError(f"unknown namespace type {kind!r}")
             if kind == "user":
-                raise StdcError("user namespaces are not supported yet")
+                if path:
+                    raise StdcError("joining a user namespace by path is not supported")
+                self.user = True
+                continue
             if path and kind not in _JOINABLE:
                 raise StdcError(f"joining a {kind} namespace by path is not supported")
             if kind == "pid":
@@ -48,6 +53,12 @@ class NamespacePlan:
                 self.new.add(kind)
         if "mount" not in self.new:
             raise StdcError("a container needs a new mount namespace")
+
+    def made_apart(self, joins: list[tuple[int, str]]) -> None:
+        """New namespaces made by someone else (the user namespace's helper): join them instead."""
+        for flag, _ in joins:
+            self.new_flags &= ~flag
+        self.joins += joins
 
 
 def fork_in_pid_namespace(pid: str | None) -> int:

@@ -9,17 +9,19 @@ nothing before it means the payload was executed.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
 from typing import NoReturn
 
-from stdc import child, syscalls
+from stdc import child, idmap, syscalls
 from stdc.errors import PayloadError, StdcError
 from stdc.mounts import Mount
 from stdc.spec import DEFAULT_PATH, ProcessSpec, cgroup_relative
 
 from stdc_exec_native import capabilities, cgroups, namespaces, rootfs, users
+from stdc_exec_native.userns import UsernsPlan, become_root
 
 PR_SET_NO_NEW_PRIVS = 38
 
@@ -40,6 +42,7 @@ class Plan:
         "rlimits",
         "umask",
         "seccomp",
+        "userns",
     )
 
     def __init__(self, spec: dict, bundle: str) -> None:
@@ -73,6 +76,8 @@ class Plan:
             from stdc_exec_native import seccomp
 
             self.seccomp = seccomp.prepare(seccomp.compile_filter(linux["seccomp"], bundle))
+        mappings = idmap.from_spec(spec) if self.namespaces.user else None
+        self.userns = UsernsPlan(mappings, self.namespaces.new) if mappings else None
 
 
 def start(container_id: str, bundle: str, spec: dict, rootfs_mounts: list[Mount], stdio: tuple[int, int, int]) -> int:
@@ -82,6 +87,8 @@ def start(container_id: str, bundle: str, spec: dict, rootfs_mounts: list[Mount]
     relative = cgroup_relative(spec, container_id)
     dirs = cgroups.create(relative, linux.get("resources"))
     try:
+        if plan.userns:
+            plan.namespaces.made_apart(plan.userns.make())
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
         try:
             pid = namespaces.fork_in_pid_namespace(plan.namespaces.pid)
@@ -90,6 +97,8 @@ def start(container_id: str, bundle: str, spec: dict, rootfs_mounts: list[Mount]
             os.close(err_w)
             raise
     except BaseException:
+        if plan.userns:
+            plan.userns.done()
         cgroups.remove(relative)
         raise
     if pid == 0:
@@ -101,6 +110,8 @@ def start(container_id: str, bundle: str, spec: dict, rootfs_mounts: list[Mount]
             report += chunk
     finally:
         os.close(err_r)
+        if plan.userns:
+            plan.userns.done()
     if not report:
         return pid
     os.waitpid(pid, 0)
@@ -132,11 +143,15 @@ def _child(
 def _become_container(plan: Plan, dirs: list[str], rootfs_mounts: list[Mount]) -> NoReturn:
     """runc's order: cgroups and namespaces, filesystem, hostname, pivot_root, masks, user and
     capabilities, no_new_privs, exec."""
+    userns_fd = plan.userns.open_user() if plan.userns else -1
     namespaces.enter(plan.namespaces, lambda: cgroups.join(dirs))
-    rootfs.build(plan.rootfs, rootfs_mounts)
-    if plan.hostname:
-        syscalls.sethostname(plan.hostname)
-    rootfs.finish(plan.rootfs)
+    with idmap.act_as(*plan.userns.root_ids) if plan.userns else contextlib.nullcontext():
+        rootfs.build(plan.rootfs, rootfs_mounts, plan.userns.idmap(userns_fd) if plan.userns else None)
+        if plan.hostname:
+            syscalls.sethostname(plan.hostname)
+        rootfs.finish(plan.rootfs)
+    if plan.userns:
+        become_root(userns_fd)
 
     user = users.resolve(plan.user, "HOME" in plan.env)
     env = plan.env

@@ -239,8 +239,9 @@ class RootfsPlan:
         self.readonly_paths = list(linux.get("readonlyPaths") or [])
 
 
-def build(plan: RootfsPlan, rootfs_mounts: list[Mount]) -> None:
-    """Up to pivot_root: mount everything at ``plan.root`` and make it ``/``."""
+def build(plan: RootfsPlan, rootfs_mounts: list[Mount], idmap: tuple | None = None) -> None:
+    """Up to pivot_root: mount everything at ``plan.root`` and make it ``/`` (``idmap``: see
+    :func:`stdc.mounts.mount_all`)."""
     root = plan.root
     os.umask(0)
     # nothing mounted here may reach the host, whatever the host's propagation is
@@ -248,7 +249,7 @@ def build(plan: RootfsPlan, rootfs_mounts: list[Mount]) -> None:
     syscalls.mount(None, "/", None, plan.propagation)
     try:
         if rootfs_mounts:
-            mount_all(rootfs_mounts, root)
+            mount_all(rootfs_mounts, root, idmap)
         else:
             syscalls.mount(root, root, None, syscalls.MS_BIND | syscalls.MS_REC)
     except OSError as e:
