@@ -37,6 +37,7 @@ class RunOptions:
     publish: list[str] = field(default_factory=list)
     publish_all: bool = False
     expose: list[str] = field(default_factory=list)
+    devices: list[str] = field(default_factory=list)
 
 
 class Engine:
@@ -239,8 +240,10 @@ class Engine:
 
     def create(self, opts: RunOptions) -> Container:
         """Create a container: record, writable snapshot and OCI spec; nothing runs yet."""
+        from stdc import devices
         from stdc.spec import DEFAULT_PATH, build_spec
 
+        granted = [devices.parse_option(d) for d in opts.devices]  # before anything is made
         names = {kind: self.config.backends[kind] for kind in ("storage", "exec", "net")}
         storage = self.backend("storage", names["storage"])
         self.backend("exec", names["exec"])
@@ -293,6 +296,7 @@ class Engine:
                 extra_mounts=[] if names["net"] in netns.BUILTIN else netns.etc_mounts(self._net_files(c)),
                 annotations={"org.opencontainers.image.ref.name": opts.image},
             )
+            devices.grant(spec, granted)
             with open(os.path.join(bundle, "config.json"), "w") as f:
                 json.dump(spec, f, indent=1)
         except BaseException:

@@ -31,6 +31,13 @@ def _run_options(f: Any) -> Any:
         ),
         click.option("-P", "--publish-all", is_flag=True, help="Publish every exposed port on a free host port."),
         click.option("--expose", multiple=True, metavar="PORT[/PROTO]", help="Expose a port (for -P)."),
+        click.option(
+            "--device",
+            "devices",
+            multiple=True,
+            metavar="HOST[:CONT[:rwm]]",
+            help="Give the container a host device (node and access; r, w, m limit it). Others are refused.",
+        ),
         click.argument("image"),
         click.argument("command", nargs=-1, type=click.UNPROCESSED),
     ]
@@ -42,7 +49,7 @@ def _run_options(f: Any) -> Any:
 def _options(image: str, command: tuple[str, ...], **kw: Any) -> Any:
     from stdc.engine import RunOptions
 
-    lists = {key: list(kw.pop(key)) for key in ("env", "publish", "expose")}
+    lists = {key: list(kw.pop(key)) for key in ("env", "publish", "expose", "devices")}
     return RunOptions(image=image, command=list(command), **lists, **kw)
 
 

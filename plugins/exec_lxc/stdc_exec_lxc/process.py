@@ -29,8 +29,9 @@ from stdc import child, syscalls
 from stdc.errors import PayloadError, StdcError
 from stdc.mounts import Mount, mount_all
 
-from stdc_exec_lxc import binding, inroot
+from stdc_exec_lxc import binding, devnodes, inroot
 from stdc_exec_lxc.translate import LOG_FILE, Plan
+from stdc_exec_lxc.translate import _escape as escape
 
 #: how long the caller waits for the container's command socket between two looks
 _PROBE_INTERVAL = 0.0005
@@ -169,7 +170,8 @@ def _prepare(plan: Plan, rootfs_mounts: list[Mount]) -> Any:
     items["lxc.environment"] = [f"{k}={v}" for k, v in env.items()]
     for key, value in items.items():
         _set(c, key, value)
-    entries = plan.all_mount_entries(c.get_config_item("lxc.rootfs.mount"))
+    nodes = devnodes.make(plan.device_nodes, os.path.join(plan.lxcpath, plan.name, "devices"), escape)
+    entries = plan.all_mount_entries(c.get_config_item("lxc.rootfs.mount"), nodes)
     if entries:
         _set(c, "lxc.mount.entry", entries)
     c.save_config()  # so that the config dir tells what ran (lxc-info -P <bundle>/lxc works too)
