@@ -54,7 +54,9 @@ class Engine:
     def _ensure_root(self) -> None:
         """Make the root (root's alone) when state or images are first needed: a command that
         only reads configuration, like ``stdc plugins``, leaves the host as it is."""
-        os.makedirs(self.root, mode=0o700, exist_ok=True)
+        from stdc import dirs
+
+        dirs.private(self.root)
 
     @property
     def state(self) -> State:
@@ -240,7 +242,7 @@ class Engine:
 
     def create(self, opts: RunOptions) -> Container:
         """Create a container: record, writable snapshot and OCI spec; nothing runs yet."""
-        from stdc import devices
+        from stdc import devices, workdir
         from stdc.spec import DEFAULT_PATH, build_spec
 
         granted = [devices.parse_option(d) for d in opts.devices]  # before anything is made
@@ -259,6 +261,7 @@ class Engine:
         cwd = opts.workdir or img.get("WorkingDir") or "/"
         if not cwd.startswith("/"):
             raise BadInput(f"the working directory {cwd!r} is not an absolute path")
+        workdir.check(cwd)
         user = _parse_user(opts.user or img.get("User") or "0")
         top = self.unpack(image, storage, names["storage"])
         config = {

@@ -152,6 +152,7 @@ class ProcessSpec:
     __slots__ = ("args", "env", "cwd", "user", "umask", "terminal")
 
     def __init__(self, spec: dict) -> None:
+        from stdc import workdir
         from stdc.errors import StdcError
 
         process = spec.get("process") or {}
@@ -166,6 +167,7 @@ class ProcessSpec:
         self.cwd = process.get("cwd") or "/"
         if not self.cwd.startswith("/"):
             raise StdcError(f"process.cwd {self.cwd!r}: must be absolute")
+        workdir.check(self.cwd)  # runc CVE-2024-21626: never a leaked descriptor
         self.user = dict(process.get("user") or {})
         self.umask = int(self.user.get("umask", 0o022))
 

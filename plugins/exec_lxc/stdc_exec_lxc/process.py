@@ -155,6 +155,7 @@ def _prepare(plan: Plan, rootfs_mounts: list[Mount]) -> Any:
     try:
         user = inroot.resolve_user(root_fd, plan.user, "HOME" in plan.env)
         inroot.make_dirs(root_fd, plan.cwd)
+        cwd = inroot.resolved_dir(root_fd, plan.root, plan.cwd)
     finally:
         os.close(root_fd)
     env = dict(plan.env)
@@ -165,6 +166,7 @@ def _prepare(plan: Plan, rootfs_mounts: list[Mount]) -> Any:
     items: dict[str, str | list[str]] = dict(plan.items)
     items["lxc.init.uid"] = str(user.uid)
     items["lxc.init.gid"] = str(user.gid)
+    items["lxc.init.cwd"] = cwd
     if user.groups:
         items["lxc.init.groups"] = ",".join(str(g) for g in user.groups)
     items["lxc.environment"] = [f"{k}={v}" for k, v in env.items()]
