@@ -186,9 +186,10 @@ def test_device_node_in_the_root_cannot_be_opened(spec_runner: SpecRunner) -> No
 
 
 def test_privileged_device_rules_allow_every_device(spec_runner: SpecRunner) -> None:
-    """``linux.resources.devices = [{"allow": true, "access": "rwm"}]`` — what docker writes
-    for ``--privileged`` — lets the same nodes open (a block device read-only, a harmless
-    character device): the refusal above is the device rules', not the filesystem's."""
+    """What docker writes for ``--privileged``: ``linux.resources.devices = [{"allow": true,
+    "access": "rwm"}]`` and the host's devices in ``linux.devices``. The nodes of the root open
+    (a block device read-only, a harmless character device) — the refusal above is the device
+    rules', not the filesystem's — and so do the nodes the executor made under /dev."""
     block = _host_device("block", set())
     char = _host_device("char", set())
     os.makedirs(os.path.join(spec_runner.rootfs, "data"), exist_ok=True)
@@ -197,9 +198,14 @@ def test_privileged_device_rules_allow_every_device(spec_runner: SpecRunner) -> 
 
     def adjust(spec: dict) -> None:
         spec["linux"]["resources"]["devices"] = [{"allow": True, "access": "rwm"}]
+        spec["linux"]["devices"] += [
+            {"path": "/dev/xvda", "type": "b", "major": block[0], "minor": block[1], "fileMode": 0o600},
+            {"path": "/dev/hostctl", "type": "c", "major": char[0], "minor": char[1], "fileMode": 0o600},
+        ]
 
-    code, output = spec_runner.run(["sh", "-c", _opens(["/data/disk", "/ctl"])], adjust)
-    assert "/data/disk opened" in output and "/ctl opened" in output, output
+    paths = ["/data/disk", "/ctl", "/dev/xvda", "/dev/hostctl"]
+    code, output = spec_runner.run(["sh", "-c", _opens(paths)], adjust)
+    assert output.split("\n")[:4] == [f"{p} opened" for p in paths], output
 
 
 def test_image_device_nodes_are_not_unpacked(cli: Cli) -> None:
