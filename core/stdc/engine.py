@@ -261,7 +261,7 @@ class Engine:
         cwd = opts.workdir or img.get("WorkingDir") or "/"
         if not cwd.startswith("/"):
             raise BadInput(f"the working directory {cwd!r} is not an absolute path")
-        workdir.check(cwd)
+        cwd = workdir.check(cwd)  # normalized, as docker cleans it
         user = _parse_user(opts.user or img.get("User") or "0")
         top = self.unpack(image, storage, names["storage"])
         config = {

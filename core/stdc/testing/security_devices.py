@@ -358,36 +358,40 @@ def _as_nobody(*argv: str) -> subprocess.CompletedProcess:
 
 def test_runtime_dirs_are_closed_to_other_users(executor: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """docker keeps /var/lib/docker and its run directory root's (0710/0700): no other host user
-    lists or enters stdc's root, its runtime directory, a bundle, the image store or storage —
-    also when the root existed before, world-readable."""
+    lists or enters stdc's root, a bundle, the image store, storage, or the runtime directory
+    holding the daemon's socket — also when the root and runtime directory existed before,
+    world-readable (an older install, an admin's mkdir)."""
     parent = tempfile.mkdtemp(prefix="stdc-sec-dirs-", dir="/var/tmp")
+    os.chmod(parent, 0o755)  # others may reach the paths: the directories themselves must stop them
+    root, run = os.path.join(parent, "root"), os.path.join(parent, "run")
+    for made in (root, run):
+        os.mkdir(made)
+        os.chmod(made, 0o755)
+    monkeypatch.setenv("STDC_RUNTIME_DIR", run)
+    tool = Cli(root, executor)
+    daemon = subprocess.Popen([STDC, "--root", root, "daemon", "--socket", os.path.join(run, "daemon.sock")],
+                              stderr=subprocess.PIPE, text=True)  # fmt: skip
+    cid = ""
     try:
-        os.chmod(parent, 0o755)  # others may reach the root's path: the root itself must stop them
-        root, run = os.path.join(parent, "root"), os.path.join(parent, "run")
-        os.mkdir(root, 0o755)
-        os.chmod(root, 0o755)
-        tool = Cli(root, executor)
-        monkeypatch.setenv("STDC_RUNTIME_DIR", run)
-        try:
-            cid = tool("run", "-d", "base", "sleep", "60").stdout.strip()
-            try:
-                places = [root, os.path.join(root, "containers", cid), os.path.join(root, "images"),
-                          os.path.join(root, "storage")]  # fmt: skip
-                if os.path.isdir(run):
-                    places.append(run)
-                for place in places:
-                    assert os.path.isdir(place), place
-                    listing = _as_nobody("ls", place)
-                    entering = _as_nobody("sh", "-c", f"cd {place}")
-                    assert listing.returncode != 0 and "Permission denied" in listing.stderr, (place, listing)
-                    assert entering.returncode != 0, (place, entering)
-                assert os.stat(root).st_mode & 0o077 == 0
-            finally:
-                tool("rm", "-f", cid)
-        finally:
-            for cleanup_dir in (root, run):
-                shutil.rmtree(cleanup_dir, ignore_errors=True)
+        _wait_for(lambda: os.path.exists(os.path.join(run, "daemon.sock")) or daemon.poll() is not None, 60)
+        assert daemon.poll() is None, daemon.stderr.read() if daemon.stderr else ""
+        cid = tool("run", "-d", "base", "sleep", "60").stdout.strip()
+        places = [root, os.path.join(root, "containers", cid), os.path.join(root, "images"),
+                  os.path.join(root, "storage"), run]  # fmt: skip
+        for place in places:
+            assert os.path.isdir(place), place
+            listing = _as_nobody("ls", place)
+            entering = _as_nobody("ls", "-d", f"{place}/.")  # needs search permission, as cd does
+            assert listing.returncode != 0 and "Permission denied" in listing.stderr, (place, listing)
+            assert entering.returncode != 0 and "Permission denied" in entering.stderr, (place, entering)
+        for own in (root, run):
+            assert os.stat(own).st_mode & 0o077 == 0, oct(os.stat(own).st_mode)
+        assert os.stat(parent).st_mode & 0o777 == 0o755  # only stdc's own directories were changed
     finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=30)
+        if cid:
+            tool("rm", "-f", cid)
         shutil.rmtree(parent, ignore_errors=True)
 
 
@@ -395,9 +399,10 @@ def test_runtime_dirs_are_closed_to_other_users(executor: str, monkeypatch: pyte
 
 
 def test_passwd_symlink_to_the_host_is_not_followed(cli: Cli) -> None:
-    """An image whose /etc/passwd and /etc/group are symlinks to host files (absolute, and
-    relative with ../ enough to climb out) — docker/runc resolve ``-u NAME`` inside the rootfs
-    (securejoin): the host's entries are never found, the host's /etc/shadow never read."""
+    """An image whose /etc/passwd and /etc/group are symlinks to host files (absolute, relative
+    with ../ enough to climb out, through /proc/1/root or /proc/self/cwd) — docker/runc resolve
+    ``-u NAME`` inside the rootfs (securejoin): the host's entries are never found, the host's
+    /etc/shadow never read."""
     with tempfile.TemporaryDirectory(dir="/var/tmp") as host:
         with open(os.path.join(host, "passwd"), "w") as f:
             f.write("hostonly:x:4242:4242::/hosthome:/bin/sh\n")
@@ -411,6 +416,7 @@ def test_passwd_symlink_to_the_host_is_not_followed(cli: Cli) -> None:
                 "etc/group": climb + host.lstrip("/") + "/group",
             },
             "shadow": {"etc/passwd": "/etc/shadow", "etc/group": "/etc/gshadow"},
+            "proc": {"etc/passwd": f"/proc/1/root{host}/passwd", "etc/group": f"/proc/self/cwd{host}/group"},
         }.items():
             extra = [_entry(path, tarfile.SYMTYPE, linkname=target) for path, target in links.items()]
             with _imported(cli, f"hostile-passwd-{name}:1", extra) as image:
