@@ -178,7 +178,7 @@ def create(relative: str, resources: dict | None) -> list[str]:
                 settings = _v1_settings(resources, directory)
             for name, value in settings:
                 _write(os.path.join(directory, name), value)
-        devices.restrict(dirs, resources, unified)
+        devices.restrict(dirs, resources, unified, _write)
     except BaseException as e:
         remove(relative)
         if isinstance(e, OSError):

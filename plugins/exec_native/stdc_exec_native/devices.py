@@ -9,6 +9,7 @@ BPF_PROG_TYPE_CGROUP_DEVICE attached to the container's cgroup (:mod:`stdc_exec_
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from stdc import devices
 from stdc.errors import StdcError
@@ -16,8 +17,9 @@ from stdc.errors import StdcError
 V1_MOUNT = "/sys/fs/cgroup/devices"
 
 
-def restrict(dirs: list[str], resources: dict | None, unified: bool) -> None:
-    """Apply the device rules to the container's cgroup directories (just created, empty)."""
+def restrict(dirs: list[str], resources: dict | None, unified: bool, write: Callable[[str, str], None]) -> None:
+    """Apply the device rules to the container's cgroup directories (just created, empty);
+    ``write(path, value)`` writes one cgroup file."""
     rules = devices.cgroup_rules(resources)
     if unified:
         if devices.allows_all(rules):
@@ -29,17 +31,9 @@ def restrict(dirs: list[str], resources: dict | None, unified: bool) -> None:
     mount = os.path.realpath(V1_MOUNT)
     directory = next((d for d in dirs if d.startswith(mount + "/")), None)
     if directory is None:
+        if devices.allows_all(rules):
+            return
         raise StdcError("cgroup v1 without a devices controller: device access cannot be restricted")
     for rule in rules:
         for name, line in rule.v1_lines():
-            _write(os.path.join(directory, name), line)
-
-
-def _write(path: str, line: str) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
-    try:
-        os.write(fd, line.encode())
-    except OSError as e:
-        raise StdcError(f"cgroup {path}: cannot write {line!r}: {e.strerror}") from None
-    finally:
-        os.close(fd)
+            write(os.path.join(directory, name), line)
