@@ -72,7 +72,8 @@ def resolved_dir(root_fd: int, root: str, path: str) -> str:
     try:
         fd = open_in(root_fd, path, os.O_PATH | os.O_DIRECTORY)
     except OSError as e:
-        raise StdcError(f"working directory {path}: {e.strerror}") from None
+        why = os.strerror(e.errno or 0).lower()
+        raise StdcError(f"working directory {path}: {why} in the container (links followed inside its root)") from None
     try:
         real = os.readlink(f"/proc/self/fd/{fd}")
     finally:
