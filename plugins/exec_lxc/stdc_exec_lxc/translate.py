@@ -260,11 +260,11 @@ class Plan:
         self.mount_entries = entries
         return autodev, items
 
-    def _device_nodes(self, devices: list[dict]) -> list[dict]:
+    def _device_nodes(self, nodes: list[dict]) -> list[dict]:
         """The nodes autodev does not create: made by :mod:`stdc_exec_lxc.devnodes` at start."""
         from stdc_exec_lxc import devnodes
 
-        return devnodes.check([d for d in devices if not (self.autodev and d.get("path") in AUTODEV_NODES)])
+        return devnodes.check([n for n in nodes if not (self.autodev and n.get("path") in AUTODEV_NODES)])
 
     def all_mount_entries(self, rootfs_mount: str, device_entries: list[str]) -> list[str]:
         """Every lxc.mount.entry in order: mounts, devices, read-only then masked paths.
