@@ -8,11 +8,3 @@ from test_executors import _lxc_lock_dirs  # noqa: F401 - liblxc's lock dirs of 
 
 #: the suite runs, unchanged, against each of these; one that is not usable here fails
 EXECUTORS = ["native", "lxc"]
-
-_DEVICES = "no device cgroup yet: the `devices` helper's branch (issue 9, item 2) adds it"
-
-#: strict: once the device cgroup is merged these pass, and the entries must go
-KNOWN_FAILURES: dict[tuple[str, str], str] = {
-    ("test_block_device_node_cannot_be_opened", "native"): _DEVICES,
-    ("test_block_device_node_cannot_be_opened", "lxc"): _DEVICES,
-}

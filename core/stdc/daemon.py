@@ -107,10 +107,21 @@ def _work(conn: socket.socket, listener: socket.socket) -> None:
             os._exit(0)
 
 
+def _socket_dir(directory: str) -> None:
+    """The socket's directory: the runtime directory is made root's alone even if it existed
+    (see :func:`stdc.dirs.private`); any other is only made, 0700, when missing."""
+    from stdc import config, dirs
+
+    if os.path.abspath(directory) == config.load().runtime_dir:
+        dirs.private(directory)
+    else:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+
+
 def serve(path: str) -> None:
     """Listen on ``path`` until SIGTERM or SIGINT; one forked worker per client."""
     _warm_up()
-    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    _socket_dir(os.path.dirname(path))
     if os.path.exists(path):
         probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import tempfile
 
 
@@ -37,3 +38,14 @@ def entries(path: str) -> list[str]:
         return sorted(os.listdir(path))
     except FileNotFoundError:
         return []
+
+
+def private(path: str) -> None:
+    """Make stdc's own directory ``path`` (its root, its runtime directory) root's alone, mode
+    0700, whether it is new or was left more open (by an older stdc, or an admin's mkdir): what
+    is below it — bundles, layers, sockets, network namespaces — is then out of reach of the
+    host's other users, as docker does with /var/lib/docker."""
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    st = os.stat(path)
+    if st.st_uid == os.geteuid() and stat.S_IMODE(st.st_mode) & 0o077:
+        os.chmod(path, stat.S_IMODE(st.st_mode) & 0o700)

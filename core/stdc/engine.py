@@ -47,6 +47,7 @@ class RunOptions:
     resources: dict = field(default_factory=dict)  # linux.resources, see stdc.resources.build
     restart: dict | None = None  # docker's RestartPolicy, see stdc.resources.parse_restart
     userns: str | None = None
+    devices: list[str] = field(default_factory=list)
 
 
 class Engine:
@@ -63,7 +64,9 @@ class Engine:
     def _ensure_root(self) -> None:
         """Make the root (root's alone) when state or images are first needed: a command that
         only reads configuration, like ``stdc plugins``, leaves the host as it is."""
-        os.makedirs(self.root, mode=0o700, exist_ok=True)
+        from stdc import dirs
+
+        dirs.private(self.root)
 
     @property
     def state(self) -> State:
@@ -255,10 +258,11 @@ class Engine:
 
     def create(self, opts: RunOptions) -> Container:
         """Create a container: record, writable snapshot and OCI spec; nothing runs yet."""
-        from stdc import volumes
+        from stdc import devices, volumes, workdir
         from stdc.security.options import SecuritySettings
         from stdc.spec import DEFAULT_CAPABILITIES, DEFAULT_PATH, build_spec
 
+        granted = [devices.parse_option(d) for d in opts.devices]  # before anything is made
         asked = volumes.plan(opts.volumes, opts.tmpfs, opts.read_only, self.volumes)
         security = SecuritySettings(opts.cap_add, opts.cap_drop, opts.privileged, opts.security_opt)
         names = {kind: self.config.backends[kind] for kind in ("storage", "exec", "net")}
@@ -276,6 +280,7 @@ class Engine:
         cwd = opts.workdir or img.get("WorkingDir") or "/"
         if not cwd.startswith("/"):
             raise BadInput(f"the working directory {cwd!r} is not an absolute path")
+        cwd = workdir.check(cwd)  # normalized, as docker cleans it
         user = _parse_user(opts.user or img.get("User") or "0")
         top = self.unpack(image, storage, names["storage"])
         from stdc import userns
@@ -327,6 +332,7 @@ class Engine:
             asked.apply(spec)
             security.apply(spec, DEFAULT_CAPABILITIES)
             userns.apply(spec, config["userns"])
+            devices.grant(spec, granted)
             with open(os.path.join(bundle, "config.json"), "w") as f:
                 json.dump(spec, f, indent=1)
             volumes.make(self.volumes, asked.create)  # made once the name is known to be free

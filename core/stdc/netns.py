@@ -14,7 +14,7 @@ import contextlib
 import os
 from typing import Any
 
-from stdc import syscalls
+from stdc import dirs, syscalls
 from stdc.errors import BadInput, Conflict, StdcError
 
 #: Networks built into the core: no namespace of the core's making, no provider.
@@ -34,6 +34,7 @@ def create(ns_path: str) -> None:
     The calling thread unshares its network namespace, binds it, and at once goes back to its
     own: no child process is spent on it.
     """
+    dirs.private(os.path.dirname(os.path.dirname(ns_path)))  # the runtime directory
     os.makedirs(os.path.dirname(ns_path), mode=0o700, exist_ok=True)
     remove(ns_path)
     os.close(os.open(ns_path, os.O_CREAT | os.O_EXCL | os.O_RDONLY | os.O_CLOEXEC, 0o444))

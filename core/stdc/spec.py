@@ -107,6 +107,8 @@ def build_spec(
     ``netns`` is the path of a prepared network namespace to join; ``None`` creates a new one
     with only loopback; ``share_host_network`` keeps the host's.
     """
+    from stdc.devices import default_rules as default_device_rules
+
     namespaces = [{"type": t} for t in ("pid", "ipc", "uts", "mount", "cgroup")]
     if not share_host_network:
         namespaces.append({"type": "network", "path": netns} if netns else {"type": "network"})
@@ -134,7 +136,8 @@ def build_spec(
         "linux": {
             "namespaces": namespaces,
             "cgroupsPath": cgroups_path,
-            "resources": dict(resources or {}),
+            # runc's default device list unless the caller gives one (--privileged: allow all)
+            "resources": {"devices": default_device_rules(), **dict(resources or {})},
             "devices": [dict(d) for d in DEFAULT_DEVICES],
             "maskedPaths": list(MASKED_PATHS),
             "readonlyPaths": list(READONLY_PATHS),
@@ -149,6 +152,7 @@ class ProcessSpec:
     __slots__ = ("args", "env", "cwd", "user", "umask", "terminal")
 
     def __init__(self, spec: dict) -> None:
+        from stdc import workdir
         from stdc.errors import StdcError
 
         process = spec.get("process") or {}
@@ -163,6 +167,7 @@ class ProcessSpec:
         self.cwd = process.get("cwd") or "/"
         if not self.cwd.startswith("/"):
             raise StdcError(f"process.cwd {self.cwd!r}: must be absolute")
+        workdir.check(self.cwd)  # runc CVE-2024-21626: never a leaked descriptor
         self.user = dict(process.get("user") or {})
         self.umask = int(self.user.get("umask", 0o022))
 

@@ -41,6 +41,13 @@ def _run_options(f: Any) -> Any:
             help="auto: map the container's root to a free unprivileged host range of 65536 ids of its "
             "own; host: the host's ids (default, unless [security] userns_remap is set). See `stdc info`.",
         ),
+        click.option(
+            "--device",
+            "devices",
+            multiple=True,
+            metavar="HOST[:CONT[:rwm]]",
+            help="Give the container a host device (node and access; r, w, m limit it). Others are refused.",
+        ),
         click.argument("image"),
         click.argument("command", nargs=-1, type=click.UNPROCESSED),
     ]
@@ -79,7 +86,7 @@ def _options(image: str, command: tuple[str, ...], **kw: Any) -> Any:
 
     lists = {
         key: list(kw.pop(key))
-        for key in ("env", "publish", "expose", "volumes", "tmpfs", "cap_add", "cap_drop", "security_opt")
+        for key in ("env", "publish", "expose", "volumes", "tmpfs", "cap_add", "cap_drop", "security_opt", "devices")
     }
     limits = take_resource_options(kw)
     return RunOptions(image=image, command=list(command), **lists, **limits, **kw)

@@ -103,4 +103,10 @@ class SecuritySettings:
             for mount in spec.get("mounts") or []:
                 if mount.get("type") == "sysfs":
                     mount["options"] = [o for o in mount.get("options") or [] if o != "ro"]
-            linux.setdefault("resources", {})["devices"] = [{"allow": True, "access": "rwm"}]
+            from stdc import devices
+
+            linux.setdefault("resources", {})["devices"] = [dict(r) for r in devices.ALLOW_ALL]
+            known = {n.get("path") for n in linux.get("devices") or []}
+            linux["devices"] = list(linux.get("devices") or []) + [
+                n for n in devices.host_nodes() if n["path"] not in known
+            ]

@@ -6,6 +6,12 @@ linux.namespaces — a namespace with a ``path`` is joined, one without is creat
 linux.cgroupsPath and linux.resources, maskedPaths and readonlyPaths) plus the storage driver's
 root filesystem mounts. The executor builds the container from them.
 
+Device control is the executor's too: it creates the nodes of ``linux.devices`` and enforces
+``linux.resources.devices`` in order (runc's default list when absent; see :mod:`stdc.devices`,
+whose :func:`~stdc.devices.cgroup_rules` checks the list and gives the v1 lines), so that no
+other device — one shipped in the image, one made with mknod — can be opened. The payload's
+working directory is checked with :mod:`stdc.workdir` (never a leaked descriptor's).
+
 One process model for all executors: the container's init is started as a *child of the
 calling process* (the stdc CLI in the foreground, the container's monitor when detached), and
 the exit status of that child is the payload's. The caller reaps it with ``os.waitpid``.

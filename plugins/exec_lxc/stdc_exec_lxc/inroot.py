@@ -12,7 +12,7 @@ import ctypes
 import errno
 import os
 
-from stdc import syscalls, users
+from stdc import syscalls, users, workdir
 from stdc.errors import StdcError
 
 _SYS_openat2 = 437  # x86_64 and most others
@@ -63,3 +63,21 @@ def make_dirs(root_fd: int, path: str) -> None:
             pass
         finally:
             os.close(parent)
+
+
+def resolved_dir(root_fd: int, root: str, path: str) -> str:
+    """Where the directory ``path`` really is in the container, every symlink of the image
+    followed inside the root: what LXC is told to enter, so that no symlink can lead it
+    elsewhere once /proc is mounted (runc CVE-2024-21626). Refused under /proc/self and alike."""
+    try:
+        fd = open_in(root_fd, path, os.O_PATH | os.O_DIRECTORY)
+    except OSError as e:
+        why = os.strerror(e.errno or 0).lower()
+        raise StdcError(f"working directory {path}: {why} in the container (links followed inside its root)") from None
+    try:
+        real = os.readlink(f"/proc/self/fd/{fd}")
+    finally:
+        os.close(fd)
+    if real != root and not real.startswith(root.rstrip("/") + "/"):
+        raise StdcError(f"working directory {path}: resolves outside the container's root")
+    return workdir.check(real[len(root.rstrip("/")) :] or "/")

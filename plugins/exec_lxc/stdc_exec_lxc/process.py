@@ -29,9 +29,10 @@ from stdc import child, rootpath, syscalls
 from stdc.errors import PayloadError, StdcError
 from stdc.mounts import Mount, mount_all
 
-from stdc_exec_lxc import binding, inroot
+from stdc_exec_lxc import binding, devnodes, inroot
 from stdc_exec_lxc.translate import LOG_FILE, SECCOMP_FILE, Plan
-from stdc_exec_lxc.userns import idmapped_rootfs, without_shadow_helpers
+from stdc_exec_lxc.translate import _escape as escape
+from stdc_exec_lxc.userns import acting_as_root, idmapped_rootfs, without_shadow_helpers
 
 #: how long the caller waits for the container's command socket between two looks
 _PROBE_INTERVAL = 0.0005
@@ -157,11 +158,17 @@ def _prepare(plan: Plan, rootfs_mounts: list[Mount]) -> Any:
     root_fd = os.open(plan.root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         user = inroot.resolve_user(root_fd, plan.user, "HOME" in plan.env)
-        inroot.make_dirs(root_fd, plan.cwd)
-        c = _configure(plan, user)
-        entries = plan.all_mount_entries(
-            c.get_config_item("lxc.rootfs.mount"), lambda dest, as_file: _resolve(root_fd, dest, as_file)
-        )
+        with acting_as_root(plan):
+            inroot.make_dirs(root_fd, plan.cwd)
+        cwd = inroot.resolved_dir(root_fd, plan.root, plan.cwd)
+        c = _configure(plan, user, cwd)
+        nodes = devnodes.make(plan.device_nodes, os.path.join(plan.lxcpath, plan.name, "devices"), escape)
+
+        def resolve(destination: str, as_file: bool) -> str:
+            with acting_as_root(plan):
+                return _resolve(root_fd, destination, as_file)
+
+        entries = plan.all_mount_entries(c.get_config_item("lxc.rootfs.mount"), resolve, nodes)
     finally:
         os.close(root_fd)
     if entries:
@@ -170,8 +177,9 @@ def _prepare(plan: Plan, rootfs_mounts: list[Mount]) -> Any:
     return c
 
 
-def _configure(plan: Plan, user: Any) -> Any:
-    """The ``lxc.Container`` with every item of the plan but the mount entries."""
+def _configure(plan: Plan, user: Any, cwd: str) -> Any:
+    """The ``lxc.Container`` with every item of the plan but the mount entries (``cwd``: the
+    working directory resolved inside the root)."""
     env = dict(plan.env)
     env.setdefault("HOME", user.home)
     os.umask(plan.umask)
@@ -180,6 +188,7 @@ def _configure(plan: Plan, user: Any) -> Any:
     items: dict[str, str | list[str]] = dict(plan.items)
     items["lxc.init.uid"] = str(user.uid)
     items["lxc.init.gid"] = str(user.gid)
+    items["lxc.init.cwd"] = cwd
     if user.groups:
         items["lxc.init.groups"] = ",".join(str(g) for g in user.groups)
     items["lxc.environment"] = [f"{k}={v}" for k, v in env.items()]

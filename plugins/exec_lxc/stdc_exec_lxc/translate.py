@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from stdc import cgroups, idmap
+from stdc import cgroups, devices, idmap
 from stdc.errors import StdcError
 from stdc.spec import ProcessSpec, cgroup_relative
 
@@ -137,6 +137,27 @@ def _cgroup_items(resources: dict) -> list[tuple[str, str]]:
     return items
 
 
+def _device_settings(resources: dict) -> list[tuple[str, str | list[str]]]:
+    """``linux.resources.devices`` as lxc.cgroup.devices.* (v1) or lxc.cgroup2.devices.* (v2,
+    where LXC builds the eBPF device program itself).
+
+    LXC keeps one list per key, so the rules must be denials then grants (runc's default,
+    ``--device`` added to it, and allow-all all are); another order is refused, not reordered.
+    """
+    rules = devices.cgroup_rules(resources)
+    v2 = os.path.exists(os.path.join(CGROUP_ROOT, "cgroup.controllers"))
+    prefix = "lxc.cgroup2." if v2 else "lxc.cgroup."
+    if devices.allows_all(rules):
+        return [(prefix + "devices.allow", ["a"])]
+    lines: dict[str, list[str]] = {"devices.deny": [], "devices.allow": []}
+    for rule in rules:
+        if not rule.allow and lines["devices.allow"]:
+            raise StdcError("lxc: linux.resources.devices must list its denials before its grants")
+        for name, line in rule.v1_lines():
+            lines[name].append(line)
+    return [(prefix + name, values) for name, values in lines.items() if values]
+
+
 class Plan:
     """The spec, parsed and checked; ``items`` are the LXC configuration to set."""
 
@@ -193,11 +214,12 @@ class Plan:
             items.append((f"lxc.prlimit.{name[7:].lower()}", f"{int(limit['soft'])}:{int(limit['hard'])}"))
         items += _cgroup_items(linux.get("resources") or {})
         items.append(("lxc.hook.stop", _stop_hook(cgroups.memory_events_file(self.cgroup), self.exit_memory_events)))
+        items += _device_settings(linux.get("resources") or {})
         if os.path.exists("/sys/kernel/security/apparmor"):
             items.append(("lxc.apparmor.profile", "unconfined"))
         self.autodev, mount_items = self._mounts(spec.get("mounts") or [], bundle)
         items += mount_items
-        self.entries_before = self._device_entries(linux.get("devices") or [])
+        self.device_nodes = self._device_nodes(linux.get("devices") or [])
         self.readonly_paths = [str(p) for p in linux.get("readonlyPaths") or []]
         self.masked_paths = [str(p) for p in linux.get("maskedPaths") or []]
         self.items = items
@@ -279,21 +301,15 @@ class Plan:
         self.mount_entries = entries
         return autodev, items
 
-    def _device_entries(self, devices: list[dict]) -> list[str]:
-        """Devices autodev does not create are bound from the host's nodes."""
-        entries = []
-        for device in devices:
-            path = str(device.get("path") or "")
-            if not path.startswith("/dev/"):
-                raise StdcError(f"device path {path!r}: must be under /dev")
-            if self.autodev and path in AUTODEV_NODES:
-                continue
-            if not os.path.exists(path):
-                raise StdcError(f"device {path}: not on this host")
-            entries.append(f"{_escape(path)} {_escape(path[1:])} none bind,create=file 0 0")
-        return entries
+    def _device_nodes(self, nodes: list[dict]) -> list[dict]:
+        """The nodes autodev does not create: made by :mod:`stdc_exec_lxc.devnodes` at start."""
+        from stdc_exec_lxc import devnodes
 
-    def all_mount_entries(self, rootfs_mount: str, resolve: Callable[[str, bool], str]) -> list[str]:
+        return devnodes.check([n for n in nodes if not (self.autodev and n.get("path") in AUTODEV_NODES)])
+
+    def all_mount_entries(
+        self, rootfs_mount: str, resolve: Callable[[str, bool], str], device_entries: list[str]
+    ) -> list[str]:
         """Every lxc.mount.entry in order: mounts, devices, read-only then masked paths.
 
         ``rootfs_mount`` is where LXC has the container's root while it mounts (the source of
@@ -302,13 +318,14 @@ class Plan:
         root, made if missing: LXC refuses any symlink on a destination's way, docker follows
         it inside the root, so it is resolved first (and LXC's check still catches a swap).
         The others LXC mounts on its own fresh /dev, /proc and /sys, refusing symlinks itself.
+        ``device_entries`` bind the nodes of :attr:`device_nodes`.
         """
         entries = []
         for source, destination, rest, as_file in self.mount_entries:
             if destination.split("/")[1] not in _LXC_OWN:
                 destination = resolve(destination, as_file)
             entries.append(f"{_escape(source)} {_escape(destination.lstrip('/'))} {rest}")
-        entries += self.entries_before
+        entries += device_entries
         for path in self.readonly_paths:
             inside = _escape(path.lstrip("/"))
             entries.append(f"{_escape(rootfs_mount.rstrip('/') + path)} {inside} none bind,ro,optional 0 0")

@@ -5,6 +5,7 @@ container's root inside and what it writes lands on disk with its own ids."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 from stdc import idmap
@@ -76,3 +77,13 @@ def without_shadow_helpers() -> None:
         if d and not any(os.path.exists(os.path.join(d, name)) for name in ("newuidmap", "newgidmap"))
     ]
     os.environ["PATH"] = ":".join(kept) or "/nonexistent"
+
+
+def acting_as_root(plan: Plan) -> contextlib.AbstractContextManager:
+    """Around what the monitor makes inside the root (the working directory, mount points): as
+    the container's root, whose files they are. On an idmapped root, real root is not mapped
+    and may create nothing (EOVERFLOW)."""
+    if plan.idmap is None:
+        return contextlib.nullcontext()
+    uids, gids = plan.idmap
+    return idmap.act_as(idmap.host_id(uids), idmap.host_id(gids))

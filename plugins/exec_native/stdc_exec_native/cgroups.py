@@ -12,9 +12,11 @@ import os
 from stdc import cgroups as stdc_cgroups
 from stdc.errors import StdcError
 
+from stdc_exec_native import devices
+
 ROOT = "/sys/fs/cgroup"
-#: v1 controllers every container gets a directory under (freezer: for pause).
-V1_CONTROLLERS = ("cpu", "cpuacct", "memory", "pids", "freezer")
+#: v1 controllers every container gets a directory under (freezer: for pause; devices: device control).
+V1_CONTROLLERS = ("cpu", "cpuacct", "memory", "pids", "freezer", "devices")
 #: v2 controllers enabled for the stdc subtree, when the host has them.
 V2_CONTROLLERS = ("cpu", "cpuset", "memory", "pids")
 
@@ -176,6 +178,7 @@ def create(relative: str, resources: dict | None) -> list[str]:
                 settings = _v1_settings(resources, directory)
             for name, value in settings:
                 _write(os.path.join(directory, name), value)
+        devices.restrict(dirs, resources, unified, _write)
     except BaseException as e:
         remove(relative)
         if isinstance(e, OSError):

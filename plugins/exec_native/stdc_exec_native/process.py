@@ -15,7 +15,7 @@ import os
 import stat
 from typing import NoReturn
 
-from stdc import child, idmap, syscalls
+from stdc import child, idmap, syscalls, workdir
 from stdc.errors import PayloadError, StdcError
 from stdc.mounts import Mount
 from stdc.spec import DEFAULT_PATH, ProcessSpec, cgroup_relative
@@ -186,6 +186,7 @@ def _become_container(plan: Plan, dirs: list[str], rootfs_mounts: list[Mount]) -
             os.chdir(plan.cwd)
         except OSError as e:
             raise StdcError(f"chdir to cwd {plan.cwd!r}: {e.strerror}") from None
+    workdir.verify_current(plan.cwd)  # not outside the root, not into /proc by a symlink
     if plan.no_new_privileges:
         syscalls.prctl(PR_SET_NO_NEW_PRIVS, 1)
     os.umask(plan.umask)
