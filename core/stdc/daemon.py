@@ -25,9 +25,25 @@ from stdc.client import PROTOCOL
 
 def _warm_up() -> None:
     """Import what commands need, load every installed backend and let it warm up, once."""
+    import grp  # noqa: F401
+    import pwd  # noqa: F401
     import sqlite3  # noqa: F401
 
-    from stdc import cgroups, cli, config, engine, monitor, mounts, plugins, spec, specs, state  # noqa: F401
+    from stdc import (  # noqa: F401 - loaded once, for every worker
+        cgroups,
+        cli,
+        config,
+        engine,
+        monitor,
+        mounts,
+        plugins,
+        resources,
+        spec,
+        specs,
+        state,
+        userns,
+        volumes,
+    )
     from stdc.errors import StdcError
     from stdc.images import store  # noqa: F401
     from stdc.libexec import build  # noqa: F401

@@ -213,12 +213,11 @@ def populate(engine: Any, c: Any, asked: VolumePlan) -> None:
     symlinks copied as symlinks): what it leaves at ``_data`` must be a real directory, else
     (the image had a file or a symlink there) the volume starts empty.
     """
-    from stdc.copy import copy_out
-
     for row in asked.described:
         name = row.get("Name")
         if row["Type"] != "volume" or name not in asked.create:
             continue
+        from stdc.copy import copy_out  # tarfile and the layer code: only when there is a copy
         data = engine.volumes.path(name)
         os.rmdir(data)  # made empty just now: copy_out makes it anew from the image's directory
         try:
