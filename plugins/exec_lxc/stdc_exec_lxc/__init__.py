@@ -38,7 +38,7 @@ def exec_unusable() -> str | None:
 @hookimpl
 def stdc_warm_up() -> None:
     """In a long-lived stdc daemon: load the binding and the start path once."""
-    from stdc_exec_lxc import binding, process  # noqa: F401
+    from stdc_exec_lxc import binding, process, seccomp  # noqa: F401
 
     binding.unusable()
 

@@ -34,7 +34,8 @@ def exec_unusable() -> str | None:
 @hookimpl
 def stdc_warm_up() -> None:
     """In a long-lived stdc daemon: load what a start needs once, not in every container's init."""
-    from stdc_exec_native import process  # noqa: F401 - and with it every module the init uses
+    # process and with it every module the init uses; seccomp, which it loads when a spec asks
+    from stdc_exec_native import process, seccomp  # noqa: F401
 
 
 @hookimpl
