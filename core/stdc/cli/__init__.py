@@ -67,7 +67,7 @@ def cli(
     ctx.obj = Invocation(root, {"storage": storage, "exec": exec_, "net": net, "registry": registry})
 
 
-_AREAS = ("containers", "images", "backends", "changes", "daemon", "network", "registry", "info")
+_AREAS = ("containers", "interactive", "images", "backends", "changes", "daemon", "network", "registry", "info")
 
 
 def load_commands() -> None:

@@ -108,7 +108,7 @@ def _monitor(plan: Plan, rootfs_mounts: list[Mount], stdio: tuple[int, int, int]
     """The forked child: build the container with LXC, run it, exit with the payload's status."""
     code, message = 125, "lxc: container start failed"
     try:
-        report_w = child.own_process(stdio, report_w)
+        report_w = child.own_process(stdio, report_w, plan.terminal)
         c = _prepare(plan, rootfs_mounts)
         _send(report_w, b"S")
         ran = c.start(useinit=False, daemonize=False, close_fds=False, cmd=tuple(plan.args))

@@ -9,9 +9,7 @@ nothing before it means the payload was executed.
 
 from __future__ import annotations
 
-import errno
 import os
-import stat
 from typing import NoReturn
 
 from stdc import child, syscalls
@@ -39,13 +37,13 @@ class Plan:
         "no_new_privileges",
         "rlimits",
         "umask",
+        "terminal",
     )
 
     def __init__(self, spec: dict, bundle: str) -> None:
         process = spec.get("process") or {}
         parsed = ProcessSpec(spec)
-        if parsed.terminal:
-            raise StdcError("terminal not supported yet by the native executor")
+        self.terminal = parsed.terminal
         self.args, self.env, self.cwd = parsed.args, parsed.env, parsed.cwd
         self.user, self.umask = parsed.user, parsed.umask
         self.capabilities = capabilities.CapabilitySets(process.get("capabilities"))
@@ -109,7 +107,7 @@ def _child(
     """The forked child: become the container, exec the payload; on failure report and exit."""
     code, message = 125, "container init failed"
     try:
-        err_w = child.own_process(stdio, err_w)
+        err_w = child.own_process(stdio, err_w, plan.terminal)
         _become_container(plan, dirs, rootfs_mounts)
     except StdcError as e:  # PayloadError included, with its own code
         code, message = e.exit_code, str(e)
@@ -124,14 +122,19 @@ def _child(
 
 
 def _become_container(plan: Plan, dirs: list[str], rootfs_mounts: list[Mount]) -> NoReturn:
-    """runc's order: cgroups and namespaces, filesystem, hostname, pivot_root, masks, user and
-    capabilities, no_new_privs, exec."""
+    """runc's order: cgroups and namespaces, filesystem, hostname, pivot_root, masks, then
+    :func:`become_payload`."""
     namespaces.enter(plan.namespaces, lambda: cgroups.join(dirs))
     rootfs.build(plan.rootfs, rootfs_mounts)
     if plan.hostname:
         syscalls.sethostname(plan.hostname)
     rootfs.finish(plan.rootfs)
+    become_payload(plan)
 
+
+def become_payload(plan: Plan) -> NoReturn:
+    """The last steps, inside the container's root, shared by its init and every process
+    ``exec`` adds: user, working directory, rlimits, capabilities, no_new_privs, umask, exec."""
     user = users.resolve(plan.user, "HOME" in plan.env)
     env = plan.env
     env.setdefault("HOME", user.home)
@@ -168,23 +171,4 @@ def _become_container(plan: Plan, dirs: list[str], rootfs_mounts: list[Mount]) -
         syscalls.prctl(PR_SET_NO_NEW_PRIVS, 1)
     os.umask(plan.umask)
 
-    name = plan.args[0]
-    path = name if "/" in name else _look_path(name, env.get("PATH", DEFAULT_PATH))
-    try:
-        os.execve(path, plan.args, env)
-    except OSError as e:
-        code = 127 if e.errno in (errno.ENOENT, errno.ENOTDIR) else 126
-        raise PayloadError(f'exec: "{name}": {os.strerror(e.errno).lower()}', code) from None
-
-
-def _look_path(name: str, search: str) -> str:
-    """``name`` in the container's PATH: the first regular file the user may execute."""
-    for directory in search.split(":"):
-        candidate = os.path.join(directory or ".", name)
-        try:
-            mode = os.stat(candidate).st_mode
-        except OSError:
-            continue
-        if stat.S_ISREG(mode) and os.access(candidate, os.X_OK):
-            return candidate
-    raise PayloadError(f'exec: "{name}": executable file not found in $PATH', 127)
+    child.exec_payload(plan.args, env, DEFAULT_PATH)
