@@ -18,13 +18,7 @@ from stdc.testing.executor import Cli, _wait_for
 EXECUTORS = ["native", "lxc"]
 
 #: bugs the suite found, reported to their owners; strict: a fix makes the entry fail until removed
-KNOWN_FAILURES: dict[tuple[str, str], str] = {
-    ("test_terminal_is_the_controlling_terminal", "lxc"): (
-        "liblxc setsid()s the init of an application container and never makes its stdin terminal the "
-        "controlling one (lxc.console gives it a console pty, still not its controlling terminal): "
-        "ctrl-c and job control do not reach an lxc -t payload yet; exec -t does (stdc's attach callback)"
-    ),
-}
+KNOWN_FAILURES: dict[tuple[str, str], str] = {}
 
 
 LXC_LOCKS = "/run/lxc/lock"

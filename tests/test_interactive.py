@@ -90,8 +90,12 @@ def _running(stdc, name: str) -> bool:
     return json.loads(stdc("inspect", name).stdout)[0]["State"]["Running"]
 
 
-def test_run_it_prompt_command_size_and_exit(tmux, stdc):
-    w = tmux.start(f"{STDC} run -it --rm base sh", width=100, height=30)
+EXECUTORS = pytest.mark.parametrize("executor", ["native", "lxc"])
+
+
+@EXECUTORS
+def test_run_it_prompt_command_size_and_exit(tmux, stdc, executor):
+    w = tmux.start(f"{STDC} --exec {executor} run -it --rm base sh", width=100, height=30)
     tmux.wait_for(w, PROMPT)
     tmux.type(w, "echo ran-$((6*7))")
     tmux.wait_for(w, "ran-42")
@@ -105,26 +109,28 @@ def test_run_it_prompt_command_size_and_exit(tmux, stdc):
     assert stdc("ps", "-aq").stdout == ""  # --rm: gone once stdc returned
 
 
-def test_ctrl_c_reaches_the_payload_not_the_container(tmux, stdc):
-    w = tmux.start(f"{STDC} run -it --name cc base sh")
+@EXECUTORS
+def test_ctrl_c_reaches_the_payload_not_the_container(tmux, stdc, executor):
+    w = tmux.start(f"{STDC} --exec {executor} run -it --name cc base sh")
     tmux.wait_for(w, PROMPT)
-    tmux.type(w, "sleep 300")
+    tmux.type(w, "X=same-shell; sleep 300")
     tmux.wait_for(w, "sleep 300")
     time.sleep(0.3)  # let the shell start sleep: a ctrl-c typed earlier would only reach the shell
     tmux.keys(w, "C-c")
     tmux.wait_for(w, PROMPT, count=2)
     tmux.type(w, "echo status-$?")
     tmux.wait_for(w, "status-130")  # the sleep died of SIGINT, the shell went on
-    tmux.type(w, "echo alive-$$")
-    tmux.wait_for(w, "alive-1")
+    tmux.type(w, "echo alive-$X")
+    tmux.wait_for(w, "alive-same-shell")  # the same shell goes on
     assert _running(stdc, "cc")
     tmux.type(w, "exit")
     tmux.wait_for(w, "EXIT=0")
     stdc("rm", "cc")
 
 
-def test_detach_and_reattach_keep_the_session(tmux, stdc):
-    w = tmux.start(f"{STDC} run -it --name sess base sh")
+@EXECUTORS
+def test_detach_and_reattach_keep_the_session(tmux, stdc, executor):
+    w = tmux.start(f"{STDC} --exec {executor} run -it --name sess base sh")
     tmux.wait_for(w, PROMPT)
     tmux.type(w, "X=kept-across")
     tmux.keys(w, "C-p", "C-q")
@@ -160,8 +166,9 @@ def test_run_d_it_then_attach_follows_the_window(tmux, stdc):
     stdc("rm", "bg")
 
 
-def test_exec_it_in_a_terminal(tmux, stdc):
-    stdc("run", "-d", "--name", "host", "--hostname", "inside", "base", "sleep", "300")
+@EXECUTORS
+def test_exec_it_in_a_terminal(tmux, stdc, executor):
+    stdc("--exec", executor, "run", "-d", "--name", "host", "--hostname", "inside", "base", "sleep", "300")
     w = tmux.start(f"{STDC} exec -it host sh", width=110, height=33)
     tmux.wait_for(w, PROMPT)
     tmux.type(w, "stty size; hostname")
