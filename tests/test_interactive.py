@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -218,3 +219,27 @@ def test_bad_input_is_one_line(stdc):
     assert r.returncode == 125 and len(r.stderr.splitlines()) == 1
     stdc("rm", "stopped")
     assert stdc("ps", "-aq").stdout == ""
+
+
+def test_run_it_through_the_daemon(tmux, stdc, tmp_path):
+    """With a warm `stdc daemon`, the client hands its terminal over and forwards SIGWINCH."""
+    path = str(tmp_path / "daemon.sock")
+    daemon = subprocess.Popen([STDC, "daemon", "--socket", path], stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not os.path.exists(path):
+            assert daemon.poll() is None, daemon.stderr.read()
+            assert time.monotonic() < deadline, "the daemon did not start listening"
+            time.sleep(0.05)
+        w = tmux.start(f"STDC_DAEMON_SOCKET={path} {STDC} run -it --rm base sh", width=90, height=25)
+        tmux.wait_for(w, PROMPT)
+        tmux.type(w, "stty size")
+        tmux.wait_for(w, "25 90")
+        tmux("resize-window", "-t", w, "-x", "70", "-y", "20")
+        tmux.type(w, "stty size")
+        tmux.wait_for(w, "20 70")
+        tmux.type(w, "exit 4")
+        tmux.wait_for(w, "EXIT=4")
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(timeout=30) == 0

@@ -4,7 +4,8 @@ Every container runs under a monitor, a small C program (libexec/stdc-monitor.c)
 conmon: it holds the read ends of the payload's stdout and stderr, appends them to the
 container's log as JSON lines (docker's json-file format: ``{"log", "stream", "time"}``), echoes
 them when attached, reaps the payload and writes its exit status. A detached container's monitor
-then execs ``stdc internal-cleanup`` to release what the backends hold. C, because it lives as
+also holds the payload's terminal or stdin and serves ``attach.sock`` (see :mod:`stdc.attach`),
+and at the end execs ``stdc internal-cleanup`` to release what the backends hold. C, because it lives as
 long as the container: a Python process would cost a running container ~5 MB of host memory.
 """
 
