@@ -525,18 +525,12 @@ class Engine:
         import json
         import sys
 
-        from stdc import attach
-
         bundle = self.bundle(c)
         pid = None
         report_w = fcntl.fcntl(report_w, fcntl.F_DUPFD_CLOEXEC, 100)  # clear of the monitor's 3-7
         try:
             interactive = bool(c.config.get("interactive"))
             terminal = bool((spec.get("process") or {}).get("terminal"))
-            # the monitor's descriptors (see stdc-monitor.c): 3 output (or the terminal), 4 errors,
-            # 5 the payload's stdin, 6 the attach socket, 7 a client already connected
-            fds: dict[int, int] = {}
-            flags: list[str] = []
             stdin = os.dup(0) if interactive and not detach and not terminal else None
             null = os.open(os.devnull, os.O_RDWR)
             os.dup2(null, 0)
@@ -545,35 +539,15 @@ class Engine:
                 side_log = os.open(os.path.join(bundle, monitor.MONITOR_LOG), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
                 os.dup2(side_log, 1)
                 os.dup2(side_log, 2)
-                fds[6] = attach.bind(bundle).detach()
-                flags.append("-l")
             else:
                 os.setpgid(0, 0)  # the terminal's ^C reaches the CLI, which forwards it, not the monitor
-            if client is not None:
-                fds[7] = client.detach()
-                flags.append("-c")
-            if terminal:
-                master, slave = os.openpty()  # the slave opened O_NOCTTY: it stays nobody's terminal
-                if size:
-                    attach.set_size(master, *size)
-                fds[3] = master
-                stdio = (slave, slave, slave)
-                flags += ["-t", "-i"] if interactive else ["-t"]
-            else:
-                out_r, out_w = os.pipe2(os.O_CLOEXEC)
-                err_r, err_w = os.pipe2(os.O_CLOEXEC)
-                fds[3], fds[4] = out_r, err_r
-                if stdin is None and interactive:  # detached: the monitor feeds what clients send
-                    in_r, fds[5] = os.pipe2(os.O_CLOEXEC)
-                    stdin = in_r
-                    flags.append("-i")
-                stdio = (null if stdin is None else stdin, out_w, err_w)
+            io = {"terminal": terminal, "interactive": interactive, "stdin": stdin, "client": client, "size": size}
+            wiring = monitor.Wiring(bundle, null, detach=detach, **io)
             pid = executor.hook.exec_start(
-                container_id=c.id, bundle=bundle, spec=spec, rootfs_mounts=mounts, stdio=stdio
+                container_id=c.id, bundle=bundle, spec=spec, rootfs_mounts=mounts, stdio=wiring.stdio
             )
-            for fd in set(stdio) - {null}:
-                os.close(fd)
-            _move_fds(fds)
+            wiring.hand_over()
+            flags = wiring.flags
             argv = [binary, *flags, bundle, str(pid)] if detach else [binary, "--echo", *flags, bundle, str(pid)]
             if detach:
                 argv += [sys.executable, "-m", "stdc", "internal-cleanup", c.id]
@@ -749,15 +723,6 @@ class Engine:
             "Bundle": self.bundle(c),
             "LogPath": os.path.join(self.bundle(c), monitor.LOG_FILE),
         }
-
-
-def _move_fds(fds: dict[int, int]) -> None:
-    """Put each descriptor ``fds[target]`` on ``target`` (inheritable), whatever they are now."""
-    import fcntl
-
-    high = {target: fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 100) for target, fd in fds.items()}
-    for target, fd in high.items():
-        os.dup2(fd, target)
 
 
 def _remote(ref: Any) -> str:
