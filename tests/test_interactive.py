@@ -8,6 +8,7 @@ attach comes back to the same session; exec runs in the container's namespaces a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -72,7 +73,11 @@ class Tmux:
             time.sleep(0.05)
 
     def kill(self) -> None:
+        """Stop the server and remove its socket (tmux leaves the file behind)."""
+        path = os.path.join(os.environ.get("TMUX_TMPDIR") or "/tmp", f"tmux-{os.getuid()}", self.socket)
         subprocess.run(["tmux", "-L", self.socket, "kill-server"], capture_output=True, timeout=30)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
 
 
 @pytest.fixture
