@@ -1,16 +1,24 @@
 """The first steps of a container's init, the same in every executor: part of the published API.
 
 Called in the forked child before anything else: default signal dispositions, a session of its
-own, the payload's stdio on 0-2, the executor's report pipe on 3 (close-on-exec) and every other
-descriptor of the runtime closed, so none reaches the payload.
+own, the payload's stdio on 0-2 (with ``process.terminal``, its terminal made the session's
+controlling terminal: the payload gets ctrl-c and job control), the executor's report pipe on 3
+(close-on-exec) and every other descriptor of the runtime closed, so none reaches the payload.
+Last, :func:`exec_payload`: the payload found in the container's PATH and executed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import signal
+import stat
+import termios
+from typing import NoReturn
+
+from stdc.errors import PayloadError
 
 REPORT_FD = 3
 _MAX_FD = 0x7FFFFFFF  # closerange's bound; the kernel bounds the work by the open descriptors
@@ -27,8 +35,11 @@ def handled_signals() -> list[int]:
     return [sig for sig in range(1, 65) if masks >> (sig - 1) & 1 and sig not in (signal.SIGKILL, signal.SIGSTOP)]
 
 
-def own_process(stdio: tuple[int, int, int], report_w: int) -> int:
-    """Make this (forked) process the container's own; returns the report pipe's descriptor."""
+def own_process(stdio: tuple[int, int, int], report_w: int, terminal: bool = False) -> int:
+    """Make this (forked) process the container's own; returns the report pipe's descriptor.
+
+    With ``terminal``, ``stdio[0]`` is a terminal (a pty's slave) that becomes the controlling
+    terminal of the new session."""
     for sig in handled_signals():  # the others are at their default already
         with contextlib.suppress(OSError, ValueError):
             signal.signal(sig, signal.SIG_DFL)
@@ -40,4 +51,31 @@ def own_process(stdio: tuple[int, int, int], report_w: int) -> int:
         os.dup2(fd, target)
     os.dup2(high[3], REPORT_FD, inheritable=False)
     os.closerange(REPORT_FD + 1, _MAX_FD)
+    if terminal:
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
     return REPORT_FD
+
+
+def look_path(name: str, search: str) -> str:
+    """``name`` as the payload's PATH finds it: the first regular file the user may execute."""
+    if "/" in name:
+        return name
+    for directory in search.split(":"):
+        candidate = os.path.join(directory or ".", name)
+        try:
+            mode = os.stat(candidate).st_mode
+        except OSError:
+            continue
+        if stat.S_ISREG(mode) and os.access(candidate, os.X_OK):
+            return candidate
+    raise PayloadError(f'exec: "{name}": executable file not found in $PATH', 127)
+
+
+def exec_payload(args: list[str], env: dict[str, str], search: str) -> NoReturn:
+    """Execute the payload (never returns); :class:`PayloadError` 127 (not found) or 126."""
+    path = look_path(args[0], env.get("PATH", search))
+    try:
+        os.execve(path, args, env)
+    except OSError as e:
+        code = 127 if e.errno in (errno.ENOENT, errno.ENOTDIR) else 126
+        raise PayloadError(f'exec: "{args[0]}": {os.strerror(e.errno or 0).lower()}', code) from None

@@ -41,7 +41,8 @@ def _forward(worker: int) -> None:
         except ProcessLookupError:
             pass
 
-    for sig in (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT):
+    # SIGWINCH too: an attached terminal's size follows the client's window
+    for sig in (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT, _signal.SIGWINCH):
         _signal.signal(sig, forward)
 
 

@@ -48,6 +48,8 @@ class RunOptions:
     restart: dict | None = None  # docker's RestartPolicy, see stdc.resources.parse_restart
     userns: str | None = None
     devices: list[str] = field(default_factory=list)
+    interactive: bool = False
+    tty: bool = False
 
 
 class Engine:
@@ -277,6 +279,8 @@ class Engine:
         if not args:
             raise BadInput(f"no command given and image {opts.image} has none")
         env = _merge_env(list(img.get("Env") or [f"PATH={DEFAULT_PATH}"]), opts.env)
+        if opts.tty and not any(e.startswith("TERM=") for e in env):
+            env.append("TERM=xterm")  # as docker does
         cwd = opts.workdir or img.get("WorkingDir") or "/"
         if not cwd.startswith("/"):
             raise BadInput(f"the working directory {cwd!r} is not an absolute path")
@@ -300,6 +304,7 @@ class Engine:
             "resources": opts.resources,
             "restart_policy": opts.restart or {"Name": "no", "MaximumRetryCount": 0},
             "userns": {k: v for k, v in (ids or {}).items() if k != "_lock"} or None,
+            "interactive": opts.interactive,
         }
         try:
             c = self.state.create(name=opts.name, image=opts.image, image_id=image.id, config=config, backends=names)
@@ -326,6 +331,7 @@ class Engine:
                 netns=None if names["net"] in netns.BUILTIN else netns.path(self.config.runtime_dir, c.id),
                 share_host_network=names["net"] == "host",
                 resources=opts.resources,
+                terminal=opts.tty,
                 extra_mounts=[] if names["net"] in netns.BUILTIN else netns.etc_mounts(self._net_files(c)),
                 annotations={"org.opencontainers.image.ref.name": opts.image},
             )
@@ -487,7 +493,7 @@ class Engine:
         ``on_signal`` receives a function that forwards a signal to the payload, for the caller
         to install as its signal handler.
         """
-        executor, monitor_pid, pid = self._launch(c, detach=False)
+        executor, monitor_pid, pid, _ = self._launch(c, detach=False)
         bundle = self.bundle(c)
         on_signal(lambda sig: executor.hook.exec_kill(container_id=c.id, bundle=bundle, pid=pid, signal=sig))
         os.waitpid(monitor_pid, 0)
@@ -504,37 +510,60 @@ class Engine:
         if c.config.get("auto_remove"):
             self.remove(self.state.get(c.id), force=True)
 
-    def start_detached(self, c: Container) -> None:
-        """Start the container under its monitor, which outlives this process and cleans up."""
-        self._launch(c, detach=True)
+    def start_detached(self, c: Container, *, attach: bool = False, size: tuple[int, int] | None = None) -> Any:
+        """Start the container under its monitor, which outlives this process and cleans up.
 
-    def _launch(self, c: Container, *, detach: bool) -> tuple[Any, int, int]:
+        With ``attach``, return a socket already connected to the monitor (see
+        :mod:`stdc.attach`): nothing the payload writes is missed. ``size`` (rows, columns)
+        is the initial size of the container's terminal, if it has one.
+        """
+        return self._launch(c, detach=True, attach=attach, size=size)[3]
+
+    def _launch(
+        self, c: Container, *, detach: bool, attach: bool = False, size: tuple[int, int] | None = None
+    ) -> tuple[Any, int, int, Any]:
         """Fork; the child starts the container (so the payload is its child) and becomes its
-        monitor. Returns the executor, the monitor's pid and the payload's pid."""
+        monitor. Returns the executor, the monitor's pid, the payload's pid and, with
+        ``attach``, a socket connected to the monitor."""
         import json
+        import socket
 
         executor, spec, mounts = self._begin(c)
         binary = monitor.binary(self.root)
         report_r, report_w = os.pipe2(os.O_CLOEXEC)
+        client, server = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) if attach else (None, None)
         child = os.fork()
         if child == 0:  # pragma: no cover - runs in the monitor-to-be
             os.close(report_r)
-            self._become_monitor(c, executor, spec, mounts, report_w, binary, detach)
+            self._become_monitor(c, executor, spec, mounts, report_w, binary, detach, server, size)
         os.close(report_w)
+        if server is not None:
+            server.close()
         with os.fdopen(report_r, "rb") as f:
             raw = f.read()
         report = json.loads(raw) if raw else {"error": "the monitor died while starting the container"}
         if "error" in report:
             os.waitpid(child, 0)
+            if client is not None:
+                client.close()
             self._failed_start(c, executor, spec)
             from stdc.errors import PayloadError
 
             raise PayloadError(report["error"], report.get("code", 125))
         self._started(c, report["pid"], child)
-        return executor, child, report["pid"]
+        return executor, child, report["pid"], client
 
     def _become_monitor(
-        self, c: Container, executor: Any, spec: dict, mounts: list, report_w: int, binary: str, detach: bool
+        self,
+        c: Container,
+        executor: Any,
+        spec: dict,
+        mounts: list,
+        report_w: int,
+        binary: str,
+        detach: bool,
+        client: Any = None,
+        size: tuple[int, int] | None = None,
     ) -> None:
         """In the forked child: start the container, report its pid, exec the monitor. Never returns."""
         import fcntl
@@ -543,7 +572,11 @@ class Engine:
 
         bundle = self.bundle(c)
         pid = None
+        report_w = fcntl.fcntl(report_w, fcntl.F_DUPFD_CLOEXEC, 100)  # clear of the monitor's 3-7
         try:
+            interactive = bool(c.config.get("interactive"))
+            terminal = bool((spec.get("process") or {}).get("terminal"))
+            stdin = os.dup(0) if interactive and not detach and not terminal else None
             null = os.open(os.devnull, os.O_RDWR)
             os.dup2(null, 0)
             if detach:
@@ -553,23 +586,19 @@ class Engine:
                 os.dup2(side_log, 2)
             else:
                 os.setpgid(0, 0)  # the terminal's ^C reaches the CLI, which forwards it, not the monitor
-            out_r, out_w = os.pipe2(os.O_CLOEXEC)
-            err_r, err_w = os.pipe2(os.O_CLOEXEC)
+            io = {"terminal": terminal, "interactive": interactive, "stdin": stdin, "client": client, "size": size}
+            wiring = monitor.Wiring(bundle, null, detach=detach, **io)
             pid = executor.hook.exec_start(
-                container_id=c.id, bundle=bundle, spec=spec, rootfs_mounts=mounts, stdio=(null, out_w, err_w)
+                container_id=c.id, bundle=bundle, spec=spec, rootfs_mounts=mounts, stdio=wiring.stdio
             )
-            os.close(out_w)
-            os.close(err_w)
-            # the monitor finds the pipes on fds 3 and 4: move them out of the way first
-            high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in (out_r, err_r)]
-            os.dup2(high[0], 3)
-            os.dup2(high[1], 4)
-            argv = [binary, bundle, str(pid)] if detach else [binary, "--echo", bundle, str(pid)]
+            wiring.hand_over()
+            flags = wiring.flags
+            argv = [binary, *flags, bundle, str(pid)] if detach else [binary, "--echo", *flags, bundle, str(pid)]
             if detach:
                 argv += [sys.executable, "-m", "stdc", "internal-cleanup", c.id]
                 os.environ.update(STDC_ROOT=self.root, STDC_RUNTIME_DIR=self.config.runtime_dir)
             os.write(report_w, json.dumps({"pid": pid}).encode())
-            os.closerange(5, 65536)
+            os.closerange(8, 65536)
             os.execv(binary, argv)
         except StdcError as e:
             os.write(report_w, json.dumps({"error": str(e), "code": e.exit_code}).encode())
@@ -579,6 +608,47 @@ class Engine:
             with contextlib.suppress(OSError):
                 os.write(report_w, json.dumps({"error": f"starting the container failed: {e}"}).encode())
         os._exit(1)
+
+    def exec(
+        self,
+        c: Container,
+        args: list[str],
+        *,
+        env: list[str],
+        user: str | None,
+        workdir: str | None,
+        tty: bool,
+        stdio: tuple[int, int, int],
+    ) -> int:
+        """Start ``args`` in the running container, as its own process settings say unless
+        ``env``, ``user`` or ``workdir`` change them; return the pid, a child of this process."""
+        c = self.refresh(c)
+        if not c.running:
+            raise Conflict(f"container {c.name} is not running")
+        if not args:
+            raise BadInput("exec needs a command")
+        if workdir is not None and not workdir.startswith("/"):
+            raise BadInput(f"the working directory {workdir!r} is not an absolute path")
+        spec, _ = self._load_run_files(c)
+        process = dict(spec["process"], args=list(args), terminal=tty)
+        process["env"] = _merge_env(list(process.get("env") or []), env)
+        if tty and not any(e.startswith("TERM=") for e in process["env"]):
+            process["env"].append("TERM=xterm")
+        if user is not None:
+            process["user"] = _parse_user(user)
+        if workdir is not None:
+            process["cwd"] = workdir
+        executor = self.backend("exec", c.backends["exec"])
+        return executor.hook.exec_exec(
+            container_id=c.id, bundle=self.bundle(c), spec=spec, pid=c.pid, process=process, stdio=stdio
+        )
+
+    def wait_monitor(self, c: Container) -> None:
+        """Wait until the container's monitor (and the clean-up it runs) has finished."""
+        if c.monitor_pid and c.monitor_pid != os.getpid():
+            _wait_process(c.monitor_pid, c.monitor_start, None)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(c.monitor_pid, os.WNOHANG)  # reaped here when it is our child
 
     def refresh(self, c: Container) -> Container:
         """Bring a record in line with the kernel: a running container whose init is gone has exited."""

@@ -69,6 +69,7 @@ def cli(
 
 _AREAS = (
     "containers",
+    "interactive",
     "resources",
     "lifecycle",
     "images",

@@ -48,6 +48,8 @@ def _run_options(f: Any) -> Any:
             metavar="HOST[:CONT[:rwm]]",
             help="Give the container a host device (node and access; r, w, m limit it). Others are refused.",
         ),
+        click.option("-i", "--interactive", is_flag=True, help="Keep the payload's stdin open: ours, or attach's."),
+        click.option("-t", "--tty", is_flag=True, help="Give the payload a terminal (stdc's own goes raw meanwhile)."),
         click.argument("image"),
         click.argument("command", nargs=-1, type=click.UNPROCESSED),
     ]
@@ -94,20 +96,28 @@ def _options(image: str, command: tuple[str, ...], **kw: Any) -> Any:
 
 @cli.command(context_settings={**CONTEXT, "allow_interspersed_args": False})
 @click.option("-d", "--detach", is_flag=True, help="Run in the background; print the container id.")
+@click.option("--detach-keys", metavar="KEYS", help="Keys that detach from a -t run (default ctrl-p,ctrl-q).")
 @_run_options
-def run(detach: bool, image: str, command: tuple[str, ...], **kw: Any) -> None:
+def run(detach: bool, detach_keys: str | None, image: str, command: tuple[str, ...], **kw: Any) -> None:
     """Create a container from IMAGE and run COMMAND in it.
 
     In the foreground, the payload's stdout and stderr arrive on stdout and stderr, live, and its
     exit status becomes stdc's (127: command not found, 126: not executable, 125: stdc failed).
+    -i passes stdin on (end of input included); -t gives the payload a terminal whose size follows
+    ours, and ctrl-p ctrl-q (--detach-keys) leaves it running (`stdc attach` to come back).
     """
+    from stdc.cli import interactive
+
     engine = current_engine()
+    keys = interactive.parse_keys(detach_keys)
     forwarder = None if detach else _SignalForwarder()
     container = engine.create(_options(image, command, **kw))
     if forwarder is None:
         engine.start_detached(container)
         click.echo(container.id)
         return
+    if kw["tty"]:
+        sys.exit(interactive.run_attached(engine, container, keys, forwarder))
     sys.exit(engine.run_foreground(container, forwarder))
 
 
@@ -156,6 +166,10 @@ def start(attach: bool, containers: tuple[str, ...]) -> None:
         c = engine.state.get(ref)
         engine.state.update(c.id, stopped_by_user=0)  # its restart policy applies again
         if attach:
+            from stdc.cli import interactive
+
+            if interactive.has_terminal(engine, c):
+                sys.exit(interactive.run_attached(engine, c, interactive.parse_keys(None), _SignalForwarder()))
             sys.exit(engine.run_foreground(c, _SignalForwarder()))
         engine.start_detached(c)
         click.echo(ref)

@@ -1,14 +1,29 @@
 /*
  * stdc-monitor: the per-container supervisor of a stdc container, like podman's conmon.
  *
- *   stdc-monitor [--echo] BUNDLE PID [CLEANUP_ARGV...]
+ *   stdc-monitor [--echo] [-t] [-i] [-l] [-c] BUNDLE PID [CLEANUP_ARGV...]
  *
- * fds 3 and 4 are the read ends of the payload's stdout and stderr pipes; PID
- * (the container's init) is a child of this process. Every chunk read is
- * appended to BUNDLE/log.json in docker's json-file format, one record per
- * line; with --echo the raw bytes are also copied to fds 1 and 2. Once both
- * pipes are closed the payload is reaped, BUNDLE/exit.json is written
- * atomically, and CLEANUP_ARGV (if any) is exec'd.
+ * fds 3 and 4 are the read ends of the payload's stdout and stderr pipes; with
+ * -t, fd 3 is instead the master of the payload's pseudo-terminal (its output,
+ * and where its input goes) and there is no fd 4. PID (the container's init)
+ * is a child of this process. Every chunk read is appended to BUNDLE/log.json
+ * in docker's json-file format, one record per line; with --echo the raw bytes
+ * are also copied to fds 1 and 2.
+ *
+ * Attaching: with -l, fd 6 is a listening SOCK_SEQPACKET unix socket (the
+ * caller bound it at BUNDLE/attach.sock, so that it exists before the caller
+ * returns); with -c, fd 7 is a client already connected. Each client gets
+ * every chunk of output read from then on as one packet: a byte 1 (stdout) or
+ * 2 (stderr), then the bytes. A client sends packets 'i' + bytes (input: to the
+ * terminal with -t, else to fd 5, the write end of the payload's stdin pipe,
+ * given with -i; ignored without -i) and 'w' + two uint16 (rows, columns: the
+ * terminal's new size, TIOCSWINSZ). A client that cannot take output for
+ * SEND_TIMEOUT seconds is dropped, so that none can stall the payload for long.
+ *
+ * Once the output has ended (both pipes closed, or the terminal hung up) the
+ * payload is reaped, BUNDLE/exit.json is written atomically, each client gets
+ * a last packet: byte 3 and the exit code in decimal (or "null"), and
+ * CLEANUP_ARGV (if any) is exec'd.
  *
  * It lives as long as the container, so it must be small: the Python
  * supervisor it replaces cost ~5 MB of PSS per container, this costs a few
@@ -23,6 +38,8 @@
 #include <stdio.h> /* rename() only: no stdio streams are used */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -30,8 +47,16 @@
 
 #define CHUNK 65536
 #define PATH_LEN 4096
+#define MAX_CLIENTS 16
+#define SEND_TIMEOUT 10
 
-static unsigned char in[CHUNK];   /* one read() from a pipe */
+enum { FD_OUT = 3, FD_ERR = 4, FD_STDIN = 5, FD_LISTEN = 6, FD_CLIENT = 7 };
+enum { P_OUT = 0, P_ERR, P_STDIN, P_LISTEN, P_CLIENTS }; /* slots in the poll set */
+
+static unsigned char packet[1 + CHUNK]; /* a stream byte, then one read() of output */
+static unsigned char *const in = packet + 1;
+static unsigned char pending[CHUNK];  /* input waiting for the payload to read it */
+static size_t pending_len, pending_off;
 static char out[16384];           /* JSON records waiting to be written */
 static size_t out_len;
 static int log_fd = -1;
@@ -288,19 +313,111 @@ static void write_exit(const char *bundle, int code)
         warn("cannot write", final, err);
 }
 
+/* Take a client on: a send that blocks longer than SEND_TIMEOUT fails instead. */
+static int add_client(struct pollfd *fds, int fd)
+{
+    struct timeval tv = {.tv_sec = SEND_TIMEOUT};
+    for (int i = P_CLIENTS; i < P_CLIENTS + MAX_CLIENTS; i++) {
+        if (fds[i].fd < 0) {
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+            fds[i].fd = fd;
+            fds[i].events = POLLIN;
+            return 1;
+        }
+    }
+    close(fd); /* too many at once: the newcomer sees the door shut */
+    return 0;
+}
+
+static void drop_client(struct pollfd *slot)
+{
+    close(slot->fd);
+    slot->fd = -1;
+}
+
+/* One packet to every client; one that fails (gone, or stuck) is dropped. */
+static void broadcast(struct pollfd *fds, const void *buf, size_t len)
+{
+    for (int i = P_CLIENTS; i < P_CLIENTS + MAX_CLIENTS; i++) {
+        if (fds[i].fd < 0)
+            continue;
+        ssize_t w;
+        while ((w = send(fds[i].fd, buf, len, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+            ;
+        if (w < 0)
+            drop_client(&fds[i]);
+    }
+}
+
+/* A packet from a client: input for the payload, or its terminal's new size. */
+static void from_client(struct pollfd *fds, struct pollfd *slot, int tty, int input_fd)
+{
+    static unsigned char msg[1 + CHUNK];
+    ssize_t n = recv(slot->fd, msg, sizeof msg, MSG_DONTWAIT);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (n <= 0) {
+        drop_client(slot);
+        return;
+    }
+    if (msg[0] == 'i' && input_fd >= 0 && n > 1) {
+        memcpy(pending, msg + 1, (size_t)n - 1);
+        pending_len = (size_t)n - 1;
+        pending_off = 0;
+        fds[P_STDIN].fd = input_fd; /* poll for room in the payload's input */
+    } else if (msg[0] == 'w' && tty && n >= 5) {
+        struct winsize ws = {0};
+        uint16_t rc[2];
+        memcpy(rc, msg + 1, sizeof rc);
+        ws.ws_row = rc[0];
+        ws.ws_col = rc[1];
+        ioctl(FD_OUT, TIOCSWINSZ, &ws); /* the kernel sends SIGWINCH to its foreground */
+    }
+}
+
+/* Hand pending input to the payload as it reads it; input it can never read is dropped. */
+static void feed(struct pollfd *fds, int *input_fd, int tty)
+{
+    ssize_t w = write(*input_fd, pending + pending_off, pending_len - pending_off);
+    if (w < 0 && (errno == EINTR || errno == EAGAIN))
+        return;
+    if (w < 0) { /* EPIPE: nobody reads the payload's stdin any more */
+        pending_len = pending_off = 0;
+        if (!tty) {
+            close(*input_fd);
+            *input_fd = -1;
+        }
+    } else {
+        pending_off += (size_t)w;
+    }
+    if (pending_off == pending_len) {
+        pending_len = pending_off = 0;
+        fds[P_STDIN].fd = -1;
+    }
+}
+
 int main(int argc, char **argv)
 {
-    int echo = 0, code = -1;
+    int echo = 0, tty = 0, input = 0, listening = 0, client = 0, code = -1;
     char path[PATH_LEN];
-    if (argc > 1 && strcmp(argv[1], "--echo") == 0) {
-        echo = 1;
-        argv++;
-        argc--;
+    for (; argc > 1 && argv[1][0] == '-'; argv++, argc--) {
+        if (strcmp(argv[1], "--echo") == 0)
+            echo = 1;
+        else if (strcmp(argv[1], "-t") == 0)
+            tty = 1;
+        else if (strcmp(argv[1], "-i") == 0)
+            input = 1;
+        else if (strcmp(argv[1], "-l") == 0)
+            listening = 1;
+        else if (strcmp(argv[1], "-c") == 0)
+            client = 1;
+        else
+            break;
     }
     char *end = NULL;
     long pid = argc > 2 ? strtol(argv[2], &end, 10) : 0;
     if (argc < 3 || pid <= 0 || *end) {
-        warn("usage: stdc-monitor [--echo] BUNDLE PID [CLEANUP_ARGV...]", NULL, 0);
+        warn("usage: stdc-monitor [--echo] [-t] [-i] [-l] [-c] BUNDLE PID [CLEANUP_ARGV...]", NULL, 0);
         return 2;
     }
     const char *bundle = argv[1];
@@ -308,10 +425,10 @@ int main(int argc, char **argv)
 
     signal(SIGPIPE, SIG_IGN);  /* a vanished echo reader is EPIPE, not death */
     signal(SIGCHLD, SIG_DFL);  /* SIG_IGN inherited would make waitpid fail */
-    /* keep nothing but 0-4 (and the log): a stray inherited write end of the
+    /* keep nothing but 0-7 (and the log): a stray inherited write end of the
      * payload's pipes would keep us from ever seeing EOF */
 #ifdef SYS_close_range
-    syscall(SYS_close_range, 5U, ~0U, 0U);
+    syscall(SYS_close_range, FD_CLIENT + 1U, ~0U, 0U);
 #endif
 
     if (!join(path, bundle, "log.json"))
@@ -319,12 +436,25 @@ int main(int argc, char **argv)
     else if ((log_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) < 0)
         warn("cannot open", path, errno); /* go on: drain the pipes, reap, record */
 
-    struct pollfd fds[2] = {{.fd = 3, .events = POLLIN}, {.fd = 4, .events = POLLIN}};
+    /* the input of the payload: its terminal, or its stdin pipe; written without blocking */
+    int input_fd = !input ? -1 : tty ? FD_OUT : FD_STDIN;
+    if (input_fd >= 0)
+        fcntl(input_fd, F_SETFL, fcntl(input_fd, F_GETFL) | O_NONBLOCK);
+
+    struct pollfd fds[P_CLIENTS + MAX_CLIENTS];
+    for (int i = 0; i < P_CLIENTS + MAX_CLIENTS; i++)
+        fds[i] = (struct pollfd){.fd = -1, .events = POLLIN};
+    fds[P_OUT].fd = FD_OUT;
+    fds[P_ERR].fd = tty ? -1 : FD_ERR;
+    fds[P_STDIN].events = POLLOUT;
+    fds[P_LISTEN].fd = listening ? FD_LISTEN : -1;
+    if (client)
+        add_client(fds, FD_CLIENT);
     static const char *const names[2] = {"stdout", "stderr"};
     int echo_to[2] = {echo ? 1 : -1, echo ? 2 : -1};
-    int live = 2;
+    int live = tty ? 1 : 2;
     while (live) {
-        if (poll(fds, 2, -1) < 0) {
+        if (poll(fds, P_CLIENTS + MAX_CLIENTS, -1) < 0) {
             if (errno == EINTR)
                 continue;
             warn("poll", NULL, errno);
@@ -336,11 +466,11 @@ int main(int argc, char **argv)
         for (int i = 0; i < 2; i++) {
             if (fds[i].fd < 0 || !fds[i].revents)
                 continue;
-            ssize_t n = fds[i].revents & POLLNVAL ? 0 : read(fds[i].fd, in, sizeof in);
+            ssize_t n = fds[i].revents & POLLNVAL ? 0 : read(fds[i].fd, in, CHUNK);
             if (n < 0 && (errno == EINTR || errno == EAGAIN))
                 continue;
-            if (n <= 0) { /* EOF (or a broken pipe end): this stream is done */
-                if (!(fds[i].revents & POLLNVAL))
+            if (n <= 0) { /* EOF, or EIO from a terminal nobody holds any more: this stream is done */
+                if (!(fds[i].revents & POLLNVAL) && !(tty && input_fd >= 0))
                     close(fds[i].fd);
                 fds[i].fd = -1; /* poll() skips negative fds */
                 live--;
@@ -350,10 +480,37 @@ int main(int argc, char **argv)
                 echo_to[i] = -1; /* EPIPE, EBADF, …: stop echoing, keep logging */
             if (log_fd >= 0)
                 log_chunk(in, (size_t)n, names[i]);
+            packet[0] = (unsigned char)(i + 1);
+            broadcast(fds, packet, (size_t)n + 1);
         }
+        if (fds[P_STDIN].fd >= 0 && fds[P_STDIN].revents)
+            feed(fds, &input_fd, tty);
+        if (fds[P_LISTEN].fd >= 0 && fds[P_LISTEN].revents & POLLIN) {
+            int fd = accept4(FD_LISTEN, NULL, NULL, SOCK_CLOEXEC);
+            if (fd >= 0)
+                add_client(fds, fd);
+        }
+        for (int i = P_CLIENTS; i < P_CLIENTS + MAX_CLIENTS; i++) {
+            if (fds[i].fd < 0 || !fds[i].revents)
+                continue;
+            if (fds[i].revents & POLLIN)
+                from_client(fds, &fds[i], tty, input_fd);
+            else /* POLLHUP or POLLERR */
+                drop_client(&fds[i]);
+        }
+        /* while input waits for the payload, read no more from clients: back-pressure */
+        for (int i = P_CLIENTS; i < P_CLIENTS + MAX_CLIENTS; i++)
+            fds[i].events = pending_len ? 0 : POLLIN;
     }
     if (log_fd >= 0)
         close(log_fd);
+    if (listening) { /* no new clients: the container is over */
+        close(FD_LISTEN);
+        if (join(path, bundle, "attach.sock"))
+            unlink(path);
+    }
+    if (input_fd >= 0)
+        close(input_fd);
 
     int status;
     pid_t r;
@@ -366,6 +523,12 @@ int main(int argc, char **argv)
     else if (WIFSIGNALED(status))
         code = 128 + WTERMSIG(status);
     write_exit(bundle, code);
+    packet[0] = 3;
+    size_t len = code < 0 ? (memcpy(in, "null", 4), 4) : (size_t)(digits((char *)in, (uint64_t)code, 1) - (char *)in);
+    broadcast(fds, packet, len + 1);
+    for (int i = P_CLIENTS; i < P_CLIENTS + MAX_CLIENTS; i++)
+        if (fds[i].fd >= 0)
+            drop_client(&fds[i]);
 
     if (!cleanup)
         return failed;

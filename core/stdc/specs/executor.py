@@ -41,11 +41,33 @@ def exec_start(container_id: str, bundle: str, spec: dict, rootfs_mounts: list, 
     is where the root filesystem goes: the executor mounts ``rootfs_mounts``
     (:class:`stdc.mounts.Mount`, see :func:`stdc.mounts.mount_all`) there, preferably inside the
     container's own mount namespace. ``stdio`` are the file descriptors that become the
-    payload's 0, 1 and 2; no other descriptor of the runtime may reach the payload.
+    payload's 0, 1 and 2; no other descriptor of the runtime may reach the payload. When
+    ``spec["process"]["terminal"]`` is true, ``stdio`` are the slave of a pseudo-terminal the
+    caller allocated (and whose master it holds): the payload's session must have it as its
+    controlling terminal (setsid, then TIOCSCTTY; :func:`stdc.child.own_process` does both), so
+    that ctrl-c and job control reach the payload.
 
     Returns only once the payload has been executed. If it cannot be, raise
     :class:`stdc.errors.PayloadError` (exit code 127 when the command does not exist, 126 when
     it is not executable) after making sure nothing of the container is left running.
+    """
+
+
+@hookspec(firstresult=True)
+def exec_exec(container_id: str, bundle: str, spec: dict, pid: int, process: dict, stdio: tuple[int, int, int]) -> int:
+    """Start another process in the running container (``stdc exec``) and return its pid, a
+    child of the calling process whose exit status is that process's.
+
+    ``spec`` is the container's spec and ``pid`` what :func:`exec_start` returned (checked to
+    still be running); ``process`` is an OCI ``process`` (args, env, cwd, user, terminal,
+    capabilities, noNewPrivileges) to run in the container's namespaces (all of them: pid,
+    mount, network, ipc, uts, cgroup) and cgroups, as the container's user, capabilities and
+    no_new_privs settings are applied to its init. ``stdio`` as for :func:`exec_start`,
+    ``process["terminal"]`` included.
+
+    Returns only once the command has been executed; if it cannot be, raise
+    :class:`stdc.errors.PayloadError` (127: not found, 126: not executable), leaving nothing
+    running.
     """
 
 

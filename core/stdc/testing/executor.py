@@ -62,6 +62,11 @@ __all__ = [
     "test_limits_in_the_cgroups_and_removed_with_them",
     "test_stats_and_top",
     "test_pause_unpause_then_kill_and_rm",
+    "test_stdin_with_i",
+    "test_terminal_is_the_controlling_terminal",
+    "test_exec_joins_the_running_container",
+    "test_exec_exit_status_and_errors",
+    "test_exec_terminal_user_env_workdir",
     "test_spec_memory_and_pids_limits",
     "test_spec_rlimits",
     "test_spec_read_only_root",
@@ -170,16 +175,17 @@ class Cli:
             if done.wait(0.005):
                 return
 
-    def __call__(self, *args: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
+    def __call__(
+        self, *args: str, check: bool = True, timeout: float = 60, input: str | None = None
+    ) -> subprocess.CompletedProcess:
         done = threading.Event()
         looker = threading.Thread(target=self._look, args=(done,), daemon=True)
         looker.start()
         try:
             # the suite finds its containers' cgroups at stdc/<id>, whatever parent the caller set
             env = {k: v for k, v in os.environ.items() if k != "STDC_CGROUP_PARENT"}
-            result = subprocess.run(
-                self.argv(*args), capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, env=env
-            )
+            stdin = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL}
+            result = subprocess.run(self.argv(*args), capture_output=True, text=True, timeout=timeout, env=env, **stdin)
         finally:
             done.set()
             looker.join()
@@ -516,6 +522,93 @@ def test_pause_unpause_then_kill_and_rm(cli: Cli) -> None:
     cid = cli("run", "-d", "base", *busy).stdout.strip()
     cli("pause", cid)
     cli("rm", "-f", cid)
+
+
+def test_stdin_with_i(cli: Cli) -> None:
+    """-i: the payload reads stdc's stdin to its end; without -i, it reads nothing."""
+    assert cli("run", "--rm", "-i", "base", "sh", "-c", "cat; echo end", input="one\ntwo\n").stdout == "one\ntwo\nend\n"
+    assert cli("run", "--rm", "base", "cat", input="ignored\n").stdout == ""
+
+
+def _stat_fields(text: str) -> list[str]:
+    """/proc/PID/stat after the command name: state, ppid, pgrp, session, tty_nr, tpgid, …"""
+    return text[text.rindex(")") + 2 :].split()
+
+
+def test_terminal_is_the_controlling_terminal(cli: Cli) -> None:
+    """process.terminal: the payload's session has the terminal as its controlling terminal
+    (so ctrl-c and job control reach it), and the payload's group is in the foreground."""
+    r = cli("run", "--rm", "-t", "base", "sh", "-c", "cat /proc/$$/stat; [ -t 0 ] && echo on-a-tty")
+    state, ppid, pgrp, session, tty_nr, tpgid = _stat_fields(r.stdout.splitlines()[0])[:6]
+    assert "on-a-tty" in r.stdout
+    assert tty_nr != "0", "the payload has no controlling terminal"
+    assert tpgid == pgrp, "the payload is not in its terminal's foreground"
+
+
+def test_exec_joins_the_running_container(cli: Cli) -> None:
+    """exec: every namespace of the init, its cgroups, its root."""
+    cid = cli("run", "-d", "--hostname", "box", "base", "sleep", "300").stdout.strip()
+    try:
+        kinds = ("pid", "mnt", "net", "ipc", "uts", "cgroup")
+        script = "hostname; cat /proc/1/cmdline | tr '\\0' ' '; echo; " + "; ".join(
+            f"[ $(readlink /proc/1/ns/{k}) = $(readlink /proc/self/ns/{k}) ] && echo same-{k}" for k in kinds
+        )
+        lines = cli("exec", cid, "sh", "-c", script).stdout.splitlines()
+        assert lines[0] == "box"
+        assert lines[1].strip() == "sleep 300", "pid 1 is not the container's init"
+        assert lines[2:] == [f"same-{k}" for k in kinds]
+        cli("exec", "-d", cid, "sleep", "301")
+        # the controllers that hold the container's resource limits (or the unified tree)
+        unified = os.path.exists(os.path.join(CGROUP_ROOT, "cgroup.controllers"))
+        controllers = [""] if unified else ["cpu", "memory", "pids"]
+        dirs = [os.path.join(CGROUP_ROOT, c, "stdc", cid) for c in controllers]
+
+        def in_cgroups() -> bool:
+            for d in dirs:
+                procs = _read(os.path.join(d, "cgroup.procs")).split()
+                cmdlines = {_read(f"/proc/{p}/cmdline") for p in procs if os.path.exists(f"/proc/{p}")}
+                if "sleep\x00301\x00" not in cmdlines:
+                    return False
+            return True
+
+        _wait_for(in_cgroups)
+    finally:
+        cli("rm", "-f", cid)
+
+
+def test_exec_exit_status_and_errors(cli: Cli) -> None:
+    cid = cli("run", "-d", "base", "sleep", "300").stdout.strip()
+    try:
+        for code in (0, 3, 255):
+            assert cli("exec", cid, "sh", "-c", f"exit {code}", check=False).returncode == code
+        r = cli("exec", cid, "no-such-command", check=False)
+        assert r.returncode == 127 and "no-such-command" in r.stderr and len(r.stderr.splitlines()) == 1
+        r = cli("exec", cid, "/etc/passwd", check=False)
+        assert r.returncode == 126 and "/etc/passwd" in r.stderr
+        assert cli("exec", cid, "sh", "-c", "kill -TERM $$", check=False).returncode == 128 + signal.SIGTERM
+        assert cli("exec", "-i", cid, "cat", input="through\n").stdout == "through\n"
+    finally:
+        cli("rm", "-f", cid)
+    r = cli("exec", cid, "true", check=False)
+    assert r.returncode == 125 and len(r.stderr.splitlines()) == 1
+
+
+def test_exec_terminal_user_env_workdir(cli: Cli) -> None:
+    cid = cli("run", "-d", "-e", "KEEP=1", "base", "sleep", "300").stdout.strip()
+    try:
+        script = 'echo "$KEEP|$ADD|$(id -u):$(id -g)|$(pwd)|$HOME"'
+        r = cli("exec", "-e", "ADD=2", "-u", "1000:1001", "-w", "/tmp", cid, "sh", "-c", script)
+        assert r.stdout == "1|2|1000:1001|/tmp|/\n"
+        status = cli("exec", cid, "cat", "/proc/self/status").stdout
+        fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+        assert int(fields["CapBnd"], 16) == DEFAULT_BOUNDING
+        assert fields["NoNewPrivs"].strip() == "1"
+        r = cli("exec", "-t", cid, "sh", "-c", "cat /proc/$$/stat; [ -t 0 ] && echo on-a-tty; echo $TERM")
+        assert "on-a-tty\nxterm\n" in r.stdout
+        _, _, pgrp, _, tty_nr, tpgid = _stat_fields(r.stdout.splitlines()[0])[:6]
+        assert tty_nr != "0" and tpgid == pgrp
+    finally:
+        cli("rm", "-f", cid)
 
 
 # -- through the hooks, with a hand-written spec ---------------------------------------------------

@@ -53,6 +53,13 @@ def exec_start(
 
 
 @hookimpl
+def exec_exec(container_id: str, bundle: str, spec: dict, pid: int, process: dict, stdio: tuple[int, int, int]) -> int:
+    from stdc_exec_lxc import execute
+
+    return execute.start(container_id, bundle, spec, pid, process, stdio)
+
+
+@hookimpl
 def exec_kill(container_id: str, bundle: str, pid: int, signal: int) -> None:
     """Signal the container's init, which liblxc's command socket names; while there is none
     (still starting, or gone), signal the monitor, which forwards what it can catch."""

@@ -11,9 +11,10 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import stat
 
 from stdc import syscalls, users, workdir
-from stdc.errors import StdcError
+from stdc.errors import PayloadError, StdcError
 
 _SYS_openat2 = 437  # x86_64 and most others
 _RESOLVE_IN_ROOT = 0x10
@@ -81,3 +82,25 @@ def resolved_dir(root_fd: int, root: str, path: str) -> str:
     if real != root and not real.startswith(root.rstrip("/") + "/"):
         raise StdcError(f"working directory {path}: resolves outside the container's root")
     return workdir.check(real[len(root.rstrip("/")) :] or "/")
+
+
+def check_command(root_fd: int, name: str, search: str) -> None:
+    """Raise :class:`PayloadError` (127 not found, 126 not executable) unless ``name``, looked up
+    in ``search`` (a PATH) inside the root, is an executable regular file."""
+    candidates = [name] if "/" in name else [f"{d or '.'}/{name}" for d in search.split(":")]
+    for path in candidates:
+        try:
+            fd = open_in(root_fd, path if path.startswith("/") else "/" + path, os.O_PATH)
+        except OSError:
+            continue
+        try:
+            mode = os.fstat(fd).st_mode
+        finally:
+            os.close(fd)
+        if stat.S_ISREG(mode) and mode & 0o111:
+            return
+        if "/" in name:
+            raise PayloadError(f'exec: "{name}": permission denied', 126)
+    if "/" in name:
+        raise PayloadError(f'exec: "{name}": no such file or directory', 127)
+    raise PayloadError(f'exec: "{name}": executable file not found in $PATH', 127)

@@ -11,6 +11,12 @@ exit status is the payload's. liblxc forwards the signals the monitor gets to th
 The caller knows the payload was executed when liblxc's command socket answers with the init's
 pid: the monitor serves it only from its main loop, which starts once the exec succeeded.
 
+With ``process.terminal`` the payload runs under liblxc's own init (``init.lxc``, pid 1, as
+``docker run --init`` would), which makes it a session leader with the terminal as its
+controlling terminal: liblxc ``setsid()``s an application container's init and never gives it one
+itself. The terminal is then nobody's until that init takes it; as liblxc's init cannot report a
+failed exec, the payload is looked up in the root filesystem beforehand (127/126 as usual).
+
 The child reports on a socket: ``S`` when it calls ``start``, ``R`` when the container ran, or
 ``CODE MESSAGE`` when it could not be started.
 """
@@ -28,6 +34,7 @@ from typing import Any, NoReturn
 from stdc import child, rootpath, syscalls
 from stdc.errors import PayloadError, StdcError
 from stdc.mounts import Mount, mount_all
+from stdc.spec import DEFAULT_PATH
 
 from stdc_exec_lxc import binding, devnodes, inroot
 from stdc_exec_lxc.translate import LOG_FILE, SECCOMP_FILE, Plan
@@ -113,7 +120,7 @@ def _monitor(plan: Plan, rootfs_mounts: list[Mount], stdio: tuple[int, int, int]
         report_w = child.own_process(stdio, report_w)
         c = _prepare(plan, rootfs_mounts)
         _send(report_w, b"S")
-        ran = c.start(useinit=False, daemonize=False, close_fds=False, cmd=tuple(plan.args))
+        ran = c.start(useinit=plan.terminal, daemonize=False, close_fds=False, cmd=tuple(plan.args))
         if ran:
             status = binding.error_num(c, plan.name)
             with contextlib.suppress(OSError):
@@ -160,6 +167,8 @@ def _prepare(plan: Plan, rootfs_mounts: list[Mount]) -> Any:
         user = inroot.resolve_user(root_fd, plan.user, "HOME" in plan.env)
         with acting_as_root(plan):
             inroot.make_dirs(root_fd, plan.cwd)
+        if plan.terminal:
+            inroot.check_command(root_fd, plan.args[0], plan.env.get("PATH", DEFAULT_PATH))
         cwd = inroot.resolved_dir(root_fd, plan.root, plan.cwd)
         c = _configure(plan, user, cwd)
         nodes = devnodes.make(plan.device_nodes, os.path.join(plan.lxcpath, plan.name, "devices"), escape)

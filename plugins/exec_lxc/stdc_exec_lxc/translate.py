@@ -165,8 +165,7 @@ class Plan:
         process = spec.get("process") or {}
         linux = spec.get("linux") or {}
         parsed = ProcessSpec(spec)
-        if parsed.terminal:
-            raise StdcError("terminal not supported yet by the lxc executor")
+        self.terminal = parsed.terminal
         self.args, self.env, self.cwd = parsed.args, parsed.env, parsed.cwd
         self.user, self.umask = parsed.user, parsed.umask
         root = spec.get("root") or {}

@@ -48,6 +48,13 @@ def exec_start(
 
 
 @hookimpl
+def exec_exec(container_id: str, bundle: str, spec: dict, pid: int, process: dict, stdio: tuple[int, int, int]) -> int:
+    from stdc_exec_native import execute
+
+    return execute.start(container_id, bundle, spec, pid, process, stdio)
+
+
+@hookimpl
 def exec_kill(container_id: str, bundle: str, pid: int, signal: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal)

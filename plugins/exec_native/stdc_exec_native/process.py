@@ -10,9 +10,7 @@ nothing before it means the payload was executed.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
-import stat
 from typing import NoReturn
 
 from stdc import child, idmap, syscalls, workdir
@@ -43,13 +41,13 @@ class Plan:
         "umask",
         "seccomp",
         "userns",
+        "terminal",
     )
 
     def __init__(self, spec: dict, bundle: str) -> None:
         process = spec.get("process") or {}
         parsed = ProcessSpec(spec)
-        if parsed.terminal:
-            raise StdcError("terminal not supported yet by the native executor")
+        self.terminal = parsed.terminal
         self.args, self.env, self.cwd = parsed.args, parsed.env, parsed.cwd
         self.user, self.umask = parsed.user, parsed.umask
         self.capabilities = capabilities.CapabilitySets(process.get("capabilities"))
@@ -126,7 +124,7 @@ def _child(
     """The forked child: become the container, exec the payload; on failure report and exit."""
     code, message = 125, "container init failed"
     try:
-        err_w = child.own_process(stdio, err_w)
+        err_w = child.own_process(stdio, err_w, plan.terminal)
         _become_container(plan, dirs, rootfs_mounts)
     except StdcError as e:  # PayloadError included, with its own code
         code, message = e.exit_code, str(e)
@@ -141,8 +139,8 @@ def _child(
 
 
 def _become_container(plan: Plan, dirs: list[str], rootfs_mounts: list[Mount]) -> NoReturn:
-    """runc's order: cgroups and namespaces, filesystem, hostname, pivot_root, masks, user and
-    capabilities, no_new_privs, exec."""
+    """runc's order: cgroups and namespaces, filesystem, hostname, pivot_root, masks, then
+    :func:`become_payload`."""
     userns_fd = plan.userns.open_user() if plan.userns else -1
     namespaces.enter(plan.namespaces, lambda: cgroups.join(dirs))
     with idmap.act_as(*plan.userns.root_ids) if plan.userns else contextlib.nullcontext():
@@ -152,7 +150,12 @@ def _become_container(plan: Plan, dirs: list[str], rootfs_mounts: list[Mount]) -
         rootfs.finish(plan.rootfs)
     if plan.userns:
         become_root(userns_fd)
+    become_payload(plan)
 
+
+def become_payload(plan: Plan) -> NoReturn:
+    """The last steps, inside the container's root, shared by its init and every process
+    ``exec`` adds: user, working directory, rlimits, capabilities, no_new_privs, umask, exec."""
     user = users.resolve(plan.user, "HOME" in plan.env)
     env = plan.env
     env.setdefault("HOME", user.home)
@@ -191,14 +194,8 @@ def _become_container(plan: Plan, dirs: list[str], rootfs_mounts: list[Mount]) -
         syscalls.prctl(PR_SET_NO_NEW_PRIVS, 1)
     os.umask(plan.umask)
 
-    name = plan.args[0]
-    path = name if "/" in name else _look_path(name, env.get("PATH", DEFAULT_PATH))
     _load_seccomp(plan, privileged_now=False)
-    try:
-        os.execve(path, plan.args, env)
-    except OSError as e:
-        code = 127 if e.errno in (errno.ENOENT, errno.ENOTDIR) else 126
-        raise PayloadError(f'exec: "{name}": {os.strerror(e.errno).lower()}', code) from None
+    child.exec_payload(plan.args, env, DEFAULT_PATH)
 
 
 def _load_seccomp(plan: Plan, *, privileged_now: bool) -> None:
@@ -214,16 +211,3 @@ def _load_seccomp(plan: Plan, *, privileged_now: bool) -> None:
         seccomp.load(plan.seccomp)
     except OSError as e:
         raise StdcError(f"loading the seccomp filter: {e.strerror}") from None
-
-
-def _look_path(name: str, search: str) -> str:
-    """``name`` in the container's PATH: the first regular file the user may execute."""
-    for directory in search.split(":"):
-        candidate = os.path.join(directory or ".", name)
-        try:
-            mode = os.stat(candidate).st_mode
-        except OSError:
-            continue
-        if stat.S_ISREG(mode) and os.access(candidate, os.X_OK):
-            return candidate
-    raise PayloadError(f'exec: "{name}": executable file not found in $PATH', 127)

@@ -1,0 +1,79 @@
+"""``exec``: another process in a running container, forked as a child of the caller into the
+init's pid namespace, moved into its cgroups, joined to its other namespaces (the mount
+namespace last: it takes this process into the container's root), then finished exactly as the
+init was (:func:`stdc_exec_native.process.become_payload`)."""
+
+from __future__ import annotations
+
+import os
+from typing import NoReturn
+
+from stdc import child, syscalls
+from stdc.errors import PayloadError, StdcError
+from stdc.spec import cgroup_relative
+
+from stdc_exec_native import cgroups, namespaces, process
+from stdc_exec_native.userns import become_root
+
+#: the init's namespaces an exec'd process joins (pid by the fork itself), mount last
+_JOINED = (("ipc", "ipc"), ("uts", "uts"), ("net", "network"), ("cgroup", "cgroup"), ("mnt", "mount"))
+
+
+def start(container_id: str, bundle: str, spec: dict, pid: int, proc: dict, stdio: tuple[int, int, int]) -> int:
+    """Start ``proc`` (an OCI ``process``) in the container whose init is ``pid``; return the
+    new process's pid once it was executed."""
+    plan = process.Plan({**spec, "process": proc}, bundle)
+    linux = spec.get("linux") or {}
+    dirs = cgroups.directories(cgroup_relative(spec, container_id), linux.get("resources"))
+    err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    try:
+        new = namespaces.fork_in_pid_namespace(f"/proc/{pid}/ns/pid")
+    except BaseException:
+        os.close(err_w)
+        os.close(err_r)
+        raise
+    if new == 0:
+        _child(plan, pid, dirs, stdio, err_w)
+    os.close(err_w)
+    report = b""
+    try:
+        while chunk := os.read(err_r, 4096):
+            report += chunk
+    finally:
+        os.close(err_r)
+    if not report:
+        return new
+    os.waitpid(new, 0)
+    code, _, message = report.decode("utf-8", "replace").strip().partition(" ")
+    raise PayloadError(message, int(code) if code.isdigit() else 125)
+
+
+def _child(plan: process.Plan, pid: int, dirs: list[str], stdio: tuple[int, int, int], err_w: int) -> NoReturn:
+    """The forked child: join the container, become the payload; on failure report and exit."""
+    code, message = 125, "exec failed"
+    try:
+        err_w = child.own_process(stdio, err_w, plan.terminal)
+        # all opened first: once in the container's mount namespace, the host's /proc is gone
+        joins = [
+            (os.open(f"/proc/{pid}/ns/{name}", os.O_RDONLY | os.O_CLOEXEC), syscalls.NAMESPACE_FLAGS[kind])
+            for name, kind in _JOINED
+        ]
+        # a container in a user namespace: entered last, as its init did after pivot_root
+        userns_fd = os.open(f"/proc/{pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC) if plan.userns else -1
+        cgroups.join(dirs)  # before the cgroup namespace: the paths are the host's
+        for fd, flag in joins:
+            syscalls.setns(fd, flag)
+            os.close(fd)
+        if userns_fd >= 0:
+            become_root(userns_fd)
+        process.become_payload(plan)
+    except StdcError as e:
+        code, message = e.exit_code, str(e)
+    except OSError as e:
+        message = f"exec: {e}"
+    except BaseException as e:  # noqa: B036 - whatever happens, the caller hears of it and we exit
+        message = f"exec: {type(e).__name__}: {e}"
+    try:
+        os.write(err_w, f"{code} {message}".replace("\n", " ").encode() + b"\n")
+    finally:
+        os._exit(code)
