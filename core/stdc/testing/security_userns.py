@@ -24,6 +24,7 @@ __all__ = [
     "exec_root",
     "cli",
     "test_userns_uid_map_inside",
+    "test_userns_exec_joins_the_user_namespace",
     "test_userns_image_files_owned_by_root_inside",
     "test_userns_created_file_has_the_mapped_host_uid",
     "test_userns_auto_ranges_are_disjoint",
@@ -88,6 +89,21 @@ def test_userns_uid_map_inside(cli: Cli) -> None:
     assert uid_line[0] == 0 and uid_line[1] > 0 and uid_line[2] == SIZE
     assert gid_lines == [(0, uid_line[1], SIZE)]
     assert r.stdout.strip().endswith("\n0")
+
+
+def test_userns_exec_joins_the_user_namespace(cli: Cli) -> None:
+    """podman exec / docker exec: a process added to a remapped container lives in its user
+    namespace as its root, with the same mapping as the init, and what it writes is the
+    container root's (owned by 0 inside)."""
+    cid = cli("run", "-d", "--userns=auto", "base", "sleep", "300").stdout.strip()
+    try:
+        init_map = cli("exec", cid, "cat", "/proc/1/uid_map").stdout
+        own = cli("exec", cid, "sh", "-c", "cat /proc/self/uid_map; id -u; touch /made; stat -c %u:%g /made")
+        (line,) = _uid_map(init_map)
+        assert line[0] == 0 and line[1] > 0 and line[2] == SIZE
+        assert own.stdout == init_map + "0\n0:0\n"
+    finally:
+        cli("rm", "-f", cid)
 
 
 def test_userns_image_files_owned_by_root_inside(cli: Cli) -> None:
