@@ -218,6 +218,7 @@ def populate(engine: Any, c: Any, asked: VolumePlan) -> None:
         if row["Type"] != "volume" or name not in asked.create:
             continue
         from stdc.copy import copy_out  # tarfile and the layer code: only when there is a copy
+
         data = engine.volumes.path(name)
         os.rmdir(data)  # made empty just now: copy_out makes it anew from the image's directory
         try:
