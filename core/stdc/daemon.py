@@ -30,6 +30,7 @@ def _warm_up() -> None:
     import sqlite3  # noqa: F401
 
     from stdc import (  # noqa: F401 - loaded once, for every worker
+        attach,
         cgroups,
         cli,
         config,

@@ -59,11 +59,11 @@ class Wiring:
         client: Any = None,
         size: tuple[int, int] | None = None,
     ) -> None:
-        from stdc import attach
-
         self.null = null
         self.fds: dict[int, int] = {}
         self.flags: list[str] = []
+        if detach or size:
+            from stdc import attach  # ~5 ms to import: not for a plain foreground run
         if detach:
             self.fds[6] = attach.bind(bundle).detach()
             self.flags.append("-l")

@@ -20,6 +20,11 @@ import os
 from stdc import syscalls
 from stdc.errors import StdcError
 
+try:  # SHA-256 without loading OpenSSL: `import hashlib` alone costs ~3 ms on every start
+    from _sha256 import sha256  # Python 3.11's built-in implementation
+except ImportError:  # pragma: no cover - other Pythons
+    from hashlib import sha256
+
 PR_SET_SECCOMP = 22
 SECCOMP_MODE_FILTER = 2
 
@@ -170,15 +175,6 @@ def _build(seccomp: dict) -> bytes:
         lib.seccomp_release(ctx)
 
 
-def _sha256(data: bytes):  # noqa: ANN202 - hashlib's object
-    """SHA-256 without loading OpenSSL: ``import hashlib`` alone costs ~3 ms on every start."""
-    try:
-        from _sha256 import sha256  # Python 3.11's built-in implementation
-    except ImportError:
-        from hashlib import sha256
-    return sha256(data)
-
-
 def _library_identity() -> list[int]:
     """Which libseccomp would compile (its file's inode, size and time), without loading it:
     dlopen alone costs milliseconds. An upgrade knows more syscall names, so it compiles anew."""
@@ -199,7 +195,7 @@ def compile_filter(seccomp: dict, bundle: str) -> bytes:
     bundles are there; a program is found by the hash of the profile and of libseccomp's file.
     """
     identity = [_BUILD, _library_identity(), os.uname().machine, seccomp]
-    key = _sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+    key = sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
     cache = os.path.join(os.path.dirname(os.path.abspath(bundle)), CACHE_NAME)
     path = os.path.join(cache, key + ".bpf")
     try:
