@@ -7,7 +7,9 @@ and stderr (as file descriptors), forwards the signals it receives, and exits wi
 the daemon reports: the output goes straight from the container's monitor to this terminal.
 Without a daemon the same command runs in this process. Either way it is the same click command.
 
-Only built-in modules are imported here: this runs on every invocation.
+Only built-in modules are imported here: this runs on every invocation. This module is the
+reference of the hand-over protocol; ``libexec/stdc-client.c``, the ``stdc`` that scripts/setup
+installs, speaks the same one without starting Python.
 """
 
 from __future__ import annotations
