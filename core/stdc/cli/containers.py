@@ -109,7 +109,8 @@ def run(detach: bool, detach_keys: str | None, image: str, command: tuple[str, .
     from stdc.cli import interactive
 
     engine = current_engine()
-    keys = interactive.parse_keys(detach_keys)
+    # checked before anything is made; the attach code (~5 ms to load) only where it is used
+    keys = interactive.parse_keys(detach_keys) if kw["tty"] or detach_keys else b""
     forwarder = None if detach else _SignalForwarder()
     container = engine.create(_options(image, command, **kw))
     if forwarder is None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections.abc import Callable
 
 from stdc import dirs
@@ -69,6 +68,8 @@ def storage_add_layer(home: str, layer_id: str, parent_id: str | None, apply: Ca
     staging_root = os.path.join(home, "staging")
     for d in (staging_root, os.path.join(home, "layers"), os.path.join(home, "l")):
         os.makedirs(d, mode=0o700, exist_ok=True)
+    import tempfile  # only here: tempfile loads random and hashlib, ~5 ms of every run otherwise
+
     staging = tempfile.mkdtemp(dir=staging_root)
     try:
         os.mkdir(os.path.join(staging, "diff"), 0o755)
