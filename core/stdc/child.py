@@ -79,3 +79,22 @@ def exec_payload(args: list[str], env: dict[str, str], search: str) -> NoReturn:
     except OSError as e:
         code = 127 if e.errno in (errno.ENOENT, errno.ENOTDIR) else 126
         raise PayloadError(f'exec: "{args[0]}": {os.strerror(e.errno or 0).lower()}', code) from None
+
+
+def read_report(report_r: int) -> bytes:
+    """What a forked child wrote on its close-on-exec report pipe before the payload replaced it
+    (nothing: the payload was executed) or it exited (one line ``CODE MESSAGE``); closes the
+    pipe."""
+    report = b""
+    try:
+        while chunk := os.read(report_r, 4096):
+            report += chunk
+    finally:
+        os.close(report_r)
+    return report
+
+
+def reported_error(report: bytes) -> PayloadError:
+    """The error a report line ``CODE MESSAGE`` tells of (125 when it names no code)."""
+    code, _, message = report.decode("utf-8", "replace").strip().partition(" ")
+    return PayloadError(message, int(code) if code.isdigit() else 125)

@@ -16,7 +16,7 @@ import os
 import termios
 
 from stdc import child
-from stdc.errors import PayloadError, StdcError
+from stdc.errors import StdcError
 from stdc.spec import DEFAULT_PATH, ProcessSpec
 
 from stdc_exec_lxc import binding, inroot
@@ -55,19 +55,13 @@ def start(container_id: str, bundle: str, spec: dict, pid: int, proc: dict, stdi
         )
     finally:
         os.close(err_w)
-    report = b""
-    try:
-        while chunk := os.read(err_r, 4096):
-            report += chunk
-    finally:
-        os.close(err_r)
+    report = child.read_report(err_r)
     if new <= 0:
         raise StdcError(f"lxc: cannot attach to container {container_id[:12]}")
     if not report:
         return new
     os.waitpid(new, 0)
-    code, _, message = report.decode("utf-8", "replace").strip().partition(" ")
-    raise PayloadError(message, int(code) if code.isdigit() else 125)
+    raise child.reported_error(report)
 
 
 def _payload(arg: tuple) -> int:

@@ -9,7 +9,7 @@ import os
 from typing import NoReturn
 
 from stdc import child, syscalls
-from stdc.errors import PayloadError, StdcError
+from stdc.errors import StdcError
 from stdc.spec import cgroup_relative
 
 from stdc_exec_native import cgroups, namespaces, process
@@ -35,17 +35,11 @@ def start(container_id: str, bundle: str, spec: dict, pid: int, proc: dict, stdi
     if new == 0:
         _child(plan, pid, dirs, stdio, err_w)
     os.close(err_w)
-    report = b""
-    try:
-        while chunk := os.read(err_r, 4096):
-            report += chunk
-    finally:
-        os.close(err_r)
+    report = child.read_report(err_r)
     if not report:
         return new
     os.waitpid(new, 0)
-    code, _, message = report.decode("utf-8", "replace").strip().partition(" ")
-    raise PayloadError(message, int(code) if code.isdigit() else 125)
+    raise child.reported_error(report)
 
 
 def _child(plan: process.Plan, pid: int, dirs: list[str], stdio: tuple[int, int, int], err_w: int) -> NoReturn:

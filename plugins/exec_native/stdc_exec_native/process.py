@@ -14,7 +14,7 @@ import os
 from typing import NoReturn
 
 from stdc import child, idmap, syscalls, workdir
-from stdc.errors import PayloadError, StdcError
+from stdc.errors import StdcError
 from stdc.mounts import Mount
 from stdc.spec import DEFAULT_PATH, ProcessSpec, cgroup_relative
 
@@ -102,20 +102,16 @@ def start(container_id: str, bundle: str, spec: dict, rootfs_mounts: list[Mount]
     if pid == 0:
         _child(plan, dirs, rootfs_mounts, stdio, err_w)
     os.close(err_w)
-    report = b""
     try:
-        while chunk := os.read(err_r, 4096):
-            report += chunk
+        report = child.read_report(err_r)
     finally:
-        os.close(err_r)
         if plan.userns:
             plan.userns.done()
     if not report:
         return pid
     os.waitpid(pid, 0)
     cgroups.remove(relative)
-    code, _, message = report.decode("utf-8", "replace").strip().partition(" ")
-    raise PayloadError(message, int(code) if code.isdigit() else 125)
+    raise child.reported_error(report)
 
 
 def _child(
