@@ -260,7 +260,7 @@ class Engine:
 
     def create(self, opts: RunOptions) -> Container:
         """Create a container: record, writable snapshot and OCI spec; nothing runs yet."""
-        from stdc import devices, volumes, workdir
+        from stdc import devices, userns, volumes, workdir
         from stdc.security.options import SecuritySettings
         from stdc.spec import DEFAULT_CAPABILITIES, DEFAULT_PATH, build_spec
 
@@ -287,8 +287,6 @@ class Engine:
         cwd = workdir.check(cwd)  # normalized, as docker cleans it
         user = _parse_user(opts.user or img.get("User") or "0")
         top = self.unpack(image, storage, names["storage"])
-        from stdc import userns
-
         ids = userns.choose(opts.userns, self.config, self.state, os.path.join(self.root, "locks"))
         config = {
             "args": args,
