@@ -25,6 +25,7 @@ __all__ = [
     "cli",
     "test_userns_uid_map_inside",
     "test_userns_exec_joins_the_user_namespace",
+    "test_userns_with_volume_device_and_new_workdir",
     "test_userns_image_files_owned_by_root_inside",
     "test_userns_created_file_has_the_mapped_host_uid",
     "test_userns_auto_ranges_are_disjoint",
@@ -104,6 +105,20 @@ def test_userns_exec_joins_the_user_namespace(cli: Cli) -> None:
         assert own.stdout == init_map + "0\n0:0\n"
     finally:
         cli("rm", "-f", cid)
+
+
+def test_userns_with_volume_device_and_new_workdir(cli: Cli, tmp_path) -> None:
+    """podman --userns=auto with -v, --device and a -w the image lacks: the mount point and the
+    working directory are made inside the idmapped root as the container's root (real root is
+    not mapped there), the device node is usable, the bind mount readable."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "note").write_text("from the host\n")
+    r = cli(
+        "run", "--rm", "--userns=auto", "-v", f"{shared}:/in/h:ro", "--device", "/dev/null:/dev/mynull",
+        "-w", "/made/here", "base", "sh", "-c", "pwd; cat /in/h/note; echo x > /dev/mynull && echo device",
+    )  # fmt: skip
+    assert r.stdout == "/made/here\nfrom the host\ndevice\n"
 
 
 def test_userns_image_files_owned_by_root_inside(cli: Cli) -> None:

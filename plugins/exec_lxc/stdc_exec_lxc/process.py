@@ -39,7 +39,7 @@ from stdc.spec import DEFAULT_PATH
 from stdc_exec_lxc import binding, devnodes, inroot
 from stdc_exec_lxc.translate import LOG_FILE, SECCOMP_FILE, Plan
 from stdc_exec_lxc.translate import _escape as escape
-from stdc_exec_lxc.userns import acting_as_root, idmapped_rootfs, without_shadow_helpers
+from stdc_exec_lxc.userns import acting_as_root, idmapped_rootfs, reachable_sources, without_shadow_helpers
 
 #: how long the caller waits for the container's command socket between two looks
 _PROBE_INTERVAL = 0.0005
@@ -156,6 +156,7 @@ def _prepare(plan: Plan, rootfs_mounts: list[Mount]) -> Any:
         if rootfs_mounts and plan.idmap:
             idmapped_rootfs(plan, rootfs_mounts)
             without_shadow_helpers()
+            reachable_sources(plan)
         elif rootfs_mounts:
             mount_all(rootfs_mounts, plan.root)
         else:

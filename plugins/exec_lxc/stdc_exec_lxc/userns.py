@@ -87,3 +87,28 @@ def acting_as_root(plan: Plan) -> contextlib.AbstractContextManager:
         return contextlib.nullcontext()
     uids, gids = plan.idmap
     return idmap.act_as(idmap.host_id(uids), idmap.host_id(gids))
+
+
+def reachable_sources(plan: Plan) -> None:
+    """Under a user namespace liblxc makes the mount entries from inside it, where a bind source
+    below a directory only root may enter (a 0700 host path) is out of reach. In the monitor's
+    own mount namespace each such source is bound onto a place in the container's config dir,
+    on a tmpfs anyone may search, and LXC is given that place instead."""
+    from stdc import syscalls
+
+    binds = os.path.join(plan.lxcpath, plan.name, "binds")
+    entries = []
+    for i, (source, destination, rest, as_file) in enumerate(plan.mount_entries):
+        if plan.idmap is not None and rest.startswith("none ") and os.path.isabs(source):
+            if not os.path.ismount(binds):
+                os.makedirs(binds, mode=0o700, exist_ok=True)
+                syscalls.mount("tmpfs", binds, "tmpfs", syscalls.MS_NOSUID | syscalls.MS_NODEV, "mode=0711,size=64k")
+            place = os.path.join(binds, str(i))
+            if as_file:
+                os.close(os.open(place, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o600))
+            else:
+                os.mkdir(place, 0o711)
+            syscalls.mount(source, place, None, syscalls.MS_BIND | syscalls.MS_REC)
+            source = place
+        entries.append((source, destination, rest, as_file))
+    plan.mount_entries = entries
