@@ -259,6 +259,23 @@ def _interrupt(signum: int, _frame: object) -> None:
     raise Interrupted(signal.Signals(signum).name)
 
 
+def _missing_levels(path: Path) -> list[Path]:
+    """The directories from ``path`` up that do not exist yet, deepest first."""
+    levels = []
+    while not path.exists() and path != path.parent:
+        levels.append(path)
+        path = path.parent
+    return levels
+
+
+def _remove_with_new_parents(path: Path, made: list[Path]) -> None:
+    """Remove ``path`` and, when empty, the levels above it that did not exist before (``made``)."""
+    shutil.rmtree(path, ignore_errors=True)
+    for level in made:
+        with contextlib.suppress(OSError):
+            level.rmdir()
+
+
 class Workspace:
     """A private temporary directory under /var/tmp plus a stack of cleanups.
 
@@ -277,6 +294,10 @@ class Workspace:
         for sig in (signal.SIGTERM, signal.SIGHUP):
             self._saved[sig] = signal.signal(sig, _interrupt)
         self.path = Path(tempfile.mkdtemp(prefix=f"{self.prefix}{self.token}-", dir="/var/tmp"))
+        # liblxc mirrors each container path it locks under /run/lxc/lock (stdc's lxc runs, lxc-execute)
+        mirror = Path("/run/lxc/lock") / str(self.path).lstrip("/")
+        made = _missing_levels(mirror)
+        self.on_exit(f"remove {mirror}", lambda: _remove_with_new_parents(mirror, made))
         self.on_exit(f"remove {self.path}", lambda: remove_tree(self.path))
         return self
 

@@ -31,6 +31,27 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("the stdc tests run real containers and need root")
 
 
+LXC_LOCKS = "/run/lxc/lock"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _lxc_lock_dirs() -> Iterator[None]:
+    """liblxc mirrors every container path it locks under /run/lxc/lock; the plugin removes its
+    containers' own levels, the shared ones above (this session's temporary roots) go here, for
+    every test module that runs lxc."""
+
+    def dirs() -> set[str]:
+        return {path for path, _, _ in os.walk(LXC_LOCKS)}
+
+    before = dirs()
+    yield
+    for path in set(glob.glob(f"{LXC_LOCKS}/var/tmp/stdc-exec-*")) - before:
+        shutil.rmtree(path, ignore_errors=True)
+    for path in sorted(dirs() - before, key=lambda p: -p.count("/")):
+        with contextlib.suppress(OSError):
+            os.rmdir(path)  # only the empty levels this session made
+
+
 @pytest.fixture(scope="session")
 def root() -> Iterator[str]:
     """A private stdc root for the whole session; removed (with what it holds) at the end."""

@@ -3,10 +3,7 @@ plus what only holds between two executors: a container stays with the one that 
 
 from __future__ import annotations
 
-import contextlib
-import glob
 import os
-import shutil
 import subprocess
 import sys
 
@@ -19,26 +16,6 @@ EXECUTORS = ["native", "lxc"]
 
 #: bugs the suite found, reported to their owners; strict: a fix makes the entry fail until removed
 KNOWN_FAILURES: dict[tuple[str, str], str] = {}
-
-
-LXC_LOCKS = "/run/lxc/lock"
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _lxc_lock_dirs():
-    """liblxc mirrors every container path it locks under /run/lxc/lock; the plugin removes its
-    containers' own levels, the shared ones above (this session's temporary roots) go here."""
-
-    def dirs() -> set[str]:
-        return {path for path, _, _ in os.walk(LXC_LOCKS)}
-
-    before = dirs()
-    yield
-    for path in set(glob.glob(f"{LXC_LOCKS}/var/tmp/stdc-exec-*")) - before:
-        shutil.rmtree(path, ignore_errors=True)
-    for path in sorted(dirs() - before, key=lambda p: -p.count("/")):
-        with contextlib.suppress(OSError):
-            os.rmdir(path)  # only the empty levels this session made
 
 
 def test_lxc_without_binding_is_not_usable_and_touches_nothing(tmp_path):

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from stdc.testing.security_devices import *  # noqa: F403 - the suite: its tests, fixtures and parametrization
-from test_executors import _lxc_lock_dirs  # noqa: F401 - liblxc's lock directories of this session
 
 #: the suite runs, unchanged, against each of these; one that is not usable here fails
 EXECUTORS = ["native", "lxc"]

@@ -4,7 +4,6 @@ repo ships: seccomp, capabilities, no_new_privs and --privileged, checked from i
 from __future__ import annotations
 
 from stdc.testing.security_syscalls import *  # noqa: F403 - the suite: its tests, fixtures and parametrization
-from test_executors import _lxc_lock_dirs  # noqa: F401 - liblxc's lock dirs of this session's roots go too
 
 #: the suite runs, unchanged, against each of these; one that is not usable here fails
 EXECUTORS = ["native", "lxc"]
