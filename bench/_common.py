@@ -276,6 +276,13 @@ def _remove_with_new_parents(path: Path, made: list[Path]) -> None:
             level.rmdir()
 
 
+def _remove_new_stdc_cgroups(hierarchies: list[Path]) -> None:
+    """Remove ``stdc`` from each of ``hierarchies`` (where it did not exist before), if empty."""
+    for hierarchy in hierarchies:
+        with contextlib.suppress(OSError):
+            (hierarchy / "stdc").rmdir()
+
+
 class Workspace:
     """A private temporary directory under /var/tmp plus a stack of cleanups.
 
@@ -298,6 +305,9 @@ class Workspace:
         mirror = Path("/run/lxc/lock") / str(self.path).lstrip("/")
         made = _missing_levels(mirror)
         self.on_exit(f"remove {mirror}", lambda: _remove_with_new_parents(mirror, made))
+        # stdc's cgroup parents (stdc/ in each hierarchy) that this run makes go with it, when empty
+        parents = [p for p in Path("/sys/fs/cgroup").glob("*/") if not (p / "stdc").exists()]
+        self.on_exit("remove new stdc cgroup parents", lambda: _remove_new_stdc_cgroups(parents))
         self.on_exit(f"remove {self.path}", lambda: remove_tree(self.path))
         return self
 
