@@ -18,7 +18,7 @@ import stat
 import termios
 from typing import NoReturn
 
-from stdc.errors import PayloadError
+from stdc.errors import PayloadError, StdcError
 
 REPORT_FD = 3
 _MAX_FD = 0x7FFFFFFF  # closerange's bound; the kernel bounds the work by the open descriptors
@@ -98,3 +98,16 @@ def reported_error(report: bytes) -> PayloadError:
     """The error a report line ``CODE MESSAGE`` tells of (125 when it names no code)."""
     code, _, message = report.decode("utf-8", "replace").strip().partition(" ")
     return PayloadError(message, int(code) if code.isdigit() else 125)
+
+
+def failure_report(error: BaseException, context: str) -> tuple[int, bytes]:
+    """What a forked child that failed before exec tells the caller: its exit code and the
+    report line ``CODE MESSAGE`` (what :func:`reported_error` reads). ``context`` names the step
+    for errors that are not stdc's own (``container init``, ``exec``)."""
+    if isinstance(error, StdcError):  # PayloadError included, with its own code
+        code, message = error.exit_code, str(error)
+    elif isinstance(error, OSError):
+        code, message = 125, f"{context}: {error}"
+    else:
+        code, message = 125, f"{context}: {type(error).__name__}: {error}"
+    return code, f"{code} {message}".replace("\n", " ").encode() + b"\n"

@@ -67,7 +67,6 @@ def start(container_id: str, bundle: str, spec: dict, pid: int, proc: dict, stdi
 def _payload(arg: tuple) -> int:
     """In the attached process (liblxc has joined the container and switched user)."""
     args, env, cwd, umask, terminal, err_w = arg
-    code, message = 125, "exec failed"
     try:
         if terminal:
             with contextlib.suppress(OSError):
@@ -79,10 +78,8 @@ def _payload(arg: tuple) -> int:
             raise StdcError(f"chdir to cwd {cwd!r}: {e.strerror}") from None
         os.umask(umask)
         child.exec_payload(args, env, DEFAULT_PATH)
-    except StdcError as e:
-        code, message = e.exit_code, str(e)
     except BaseException as e:  # noqa: B036 - whatever happens, the caller hears of it
-        message = f"exec: {type(e).__name__}: {e}"
-    with contextlib.suppress(OSError):
-        os.write(err_w, f"{code} {message}".replace("\n", " ").encode() + b"\n")
-    os._exit(code)
+        code, line = child.failure_report(e, "exec")
+        with contextlib.suppress(OSError):
+            os.write(err_w, line)
+        os._exit(code)

@@ -9,7 +9,6 @@ import os
 from typing import NoReturn
 
 from stdc import child, syscalls
-from stdc.errors import StdcError
 from stdc.spec import cgroup_relative
 
 from stdc_exec_native import cgroups, namespaces, process
@@ -44,7 +43,6 @@ def start(container_id: str, bundle: str, spec: dict, pid: int, proc: dict, stdi
 
 def _child(plan: process.Plan, pid: int, dirs: list[str], stdio: tuple[int, int, int], err_w: int) -> NoReturn:
     """The forked child: join the container, become the payload; on failure report and exit."""
-    code, message = 125, "exec failed"
     try:
         err_w = child.own_process(stdio, err_w, plan.terminal)
         # all opened first: once in the container's mount namespace, the host's /proc is gone
@@ -61,13 +59,9 @@ def _child(plan: process.Plan, pid: int, dirs: list[str], stdio: tuple[int, int,
         if userns_fd >= 0:
             become_root(userns_fd)
         process.become_payload(plan)
-    except StdcError as e:
-        code, message = e.exit_code, str(e)
-    except OSError as e:
-        message = f"exec: {e}"
     except BaseException as e:  # noqa: B036 - whatever happens, the caller hears of it and we exit
-        message = f"exec: {type(e).__name__}: {e}"
-    try:
-        os.write(err_w, f"{code} {message}".replace("\n", " ").encode() + b"\n")
-    finally:
-        os._exit(code)
+        code, line = child.failure_report(e, "exec")
+        try:
+            os.write(err_w, line)
+        finally:
+            os._exit(code)

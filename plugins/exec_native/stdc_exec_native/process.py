@@ -118,20 +118,15 @@ def _child(
     plan: Plan, dirs: list[str], rootfs_mounts: list[Mount], stdio: tuple[int, int, int], err_w: int
 ) -> NoReturn:
     """The forked child: become the container, exec the payload; on failure report and exit."""
-    code, message = 125, "container init failed"
     try:
         err_w = child.own_process(stdio, err_w, plan.terminal)
         _become_container(plan, dirs, rootfs_mounts)
-    except StdcError as e:  # PayloadError included, with its own code
-        code, message = e.exit_code, str(e)
-    except OSError as e:
-        message = f"container init: {e}"
     except BaseException as e:  # noqa: B036 - whatever happens, the parent hears of it and we exit
-        message = f"container init: {type(e).__name__}: {e}"
-    try:
-        os.write(err_w, f"{code} {message}".replace("\n", " ").encode() + b"\n")
-    finally:
-        os._exit(code)
+        code, line = child.failure_report(e, "container init")
+        try:
+            os.write(err_w, line)
+        finally:
+            os._exit(code)
 
 
 def _become_container(plan: Plan, dirs: list[str], rootfs_mounts: list[Mount]) -> NoReturn:
