@@ -286,8 +286,10 @@ def test_bad_device_option_changes_nothing(cli: Cli) -> None:
 def test_only_stdio_reaches_the_payload(cli: Cli) -> None:
     """runc closes every descriptor but 0-2 before exec (CVE-2024-21626 leaked one): the
     payload, pid 1, holds 0, 1 and 2 only — listed by a child (``ls -l /proc/1/fd``), so the
-    lister's own directory descriptor is not counted."""
-    r = cli("run", "--rm", "base", "sh", "-c", "ls /proc/1/fd; sleep 1 & ls /proc/$!/fd")
+    lister's own directory descriptor is not counted. The payload's child is listed once it
+    runs ``sleep``: before its exec the shell is still moving its stdin to /dev/null."""
+    script = 'ls /proc/1/fd; sleep 1 & p=$!; until [ "$(cat /proc/$p/comm)" = sleep ]; do :; done; ls /proc/$p/fd'
+    r = cli("run", "--rm", "base", "sh", "-c", script)
     assert r.stdout.split() == ["0", "1", "2", "0", "1", "2"], r.stdout
 
 
