@@ -72,6 +72,11 @@ def root() -> Iterator[str]:
     for parent in glob.glob(f"{CGROUP_ROOT}/*/{cgroup_parent(path)}"):
         with contextlib.suppress(OSError):
             os.rmdir(parent)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Once every fixture is gone (the executor suite's roots have cgroup parents of their own,
+    torn down after this session's root), the stdc/ parents this session made go too."""
     for parent in set(glob.glob(f"{CGROUP_ROOT}/*/stdc")) - STDC_CGROUPS_BEFORE:
         with contextlib.suppress(OSError):
             os.rmdir(parent)
