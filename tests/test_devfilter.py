@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 from conftest import CGROUP_ROOT, cgroup_parent
-from stdc import devices
+from stdc.kit import devices
 from stdc_exec_native import devfilter
 
 

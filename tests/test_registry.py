@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import registry_server as rs
 from conftest import STDC
-from stdc.images import refs
+from stdc.kit import references
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
@@ -123,12 +123,12 @@ def _drop(stdc, *names: str) -> None:
     ],
 )
 def test_references_are_qualified_as_docker_does(written, default, qualified):
-    assert str(refs.qualify(refs.parse(written), default)) == qualified
+    assert str(references.qualify(references.parse(written), default)) == qualified
 
 
 def test_digest_reference_is_qualified_with_its_digest():
     digest = "sha256:" + "ab" * 32
-    ref = refs.qualify(refs.parse(f"alpine@{digest}"))
+    ref = references.qualify(references.parse(f"alpine@{digest}"))
     assert (ref.name, ref.tag, ref.digest) == ("docker.io/library/alpine", None, digest)
 
 

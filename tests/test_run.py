@@ -101,7 +101,7 @@ CONTAINER_MOUNTS = {"/", "/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue",
 
 
 def test_host_mounts_invisible(stdc):
-    from stdc.spec import MASKED_PATHS, READONLY_PATHS
+    from stdc.kit.ocispec import MASKED_PATHS, READONLY_PATHS
 
     inside = {
         line.split()[4] for line in stdc("run", "--rm", "base", "cat", "/proc/self/mountinfo").stdout.splitlines()
@@ -123,7 +123,7 @@ def test_capabilities_and_no_new_privs(stdc):
 
 
 def test_proc_masked_and_readonly(stdc):
-    from stdc.spec import MASKED_PATHS
+    from stdc.kit.ocispec import MASKED_PATHS
 
     files = [p for p in MASKED_PATHS if os.path.isfile(p)]
     dirs = [p for p in MASKED_PATHS if os.path.isdir(p) and os.listdir(p)]

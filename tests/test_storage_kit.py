@@ -34,8 +34,8 @@ def test_aufs_options_string() -> None:
 
 
 def test_aufs_append_split_keeps_order_within_a_page() -> None:
-    from stdc.mounts import split_options
-    from stdc.syscalls import MS_REMOUNT
+    from stdc.kit.mounts import split_options
+    from stdc.kit.syscalls import MS_REMOUNT
     from stdc_storage_aufs.branches import branch_mounts
 
     ro = [f"/var/lib/stdc/storage/aufs/layers/{i:064x}/diff" for i in range(300)]

@@ -292,10 +292,10 @@ def commit(
     """Make the container's changes a new image on top of its own; tag it ``reference`` if given.
 
     ``fast=False`` uses the generic walk even when the driver offers its writable layer."""
-    from stdc.images import oci, refs
     from stdc.images.changes import apply_changes
+    from stdc.kit import imagespec, references
 
-    ref = refs.parse(reference) if reference else None
+    ref = references.parse(reference) if reference else None
     if ref is not None and ref.tag is None:
         from stdc.errors import BadInput
 
@@ -308,7 +308,7 @@ def commit(
     container_config = apply_changes(container_config, list(changes or []))
     with engine.store.ingesting():
         digest, size, diff_id = write_layer(engine, c, fast)
-        created = oci.now()
+        created = imagespec.now()
         entry: dict[str, Any] = {"created": created, "created_by": " ".join(c.config.get("args", []))}
         if author:
             entry["author"] = author
@@ -322,7 +322,7 @@ def commit(
             del config["author"]
         config["history"] = [*_history(base), entry]
         config["rootfs"] = {"type": "layers", "diff_ids": [*(ld.diff_id for ld in base.layers), diff_id]}
-        layers = [*base.layers, oci.LayerDesc(digest, oci.LAYER_GZIP, size, diff_id)]
+        layers = [*base.layers, imagespec.LayerDesc(digest, imagespec.LAYER_GZIP, size, diff_id)]
         image = engine.store.add_image(ref, config, layers)
     engine.emit("stdc_image_added", reference=str(ref) if ref else "", digest=image.manifest_digest, how="commit")
     return image

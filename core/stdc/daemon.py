@@ -126,8 +126,9 @@ def _work(conn: socket.socket, listener: socket.socket) -> None:
 
 def _socket_dir(directory: str) -> None:
     """The socket's directory: the runtime directory is made root's alone even if it existed
-    (see :func:`stdc.dirs.private`); any other is only made, 0700, when missing."""
-    from stdc import config, dirs
+    (see :func:`stdc.kit.dirs.private`); any other is only made, 0700, when missing."""
+    from stdc import config
+    from stdc.kit import dirs
 
     if os.path.abspath(directory) == config.load().runtime_dir:
         dirs.private(directory)

@@ -14,9 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from stdc import lifecycle, monitor, netns
+from stdc import lifecycle, monitor
 from stdc.config import Config
 from stdc.errors import BadInput, Conflict, StdcError
+from stdc.kit import netns
 from stdc.state import Container, State, process_alive, process_start_time
 
 
@@ -66,7 +67,7 @@ class Engine:
     def _ensure_root(self) -> None:
         """Make the root (root's alone) when state or images are first needed: a command that
         only reads configuration, like ``stdc plugins``, leaves the host as it is."""
-        from stdc import dirs
+        from stdc.kit import dirs
 
         dirs.private(self.root)
 
@@ -127,11 +128,12 @@ class Engine:
         try:
             return self.store.resolve(ref)
         except NotFound:
-            from stdc.images import base, refs
+            from stdc.images import base
+            from stdc.kit import references
 
             # pull what is absent, but only from a registry the host names (its default one, or
             # one written in the reference): without one, `base` is built offline as always
-            if self.config.registry.get("default") or refs.parse(ref).domain:
+            if self.config.registry.get("default") or references.parse(ref).domain:
                 try:
                     return self.pull(ref)
                 except NotFound:
@@ -146,12 +148,12 @@ class Engine:
     def pull(
         self, ref: str, platform: str | None = None, progress: Callable[[str, int, int], None] | None = None
     ) -> Any:
-        """Pull ``ref`` from its registry (named docker's way, see ``refs.qualify``) and tag it as
+        """Pull ``ref`` from its registry (named docker's way, see ``references.qualify``) and tag it as
         written (a ``name@digest`` stays untagged); return the image."""
-        from stdc.images import refs
+        from stdc.kit import references
 
-        wanted = refs.parse(ref)
-        remote = refs.qualify(wanted, self.config.registry.get("default"))
+        wanted = references.parse(ref)
+        remote = references.qualify(wanted, self.config.registry.get("default"))
         name = self.config.backends["registry"]
         digest = self.backend("registry").hook.registry_pull(
             remote=_remote(remote),
@@ -167,9 +169,9 @@ class Engine:
 
     def push(self, ref: str, progress: Callable[[str, int, int], None] | None = None) -> str:
         """Push the local image ``ref`` to the registry its name says; return the manifest digest."""
-        from stdc.images import refs
+        from stdc.kit import references
 
-        remote = refs.qualify(refs.parse(ref), self.config.registry.get("default"))
+        remote = references.qualify(references.parse(ref), self.config.registry.get("default"))
         name = self.config.backends["registry"]
         return self.backend("registry").hook.registry_push(
             local=ref,
@@ -260,9 +262,10 @@ class Engine:
 
     def create(self, opts: RunOptions) -> Container:
         """Create a container: record, writable snapshot and OCI spec; nothing runs yet."""
-        from stdc import devices, userns, volumes, workdir
+        from stdc import userns, volumes
+        from stdc.kit import devices, workdir
+        from stdc.kit.ocispec import DEFAULT_CAPABILITIES, DEFAULT_PATH, build_spec
         from stdc.security.options import SecuritySettings
-        from stdc.spec import DEFAULT_CAPABILITIES, DEFAULT_PATH, build_spec
 
         granted = [devices.parse_option(d) for d in opts.devices]  # before anything is made
         asked = volumes.plan(opts.volumes, opts.tmpfs, opts.read_only, self.volumes)
@@ -361,7 +364,7 @@ class Engine:
     def _load_run_files(self, c: Container) -> tuple[dict, list]:
         import json
 
-        from stdc.mounts import Mount
+        from stdc.kit.mounts import Mount
 
         bundle = self.bundle(c)
         with open(os.path.join(bundle, "config.json")) as f:

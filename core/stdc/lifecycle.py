@@ -67,7 +67,7 @@ def thaw_to_end(engine: Any, c: Container, sig: int) -> None:
 
 
 def stats(engine: Any, c: Container) -> dict | None:
-    """The container's cgroup usage (see :func:`stdc.cgroups.usage`), None once it has exited."""
+    """The container's cgroup usage (see :func:`stdc.kit.cgroups.usage`), None once it has exited."""
     executor, spec = _executor(engine, c)
     return executor.hook.exec_stats(container_id=c.id, bundle=engine.bundle(c), spec=spec)
 

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 
 from stdc.errors import Conflict, NotFound
+from stdc.kit.processes import process_alive, process_start_time  # noqa: F401 - re-exported
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS containers (
@@ -116,24 +117,6 @@ class Container:
     @property
     def running(self) -> bool:
         return self.status == "running"
-
-
-def process_start_time(pid: int) -> int | None:
-    """The start time of ``pid`` in clock ticks since boot (field 22 of /proc/PID/stat), or None."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    fields = stat[stat.rindex(b")") + 2 :].split()
-    if fields[0] == b"Z":  # a zombie has exited already
-        return None
-    return int(fields[19])
-
-
-def process_alive(pid: int | None, start: int | None) -> bool:
-    """Whether ``pid`` still names the process that started at ``start``."""
-    return pid is not None and start is not None and process_start_time(pid) == start
 
 
 class State:

@@ -161,7 +161,7 @@ def how(root: str) -> str:
     storage driver's directories) or ``unsupported (REASON)``; probed on a scratch directory."""
     import tempfile
 
-    from stdc import idmap
+    from stdc.kit import idmap
 
     try:
         os.makedirs(root, mode=0o700, exist_ok=True)

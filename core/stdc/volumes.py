@@ -9,7 +9,7 @@ A named volume is a directory of the stdc root, ``<root>/volumes/<name>/_data`` 
 
 Everything is checked before anything is made: a relative or ``/`` CPATH, a bad mode or name is
 one line and changes nothing. The executors resolve each CPATH inside the container's root
-(:mod:`stdc.rootpath`): a symlink of the image can never put a mount on the host.
+(:mod:`stdc.kit.rootpath`): a symlink of the image can never put a mount on the host.
 """
 
 from __future__ import annotations

@@ -118,7 +118,7 @@ def _split_container_path(arg: str) -> tuple[str | None, str]:
 def history(no_trunc: bool, quiet: bool, fmt: str, image: str) -> None:
     """Show the history of an image: one line per step, newest first."""
     from stdc import formatting
-    from stdc.images.oci import parse_time
+    from stdc.kit.imagespec import parse_time
 
     img = current_engine().store.resolve(image)
     rows = _history_rows(img)

@@ -112,7 +112,7 @@ def network_prune() -> None:
 @click.argument("private_port", required=False, metavar="[PORT[/PROTO]]")
 def port(container: str, private_port: str | None) -> None:
     """List a running container's published ports (or where PORT is published)."""
-    from stdc.netns import format_port
+    from stdc.kit.netns import format_port
 
     engine = current_engine()
     c = engine.refresh(engine.state.get(container))

@@ -81,9 +81,9 @@ def _display(quiet: bool, done_word: str, exists_word: str) -> Any:
 
 
 def _qualified(engine: Any, ref: str) -> Any:
-    from stdc.images import refs
+    from stdc.kit import references
 
-    return refs.qualify(refs.parse(ref), engine.config.registry.get("default"))
+    return references.qualify(references.parse(ref), engine.config.registry.get("default"))
 
 
 @cli.command()
@@ -127,13 +127,13 @@ def push(quiet: bool, reference: str) -> None:
 
 def _host(engine: Any, registry: str | None) -> str:
     """``https://host:5000/v2/`` or ``host:5000`` -> ``host:5000``; none: the default registry."""
-    from stdc.images import refs
+    from stdc.kit import references
 
-    text = registry or engine.config.registry.get("default") or refs.DEFAULT_DOMAIN
+    text = registry or engine.config.registry.get("default") or references.DEFAULT_DOMAIN
     host = text.split("://", 1)[-1].split("/", 1)[0]
-    if not host or not refs.parse(f"{host}/x").domain and host != refs.DEFAULT_DOMAIN:
+    if not host or not references.parse(f"{host}/x").domain and host != references.DEFAULT_DOMAIN:
         raise BadInput(f"invalid registry {text!r}: expected HOST[:PORT]")
-    return refs.DEFAULT_DOMAIN if host == refs.LEGACY_DOMAIN else host
+    return references.DEFAULT_DOMAIN if host == references.LEGACY_DOMAIN else host
 
 
 @cli.command()

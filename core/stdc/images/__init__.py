@@ -3,8 +3,8 @@
 Modules, each with one job (import the one you need; nothing is imported here, to keep the
 CLI's start fast):
 
-- :mod:`~stdc.images.refs` — parse ``name[:tag][@digest]`` references.
-- :mod:`~stdc.images.oci` — media types, :class:`~stdc.images.oci.Image`, layer descriptors, chain ids.
+- :mod:`~stdc.kit.references` — parse ``name[:tag][@digest]`` references.
+- :mod:`~stdc.kit.imagespec` — media types, :class:`~stdc.kit.imagespec.Image`, layer descriptors, chain ids.
 - :mod:`~stdc.images.store` — :class:`~stdc.images.store.ImageStore`: blobs, tags, garbage collection.
 - :mod:`~stdc.images.compression` / :mod:`~stdc.images.tarstream` — reading layer streams strictly.
 - :mod:`~stdc.images.safepath` — resolving untrusted paths inside a root.

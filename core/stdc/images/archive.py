@@ -30,27 +30,22 @@ from dataclasses import dataclass
 from typing import IO, Any, BinaryIO
 
 from stdc.errors import BadInput, NotFound
-from stdc.images import oci, refs
 from stdc.images.compression import CHUNK, Tee, open_uncompressed
 from stdc.images.layers import WHITEOUT_PREFIX
 from stdc.images.safepath import clean_name
 from stdc.images.store import ImageStore
 from stdc.images.tarstream import LayerTar
-
-DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
-DOCKER_LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
-DOCKER_LAYER_TAR = "application/vnd.docker.image.rootfs.diff.tar"
-CONTAINERD_NAME = "io.containerd.image.name"
-#: Layer media types stdc reads (OCI and Docker v2 schema 2), for every image source.
-LAYER_TYPES = {
-    oci.LAYER_TAR,
-    oci.LAYER_GZIP,
+from stdc.kit import imagespec, references
+from stdc.kit.imagespec import (  # noqa: F401 - published here before the kit
+    CONFIG_TYPES,
+    DOCKER_CONFIG,
     DOCKER_LAYER_GZIP,
     DOCKER_LAYER_TAR,
-    "application/vnd.oci.image.layer.nondistributable.v1.tar",
-    "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
-}
-CONFIG_TYPES = {oci.CONFIG, DOCKER_CONFIG}
+    LAYER_TYPES,
+    choose_platform,
+)
+
+CONTAINERD_NAME = "io.containerd.image.name"
 
 
 # -- save ---------------------------------------------------------------------------------------
@@ -71,10 +66,10 @@ def save(store: ImageStore, names: list[str], out: BinaryIO, layout: str = "oci"
             _save_oci(store, images, tar)
 
 
-def _tags_for(name: str, image: oci.Image) -> list[str]:
+def _tags_for(name: str, image: imagespec.Image) -> list[str]:
     """The tags to write for an image asked for as ``name``: that tag, or all of its tags by id."""
     with contextlib.suppress(BadInput):
-        ref = refs.parse(name)
+        ref = references.parse(name)
         if ref.tag is not None and any(str(r) == str(ref) for r in image.refs):
             return [str(ref)]
     return [str(r) for r in image.refs]
@@ -88,29 +83,15 @@ def _platform_manifest(store: ImageStore, digest: str) -> tuple[str, dict[str, A
             return digest, doc
         child = choose_platform(doc)
         if child is None:
-            want = oci.host_platform()
+            want = imagespec.host_platform()
             raise NotFound(f"image index {digest} has no manifest for {want['os']}/{want['architecture']}")
         digest = child["digest"]
     raise BadInput(f"image index {digest} nests too deeply")
 
 
-def choose_platform(index: dict[str, Any], want: dict[str, str] | None = None) -> dict[str, Any] | None:
-    """The descriptor in an image index for the platform ``want`` (``os``, ``architecture`` and,
-    only when given, ``variant``; default this host's), or ``None``."""
-    want = want or oci.host_platform()
-    for child in index.get("manifests") or []:
-        plat = (child.get("platform") or {}) if isinstance(child, dict) else {}
-        if plat.get("os") != want["os"] or plat.get("architecture") != want["architecture"]:
-            continue
-        if want.get("variant") and plat.get("variant") != want["variant"]:
-            continue
-        return child
-    return None
-
-
 def _blob_json(store: ImageStore, digest: str) -> dict[str, Any]:
     with store.open_blob(digest) as f:
-        return oci.read_json(f, f"blob {digest}")
+        return imagespec.read_json(f, f"blob {digest}")
 
 
 def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
@@ -138,12 +119,12 @@ def _save_oci(store: ImageStore, images: list, tar: tarfile.TarFile) -> None:
                 written.add(digest)
                 _add_blob(tar, store, f"blobs/sha256/{digest[7:]}", digest)
         desc = {
-            "mediaType": manifest.get("mediaType") or oci.MANIFEST,
+            "mediaType": manifest.get("mediaType") or imagespec.MANIFEST,
             "digest": manifest_digest,
             "size": os.path.getsize(store.blob_path(manifest_digest)),
         }
-        entries += [{**desc, "annotations": {oci.REF_NAME: tag}} for tag in tags] or [desc]
-    index = {"schemaVersion": 2, "mediaType": oci.INDEX, "manifests": entries}
+        entries += [{**desc, "annotations": {imagespec.REF_NAME: tag}} for tag in tags] or [desc]
+    index = {"schemaVersion": 2, "mediaType": imagespec.INDEX, "manifests": entries}
     _add_bytes(tar, "index.json", json.dumps(index, separators=(",", ":")).encode())
 
 
@@ -217,7 +198,7 @@ class _Source:
 
     def read_json(self, name: str) -> Any:
         with self.open(name) as f:
-            return oci.read_json(f, f"{self.label}: {name}")
+            return imagespec.read_json(f, f"{self.label}: {name}")
 
 
 @dataclass
@@ -228,7 +209,7 @@ class _Pending:
     manifest: bytes
 
 
-def load(store: ImageStore, source: str | BinaryIO) -> list[tuple[str, oci.Image]]:
+def load(store: ImageStore, source: str | BinaryIO) -> list[tuple[str, imagespec.Image]]:
     """Load every image of an archive (a path to a tar or an OCI layout directory, or a stream);
     return ``(name, image)`` for each name tagged (``""`` for an untagged image)."""
     with _open_source(source) as src:
@@ -298,7 +279,7 @@ def _descriptor(src: _Source, desc: Any, where: str) -> dict[str, Any]:
     if (
         not isinstance(desc, dict)
         or not isinstance(desc.get("digest"), str)
-        or not refs.DIGEST_RE.fullmatch(desc["digest"])
+        or not references.DIGEST_RE.fullmatch(desc["digest"])
         or not isinstance(desc.get("size"), int)
     ):
         raise BadInput(f"{src.label}: a descriptor in {where} is malformed (digest, size)")
@@ -314,13 +295,13 @@ def _oci_manifest(src: _Source, desc: dict[str, Any]) -> tuple[str, bytes]:
         except ValueError as e:
             raise BadInput(f"{src.label}: manifest {desc['digest']} is not valid JSON ({e})") from None
         media = doc.get("mediaType") or desc.get("mediaType")
-        if media in oci.INDEX_TYPES or "manifests" in doc:
+        if media in imagespec.INDEX_TYPES or "manifests" in doc:
             child = choose_platform(doc)
             if child is None:
                 raise BadInput(f"{src.label}: image index {desc['digest']} has no manifest for this platform")
             desc = _descriptor(src, child, "an image index")
             continue
-        if media not in oci.MANIFEST_TYPES:
+        if media not in imagespec.MANIFEST_TYPES:
             raise BadInput(f"{src.label}: unknown media type {media!r} for manifest {desc['digest']}")
         return desc["digest"], data
     raise BadInput(f"{src.label}: image indexes nest too deeply")
@@ -330,10 +311,10 @@ def _read_verified(src: _Source, desc: dict[str, Any]) -> bytes:
     """A small blob (manifest, config) read and checked against its descriptor."""
     import hashlib
 
-    if desc["size"] > oci.JSON_LIMIT:
+    if desc["size"] > imagespec.JSON_LIMIT:
         raise BadInput(f"{src.label}: blob {desc['digest']} is too large for a manifest or config")
     with src.open(f"blobs/sha256/{desc['digest'][7:]}") as f:
-        data = f.read(oci.JSON_LIMIT + 1)
+        data = f.read(imagespec.JSON_LIMIT + 1)
     actual = "sha256:" + hashlib.sha256(data).hexdigest()
     if actual != desc["digest"] or len(data) != desc["size"]:
         raise BadInput(f"{src.label}: blob digest mismatch: expected {desc['digest']}, got {actual}")
@@ -341,11 +322,11 @@ def _read_verified(src: _Source, desc: dict[str, Any]) -> bytes:
 
 
 def _oci_name(annotations: dict[str, Any]) -> str | None:
-    name = annotations.get(CONTAINERD_NAME) or annotations.get(oci.REF_NAME)
+    name = annotations.get(CONTAINERD_NAME) or annotations.get(imagespec.REF_NAME)
     if not isinstance(name, str) or not name:
         return None
     try:
-        ref = refs.parse(name)
+        ref = references.parse(name)
     except BadInput:
         return None  # a bare tag that is no name either ("1.0"): the image stays untagged
     return str(ref) if ref.tag is not None else None
@@ -381,7 +362,7 @@ def _diff_ids(src: _Source, config_bytes: bytes, count: int) -> list[str]:
         raise BadInput(f"{src.label}: an image config is malformed (no rootfs.diff_ids)") from None
     if not isinstance(diff_ids, list) or len(diff_ids) != count:
         raise BadInput(f"{src.label}: an image config lists {len(diff_ids)} layers, its manifest {count}")
-    if not all(isinstance(d, str) and refs.DIGEST_RE.fullmatch(d) for d in diff_ids):
+    if not all(isinstance(d, str) and references.DIGEST_RE.fullmatch(d) for d in diff_ids):
         raise BadInput(f"{src.label}: an image config has a malformed diff_id")
     return diff_ids
 
@@ -431,25 +412,25 @@ def _read_docker(store: ImageStore, src: _Source) -> list[_Pending]:
         except (KeyError, TypeError):
             raise BadInput(f"{src.label}: manifest.json is malformed (Config, Layers)") from None
         with src.open(config_name) as f:
-            config_bytes = f.read(oci.JSON_LIMIT)
+            config_bytes = f.read(imagespec.JSON_LIMIT)
         diff_ids = _diff_ids(src, config_bytes, len(layer_names))
         layers = []
         for name, diff_id in zip(layer_names, diff_ids, strict=True):
             with src.open(name) as f:
                 digest, size, compression = _store_layer(store, src, f, None, None, diff_id)
-            media = oci.LAYER_GZIP if compression == "gzip" else oci.LAYER_TAR
+            media = imagespec.LAYER_GZIP if compression == "gzip" else imagespec.LAYER_TAR
             layers.append({"mediaType": media, "digest": digest, "size": size})
         config_digest, config_size = store.put_blob(config_bytes)
         manifest = {
             "schemaVersion": 2,
-            "mediaType": oci.MANIFEST,
-            "config": {"mediaType": oci.CONFIG, "digest": config_digest, "size": config_size},
+            "mediaType": imagespec.MANIFEST,
+            "config": {"mediaType": imagespec.CONFIG, "digest": config_digest, "size": config_size},
             "layers": layers,
         }
         names = []
         for tag in tags:
             try:
-                ref = refs.parse(tag)
+                ref = references.parse(tag)
             except BadInput as e:
                 raise BadInput(f"{src.label}: {e}") from None
             names.append(str(ref))

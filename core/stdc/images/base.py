@@ -12,8 +12,8 @@ import os
 from typing import Any, BinaryIO
 
 from stdc.errors import NotFound
-from stdc.images import oci
 from stdc.images.store import ImageStore
+from stdc.kit import imagespec
 
 #: What users write to get the base image (the engine builds it when one of these is missing).
 NAMES = ("base", "base:latest")
@@ -49,7 +49,7 @@ _FILES = {
 }
 
 
-def ensure_base(store: ImageStore) -> oci.Image:
+def ensure_base(store: ImageStore) -> imagespec.Image:
     """Return the image ``base:latest``, building and tagging it first when it is missing."""
     try:
         return store.resolve(REFERENCE)
@@ -57,19 +57,19 @@ def ensure_base(store: ImageStore) -> oci.Image:
         return build_base(store)
 
 
-def build_base(store: ImageStore, busybox: str = BUSYBOX) -> oci.Image:
+def build_base(store: ImageStore, busybox: str = BUSYBOX) -> imagespec.Image:
     """Build the base image from ``busybox`` and tag it ``base:latest`` (replacing any older one)."""
     layer = base_layer(busybox)
     with store.ingesting():
         digest, size = store.put_blob(layer)
         config = {
             "created": CREATED,
-            **oci.host_platform(),
-            "config": {"Env": [f"PATH={oci.DEFAULT_PATH}"], "Cmd": ["/bin/sh"]},
+            **imagespec.host_platform(),
+            "config": {"Env": [f"PATH={imagespec.DEFAULT_PATH}"], "Cmd": ["/bin/sh"]},
             "rootfs": {"type": "layers", "diff_ids": [digest]},
             "history": [{"created": CREATED, "created_by": "stdc: built-in base image from busybox"}],
         }
-        return store.add_image(REFERENCE, config, [oci.LayerDesc(digest, oci.LAYER_TAR, size, digest)])
+        return store.add_image(REFERENCE, config, [imagespec.LayerDesc(digest, imagespec.LAYER_TAR, size, digest)])
 
 
 def base_layer(busybox: str = BUSYBOX) -> bytes:

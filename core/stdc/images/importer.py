@@ -12,12 +12,12 @@ import os
 from typing import Any, BinaryIO
 
 from stdc.errors import BadInput
-from stdc.images import oci, refs
 from stdc.images.changes import apply_changes
 from stdc.images.compression import CHUNK, Readable, Tee
 from stdc.images.safepath import clean_name
 from stdc.images.store import ImageStore
 from stdc.images.tarstream import LayerTar
+from stdc.kit import imagespec, references
 
 
 def import_tarball(
@@ -25,7 +25,7 @@ def import_tarball(
     path_or_stream: str | os.PathLike[str] | BinaryIO,
     ref: str,
     changes: list[str] | None = None,
-) -> oci.Image:
+) -> imagespec.Image:
     """Import a root filesystem tarball (plain tar or gzip) as the image ``ref``.
 
     ``changes`` are ``--change`` instructions (``CMD …``, ``ENV …``; see :mod:`stdc.images.changes`).
@@ -33,10 +33,10 @@ def import_tarball(
     whole, safe tar archive (members escaping with ``..``, hardlinks pointing outside); the
     store is then unchanged.
     """
-    reference = refs.parse(ref)
+    reference = references.parse(ref)
     if reference.tag is None:
         raise BadInput(f"cannot import as {ref}: give a tag, not a digest")
-    container_config = apply_changes({"Env": [f"PATH={oci.DEFAULT_PATH}"]}, changes or [])
+    container_config = apply_changes({"Env": [f"PATH={imagespec.DEFAULT_PATH}"]}, changes or [])
     if isinstance(path_or_stream, str | os.PathLike):
         label = os.fspath(path_or_stream)
         with open(path_or_stream, "rb", buffering=CHUNK) as f:
@@ -46,8 +46,8 @@ def import_tarball(
 
 
 def _import(
-    store: ImageStore, source: Readable, label: str, reference: refs.Reference, container_config: dict[str, Any]
-) -> oci.Image:
+    store: ImageStore, source: Readable, label: str, reference: references.Reference, container_config: dict[str, Any]
+) -> imagespec.Image:
     with store.ingesting(), store.blob_writer() as blob:
         try:
             layer = LayerTar(Tee(source, blob.write))
@@ -59,13 +59,13 @@ def _import(
         except BadInput as e:
             raise BadInput(f"{label}: not a valid tar archive: {e}") from None
         digest, size = blob.commit()
-        media_type = oci.LAYER_GZIP if layer.compression == "gzip" else oci.LAYER_TAR
-        created = oci.now()
+        media_type = imagespec.LAYER_GZIP if layer.compression == "gzip" else imagespec.LAYER_TAR
+        created = imagespec.now()
         config = {
             "created": created,
-            **oci.host_platform(),
+            **imagespec.host_platform(),
             "config": container_config,
             "rootfs": {"type": "layers", "diff_ids": [diff_id]},
             "history": [{"created": created, "created_by": "stdc import", "comment": f"imported from {label}"}],
         }
-        return store.add_image(reference, config, [oci.LayerDesc(digest, media_type, size, diff_id)])
+        return store.add_image(reference, config, [imagespec.LayerDesc(digest, media_type, size, diff_id)])

@@ -35,8 +35,8 @@ from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO, TypeVar
 
 from stdc.errors import BadInput, Conflict, NotFound
-from stdc.images import oci, refs
-from stdc.images.oci import (
+from stdc.kit import imagespec, references
+from stdc.kit.imagespec import (
     CONFIG,
     INDEX,
     INDEX_TYPES,
@@ -47,7 +47,7 @@ from stdc.images.oci import (
     LayerDesc,
     host_platform,
 )
-from stdc.images.refs import DIGEST_RE, Reference
+from stdc.kit.references import DIGEST_RE, Reference
 
 _CHUNK = 1 << 20
 _ID_PREFIX_RE = re.compile(r"(?:sha256:)?([a-f0-9]{4,64})")
@@ -267,7 +267,7 @@ class ImageStore:
                     return self._load(desc, _refs_for(entries, text))
         parse_error: BadInput | None = None
         try:
-            ref = refs.parse(text)
+            ref = references.parse(text)
         except BadInput as e:
             ref, parse_error = None, e
         if ref is not None and ref.digest is None:
@@ -310,7 +310,7 @@ class ImageStore:
             if image is None:
                 continue
             try:
-                ref = refs.parse(name)
+                ref = references.parse(name)
             except BadInput:
                 continue  # a name some other tool wrote that we cannot address anyway
             result.append((ref, image))
@@ -360,7 +360,7 @@ class ImageStore:
         image = self.resolve(ref_or_id)
         by_name: str | None = None
         with contextlib.suppress(BadInput):
-            parsed = refs.parse(ref_or_id)
+            parsed = references.parse(ref_or_id)
             if parsed.tag is not None and any(str(r) == str(parsed) for r in image.refs):
                 by_name = str(parsed)
         lines: list[str] = []
@@ -480,7 +480,7 @@ class ImageStore:
 
     def _read_json(self, digest: str) -> Any:
         with self.open_blob(digest) as f:
-            return oci.read_json(f, f"blob {digest}")
+            return imagespec.read_json(f, f"blob {digest}")
 
     def _manifest_of(self, desc: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         """The image manifest an index entry names, choosing this host's platform from an index."""
@@ -567,12 +567,12 @@ def _refs_for(entries: list[tuple[str | None, dict[str, Any]]], digest: str) -> 
     for name, desc in entries:
         if name and desc.get("digest") == digest:
             with contextlib.suppress(BadInput):
-                found.append(refs.parse(name))
+                found.append(references.parse(name))
     return found
 
 
 def _tag_ref(ref: str | Reference) -> Reference:
-    reference = refs.parse(ref) if isinstance(ref, str) else ref
+    reference = references.parse(ref) if isinstance(ref, str) else ref
     if reference.tag is None:
         raise BadInput(f"cannot tag an image as {reference}: a tag is needed, not a digest")
     return reference

@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from stdc.errors import BadInput
-from stdc.security import capabilities, seccomp
+from stdc.kit import capabilities
+from stdc.security import seccomp
 
 SECURITY_OPT_HELP = "seccomp=unconfined|PROFILE.json, no-new-privileges[=true|false]"
 
@@ -72,7 +73,7 @@ class SecuritySettings:
         return capabilities.tweak(start, self.cap_add, self.cap_drop)
 
     def apply(self, spec: dict[str, Any], basics: list[str]) -> None:
-        """Write the settings into ``spec`` (built by :func:`stdc.spec.build_spec`)."""
+        """Write the settings into ``spec`` (built by :func:`stdc.kit.ocispec.build_spec`)."""
         process = spec["process"]
         linux = spec["linux"]
         caps = self.capabilities(basics)
@@ -103,7 +104,7 @@ class SecuritySettings:
             for mount in spec.get("mounts") or []:
                 if mount.get("type") == "sysfs":
                     mount["options"] = [o for o in mount.get("options") or [] if o != "ro"]
-            from stdc import devices
+            from stdc.kit import devices
 
             linux.setdefault("resources", {})["devices"] = [dict(r) for r in devices.ALLOW_ALL]
             known = {n.get("path") for n in linux.get("devices") or []}

@@ -65,7 +65,7 @@ def default_profile() -> dict:
 
 def read_profile(path: str) -> dict:
     """A profile file given with ``--security-opt seccomp=PATH``: docker's format, checked."""
-    from stdc.images.oci import read_json
+    from stdc.kit.imagespec import read_json
 
     try:
         with open(path, "rb") as f:

@@ -7,10 +7,10 @@ linux.cgroupsPath and linux.resources, maskedPaths and readonlyPaths) plus the s
 root filesystem mounts. The executor builds the container from them.
 
 Device control is the executor's too: it creates the nodes of ``linux.devices`` and enforces
-``linux.resources.devices`` in order (runc's default list when absent; see :mod:`stdc.devices`,
-whose :func:`~stdc.devices.cgroup_rules` checks the list and gives the v1 lines), so that no
+``linux.resources.devices`` in order (runc's default list when absent; see :mod:`stdc.kit.devices`,
+whose :func:`~stdc.kit.devices.cgroup_rules` checks the list and gives the v1 lines), so that no
 other device — one shipped in the image, one made with mknod — can be opened. The payload's
-working directory is checked with :mod:`stdc.workdir` (never a leaked descriptor's).
+working directory is checked with :mod:`stdc.kit.workdir` (never a leaked descriptor's).
 
 One process model for all executors: the container's init is started as a *child of the
 calling process* (the stdc CLI in the foreground, the container's monitor when detached), and
@@ -39,12 +39,12 @@ def exec_start(container_id: str, bundle: str, spec: dict, rootfs_mounts: list, 
 
     ``bundle`` is the container's directory (it holds ``config.json``); ``spec["root"]["path"]``
     is where the root filesystem goes: the executor mounts ``rootfs_mounts``
-    (:class:`stdc.mounts.Mount`, see :func:`stdc.mounts.mount_all`) there, preferably inside the
+    (:class:`stdc.kit.mounts.Mount`, see :func:`stdc.kit.mounts.mount_all`) there, preferably inside the
     container's own mount namespace. ``stdio`` are the file descriptors that become the
     payload's 0, 1 and 2; no other descriptor of the runtime may reach the payload. When
     ``spec["process"]["terminal"]`` is true, ``stdio`` are the slave of a pseudo-terminal the
     caller allocated (and whose master it holds): the payload's session must have it as its
-    controlling terminal (setsid, then TIOCSCTTY; :func:`stdc.child.own_process` does both), so
+    controlling terminal (setsid, then TIOCSCTTY; :func:`stdc.kit.child.own_process` does both), so
     that ctrl-c and job control reach the payload.
 
     Returns only once the payload has been executed. If it cannot be, raise
@@ -91,13 +91,13 @@ def exec_exit_state(container_id: str, bundle: str, spec: dict) -> dict | None:
     """The final state of a container that has exited, read before :func:`exec_cleanup`
     removes its cgroups: ``{"oom_killed": bool}`` — whether the kernel's OOM killer killed a
     process of the container (its memory cgroup's ``oom_kill`` count; see
-    :func:`stdc.cgroups.oom_killed`). ``None`` when the executor cannot tell."""
+    :func:`stdc.kit.cgroups.oom_killed`). ``None`` when the executor cannot tell."""
 
 
 @hookspec(firstresult=True)
 def exec_stats(container_id: str, bundle: str, spec: dict) -> dict | None:
     """The resource usage of a running container, from its cgroups (see
-    :func:`stdc.cgroups.usage`): ``{"cpu_ns", "memory", "memory_limit", "pids"}``, or
+    :func:`stdc.kit.cgroups.usage`): ``{"cpu_ns", "memory", "memory_limit", "pids"}``, or
     ``None`` when it has none (it has exited)."""
 
 
@@ -110,5 +110,5 @@ def exec_processes(container_id: str, bundle: str, spec: dict) -> list[int]:
 @hookspec(firstresult=True)
 def exec_pause(container_id: str, bundle: str, spec: dict, paused: bool) -> None:
     """Freeze every process of a running container (``paused``), or thaw them; return once the
-    kernel reports them frozen or thawed (see :func:`stdc.cgroups.freeze`). A frozen container
+    kernel reports them frozen or thawed (see :func:`stdc.kit.cgroups.freeze`). A frozen container
     must still be killable: :func:`exec_cleanup` thaws what it kills."""

@@ -5,7 +5,7 @@ The first backend speaks the OCI Distribution API. ``store`` is the core's
 so every blob's digest is verified before it becomes visible, and it adds a pulled image inside
 ``store.ingesting()`` so that nothing half-downloaded is ever listed.
 
-References reach a backend already qualified (:func:`stdc.images.refs.qualify`):
+References reach a backend already qualified (:func:`stdc.kit.references.qualify`):
 ``host[:port]/path[:tag][@sha256:…]``. ``settings`` is the host file's ``[registry]`` table as it
 is (``default``, ``insecure``, ``certs_dir``, ``timeout``, … — see the backend's documentation).
 ``progress(what, done, total)`` is called as bytes move (``what``: a short blob digest), for the

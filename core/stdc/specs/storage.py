@@ -59,7 +59,7 @@ def storage_remove_layer(home: str, layer_id: str) -> None:
 def storage_prepare(home: str, snapshot_id: str, parent_id: str | None) -> list:
     """Create the writable snapshot ``snapshot_id`` on top of layer ``parent_id``.
 
-    Return the :class:`stdc.mounts.Mount` list that, mounted in order at one target directory,
+    Return the :class:`stdc.kit.mounts.Mount` list that, mounted in order at one target directory,
     gives the container's root filesystem. Nothing is mounted by the driver. Writes through the
     mounts land in the snapshot only: never in a layer, never in another snapshot.
     """

@@ -637,7 +637,7 @@ class SpecRunner:
             f.write("root:x:0:0:root:/root:/bin/sh\n")
 
     def spec(self, args: list[str], container_id: str, bundle: str) -> dict:
-        from stdc.spec import DEFAULT_PATH, build_spec
+        from stdc.kit.ocispec import DEFAULT_PATH, build_spec
 
         return build_spec(
             args=args,
@@ -657,7 +657,7 @@ class SpecRunner:
         during: Callable[[str], None] | None = None,
     ) -> tuple[int, str]:
         """Start, let ``during(container_id)`` look while it runs, reap; (exit code, output)."""
-        from stdc.mounts import Mount
+        from stdc.kit.mounts import Mount
 
         container_id = uuid.uuid4().hex * 2
         self.ids.add(container_id)

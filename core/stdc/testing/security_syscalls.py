@@ -126,7 +126,7 @@ def status(cli: Cli, *flags: str) -> dict[str, str]:
 
 
 def cap_names(mask: str) -> set[str]:
-    from stdc.security.capabilities import NAMES
+    from stdc.kit.capabilities import NAMES
 
     bits = int(mask, 16)
     return {name for n, name in enumerate(NAMES) if bits >> n & 1}

@@ -166,8 +166,9 @@ class Driver:
     def view(self, snapshot: str, fn: Callable[[str], Any]) -> Any:
         """Mount the snapshot in a private mount namespace and return ``fn(mounted_dir)``."""
         self.need_kernel()
-        from stdc import fsview, syscalls
-        from stdc.mounts import mount_all
+        from stdc import fsview
+        from stdc.kit import syscalls
+        from stdc.kit.mounts import mount_all
 
         mounts = self.hook.storage_mounts(home=self.home, snapshot_id=snapshot)
         where = tempfile.mkdtemp(prefix="view-", dir=os.path.dirname(self.home))
@@ -446,11 +447,11 @@ def test_mounts_name_the_layers(driver: Driver) -> None:
 def test_deep_chain_mount_options_fit_a_page(driver: Driver) -> None:
     ids = driver.chain(_deep_layers())
     mounts = driver.prepare("deep", ids[-1])
-    from stdc.mounts import split_options
+    from stdc.kit.mounts import split_options
 
     for m in mounts:
         _flags, data = split_options(m.options)
-        # stdc.mounts.mount_all shortens an overlay lowerdir list itself; all else must fit
+        # stdc.kit.mounts.mount_all shortens an overlay lowerdir list itself; all else must fit
         assert m.type == "overlay" or len(data) < PAGE, f"{m.type} options of {len(data)} bytes exceed a page"
     found = _described(driver, mounts)
     if found.kind == "copy":

@@ -9,7 +9,7 @@ Layout under the driver's home (the directory stdc gives it alone)::
     staging/                      copies in the making, never seen as layers or snapshots
 
 Written against stdc's published API only: :data:`stdc.specs.hookimpl`,
-:class:`stdc.mounts.Mount` and :mod:`stdc.errors`.
+:class:`stdc.kit.mounts.Mount` and :mod:`stdc.errors`.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import subprocess
 import tempfile
 from collections.abc import Callable
 
-from stdc import dirs
 from stdc.errors import StdcError
-from stdc.mounts import Mount
+from stdc.kit import dirs
+from stdc.kit.mounts import Mount
 from stdc.specs import hookimpl
 
 

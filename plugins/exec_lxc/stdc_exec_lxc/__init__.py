@@ -13,7 +13,7 @@ import contextlib
 import os
 import signal as signals
 
-from stdc.mounts import Mount
+from stdc.kit.mounts import Mount
 from stdc.specs import hookimpl
 
 
@@ -85,8 +85,8 @@ def exec_kill(container_id: str, bundle: str, pid: int, signal: int) -> None:
 
 @hookimpl
 def exec_cleanup(container_id: str, bundle: str, spec: dict) -> None:
-    from stdc import cgroups
     from stdc.errors import StdcError
+    from stdc.kit import cgroups
 
     from stdc_exec_lxc import binding, cleanup, translate
 
@@ -113,7 +113,7 @@ def exec_cleanup(container_id: str, bundle: str, spec: dict) -> None:
 @hookimpl
 def exec_exit_state(container_id: str, bundle: str, spec: dict) -> dict | None:
     """From what the container's stop hook saved (see :data:`translate.EXIT_MEMORY_EVENTS`)."""
-    from stdc import cgroups
+    from stdc.kit import cgroups
 
     from stdc_exec_lxc import translate
 
@@ -126,7 +126,7 @@ def exec_exit_state(container_id: str, bundle: str, spec: dict) -> dict | None:
 
 @hookimpl
 def exec_stats(container_id: str, bundle: str, spec: dict) -> dict | None:
-    from stdc import cgroups
+    from stdc.kit import cgroups
 
     from stdc_exec_lxc import translate
 
@@ -136,7 +136,7 @@ def exec_stats(container_id: str, bundle: str, spec: dict) -> dict | None:
 @hookimpl
 def exec_processes(container_id: str, bundle: str, spec: dict) -> list[int]:
     """The container's cgroup holds the payload only: LXC's monitor has a cgroup of its own."""
-    from stdc import cgroups
+    from stdc.kit import cgroups
 
     from stdc_exec_lxc import translate
 
@@ -147,7 +147,7 @@ def exec_processes(container_id: str, bundle: str, spec: dict) -> list[int]:
 def exec_pause(container_id: str, bundle: str, spec: dict, paused: bool) -> None:
     """The container's cgroup is frozen directly, not through liblxc's command socket: its
     monitor stays responsive (and forwards signals) while the payload is frozen."""
-    from stdc import cgroups
+    from stdc.kit import cgroups
 
     from stdc_exec_lxc import translate
 

@@ -11,7 +11,7 @@ import contextlib
 import os
 import shutil
 
-from stdc import cgroups
+from stdc.kit import cgroups
 
 from stdc_exec_lxc.translate import CGROUP_ROOT, monitor_cgroup
 

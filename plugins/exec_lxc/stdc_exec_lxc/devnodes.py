@@ -13,8 +13,8 @@ import os
 import stat
 from collections.abc import Callable
 
-from stdc import syscalls
 from stdc.errors import StdcError
+from stdc.kit import syscalls
 
 _KINDS = {"c": stat.S_IFCHR, "u": stat.S_IFCHR, "b": stat.S_IFBLK, "p": stat.S_IFIFO}
 

@@ -15,9 +15,9 @@ import fcntl
 import os
 import termios
 
-from stdc import child
 from stdc.errors import StdcError
-from stdc.spec import DEFAULT_PATH, ProcessSpec
+from stdc.kit import child
+from stdc.kit.ocispec import DEFAULT_PATH, ProcessSpec
 
 from stdc_exec_lxc import binding, inroot
 

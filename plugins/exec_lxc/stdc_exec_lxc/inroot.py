@@ -13,8 +13,8 @@ import errno
 import os
 import stat
 
-from stdc import syscalls, users, workdir
 from stdc.errors import PayloadError, StdcError
+from stdc.kit import syscalls, users, workdir
 
 _SYS_openat2 = 437  # x86_64 and most others
 _RESOLVE_IN_ROOT = 0x10
@@ -39,7 +39,7 @@ def open_in(root_fd: int, path: str, flags: int) -> int:
 
 def resolve_user(root_fd: int, spec_user: dict, env_home: bool) -> users.User:
     """``process.user`` (numbers or ``username``/``groupname``) against the image's files,
-    resolved by :mod:`stdc.users` with every path opened inside the root."""
+    resolved by :mod:`stdc.kit.users` with every path opened inside the root."""
 
     def open_inside(path: str) -> int:
         return open_in(root_fd, path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)

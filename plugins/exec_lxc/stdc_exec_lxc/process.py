@@ -31,10 +31,10 @@ import socket
 import time
 from typing import Any, NoReturn
 
-from stdc import child, rootpath, syscalls
 from stdc.errors import PayloadError, StdcError
-from stdc.mounts import Mount, mount_all
-from stdc.spec import DEFAULT_PATH
+from stdc.kit import child, rootpath, syscalls
+from stdc.kit.mounts import Mount, mount_all
+from stdc.kit.ocispec import DEFAULT_PATH
 
 from stdc_exec_lxc import binding, devnodes, inroot
 from stdc_exec_lxc.translate import LOG_FILE, SECCOMP_FILE, Plan
@@ -213,7 +213,7 @@ def _configure(plan: Plan, user: Any, cwd: str) -> Any:
 
 
 def _resolve(root_fd: int, destination: str, as_file: bool) -> str:
-    """``destination`` made inside the root, as its symlink-free path there (stdc.rootpath)."""
+    """``destination`` made inside the root, as its symlink-free path there (stdc.kit.rootpath)."""
     fd = rootpath.mountpoint(root_fd, destination, file=as_file)
     try:
         return rootpath.path_in_root(root_fd, fd)

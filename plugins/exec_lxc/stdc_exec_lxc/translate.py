@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from stdc import cgroups, devices, idmap
 from stdc.errors import StdcError
-from stdc.spec import ProcessSpec, cgroup_relative
+from stdc.kit import cgroups, devices, idmap
+from stdc.kit.ocispec import ProcessSpec, cgroup_relative
 
 from stdc_exec_lxc import seccomp
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import contextlib
 import os
 
-from stdc import idmap
-from stdc.mounts import Mount
+from stdc.kit import idmap
+from stdc.kit.mounts import Mount
 
 from stdc_exec_lxc.translate import Plan
 
@@ -25,7 +25,7 @@ def idmapped_rootfs(plan: Plan, rootfs_mounts: list[Mount]) -> None:
     rebuilt in it from bind mounts of its parts: the container's lxc directory, its other
     files (mount sources), and the idmapped rootfs.
     """
-    from stdc import syscalls
+    from stdc.kit import syscalls
 
     assert plan.idmap is not None
     uids, gids = plan.idmap
@@ -94,7 +94,7 @@ def reachable_sources(plan: Plan) -> None:
     below a directory only root may enter (a 0700 host path) is out of reach. In the monitor's
     own mount namespace each such source is bound onto a place in the container's config dir,
     on a tmpfs anyone may search, and LXC is given that place instead."""
-    from stdc import syscalls
+    from stdc.kit import syscalls
 
     binds = os.path.join(plan.lxcpath, plan.name, "binds")
     entries = []

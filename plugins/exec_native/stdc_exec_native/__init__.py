@@ -11,8 +11,8 @@ from __future__ import annotations
 import contextlib
 import os
 
-from stdc.mounts import Mount
-from stdc.spec import cgroup_relative
+from stdc.kit.mounts import Mount
+from stdc.kit.ocispec import cgroup_relative
 from stdc.specs import hookimpl
 
 
@@ -84,7 +84,7 @@ def _relative(spec: dict, container_id: str) -> str | None:
 
 @hookimpl
 def exec_exit_state(container_id: str, bundle: str, spec: dict) -> dict | None:
-    from stdc import cgroups
+    from stdc.kit import cgroups
 
     relative = _relative(spec, container_id)
     return {"oom_killed": cgroups.oom_killed(relative)} if relative else None
@@ -92,20 +92,20 @@ def exec_exit_state(container_id: str, bundle: str, spec: dict) -> dict | None:
 
 @hookimpl
 def exec_stats(container_id: str, bundle: str, spec: dict) -> dict | None:
-    from stdc import cgroups
+    from stdc.kit import cgroups
 
     return cgroups.usage(cgroup_relative(spec, container_id))
 
 
 @hookimpl
 def exec_processes(container_id: str, bundle: str, spec: dict) -> list[int]:
-    from stdc import cgroups
+    from stdc.kit import cgroups
 
     return cgroups.processes(cgroup_relative(spec, container_id))
 
 
 @hookimpl
 def exec_pause(container_id: str, bundle: str, spec: dict, paused: bool) -> None:
-    from stdc import cgroups
+    from stdc.kit import cgroups
 
     cgroups.freeze(cgroup_relative(spec, container_id), paused)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import ctypes
 
-from stdc import syscalls
 from stdc.errors import StdcError
-from stdc.security.capabilities import NAMES
+from stdc.kit import syscalls
+from stdc.kit.capabilities import NAMES
 
 NUMBERS = {name: number for number, name in enumerate(NAMES)}
 CAP_SYS_ADMIN = NUMBERS["CAP_SYS_ADMIN"]

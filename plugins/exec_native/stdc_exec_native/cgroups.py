@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 
-from stdc import cgroups as stdc_cgroups
 from stdc.errors import StdcError
+from stdc.kit import cgroups as stdc_cgroups
 
 from stdc_exec_native import devices
 

@@ -16,9 +16,9 @@ import os
 import platform
 import struct
 
-from stdc import syscalls
-from stdc.devices import Rule
 from stdc.errors import StdcError
+from stdc.kit import syscalls
+from stdc.kit.devices import Rule
 
 _SYS_BPF = {"x86_64": 321, "aarch64": 280, "ppc64le": 361, "s390x": 351, "riscv64": 280}
 

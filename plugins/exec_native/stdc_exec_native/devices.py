@@ -1,4 +1,4 @@
-"""Device control of the native executor: ``linux.resources.devices`` (see :mod:`stdc.devices`)
+"""Device control of the native executor: ``linux.resources.devices`` (see :mod:`stdc.kit.devices`)
 written to the container's cgroup before its init joins it.
 
 cgroup v1: the devices controller (``devices.deny`` / ``devices.allow``, in the spec's order).
@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from stdc import devices
 from stdc.errors import StdcError
+from stdc.kit import devices
 
 V1_MOUNT = "/sys/fs/cgroup/devices"
 

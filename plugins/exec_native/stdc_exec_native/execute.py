@@ -8,8 +8,8 @@ from __future__ import annotations
 import os
 from typing import NoReturn
 
-from stdc import child, syscalls
-from stdc.spec import cgroup_relative
+from stdc.kit import child, syscalls
+from stdc.kit.ocispec import cgroup_relative
 
 from stdc_exec_native import cgroups, namespaces, process
 from stdc_exec_native.userns import become_root

@@ -9,8 +9,8 @@ import signal
 import struct
 from collections.abc import Callable
 
-from stdc import syscalls
 from stdc.errors import StdcError
+from stdc.kit import syscalls
 
 #: Namespace types that may be joined by path (mount and user may not, for now).
 _JOINABLE = ("pid", "ipc", "uts", "network", "cgroup")

@@ -13,10 +13,10 @@ import contextlib
 import os
 from typing import NoReturn
 
-from stdc import child, idmap, syscalls, workdir
 from stdc.errors import StdcError
-from stdc.mounts import Mount
-from stdc.spec import DEFAULT_PATH, ProcessSpec, cgroup_relative
+from stdc.kit import child, idmap, syscalls, workdir
+from stdc.kit.mounts import Mount
+from stdc.kit.ocispec import DEFAULT_PATH, ProcessSpec, cgroup_relative
 
 from stdc_exec_native import capabilities, cgroups, namespaces, rootfs, users
 from stdc_exec_native.userns import UsernsPlan, become_root

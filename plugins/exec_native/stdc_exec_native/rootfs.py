@@ -2,7 +2,7 @@
 filesystem, the spec's mounts, /dev, pivot_root, then masked, read-only and read-only root.
 
 Mount destinations come from images and users: each is resolved inside the root by the kernel
-(:mod:`stdc.rootpath`: openat2 RESOLVE_IN_ROOT, missing components made relative to their
+(:mod:`stdc.kit.rootpath`: openat2 RESOLVE_IN_ROOT, missing components made relative to their
 parent's descriptor) and mounted on through ``/proc/self/fd``; proc and sysfs refuse a symlinked
 destination, as runc does.
 """
@@ -13,9 +13,9 @@ import contextlib
 import os
 import stat
 
-from stdc import rootpath, syscalls
 from stdc.errors import StdcError
-from stdc.mounts import Mount, mount_all
+from stdc.kit import rootpath, syscalls
+from stdc.kit.mounts import Mount, mount_all
 
 _PROPAGATION = {
     "private": syscalls.MS_PRIVATE,
@@ -241,7 +241,7 @@ class RootfsPlan:
 
 def build(plan: RootfsPlan, rootfs_mounts: list[Mount], idmap: tuple | None = None) -> None:
     """Up to pivot_root: mount everything at ``plan.root`` and make it ``/`` (``idmap``: see
-    :func:`stdc.mounts.mount_all`)."""
+    :func:`stdc.kit.mounts.mount_all`)."""
     root = plan.root
     os.umask(0)
     # nothing mounted here may reach the host, whatever the host's propagation is
@@ -254,7 +254,7 @@ def build(plan: RootfsPlan, rootfs_mounts: list[Mount], idmap: tuple | None = No
             syscalls.mount(root, root, None, syscalls.MS_BIND | syscalls.MS_REC)
     except OSError as e:
         raise StdcError(f"mounting the root filesystem on {root}: {e.strerror}") from None
-    # every destination is resolved inside the root as mounted now (see stdc.rootpath)
+    # every destination is resolved inside the root as mounted now (see stdc.kit.rootpath)
     root_fd = os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         for m in plan.mounts:

@@ -17,8 +17,8 @@ import ctypes
 import json
 import os
 
-from stdc import syscalls
 from stdc.errors import StdcError
+from stdc.kit import syscalls
 
 try:  # SHA-256 without loading OpenSSL: `import hashlib` alone costs ~3 ms on every start
     from _sha256 import sha256  # Python 3.11's built-in implementation

@@ -1,11 +1,11 @@
 """A container in a user namespace: the native executor's part (runc's shape, in its own order).
 
-The parent makes the user namespace with a helper (:class:`stdc.idmap.UserNamespace`), which
+The parent makes the user namespace with a helper (:class:`stdc.kit.idmap.UserNamespace`), which
 also creates the namespaces that must be owned by it (a new network, uts and ipc namespace:
 the container's root then has its capabilities there, e.g. to bind port 80). The init, still
 real root, joins those, builds the whole filesystem as real root *acting as the container's
 root* (files it creates are the container's; the rootfs is idmapped, see
-:func:`stdc.mounts.mount_all`), pivots, and only then enters the user namespace and becomes its
+:func:`stdc.kit.mounts.mount_all`), pivots, and only then enters the user namespace and becomes its
 uid/gid 0. The mount, pid and cgroup namespaces stay owned by the host's user namespace:
 the container's root can never unmount a mask or mount anything, whatever its capabilities.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 
-from stdc import idmap, syscalls
+from stdc.kit import idmap, syscalls
 
 #: namespaces the helper creates owned by the user namespace: OCI type -> (clone flag, /proc name)
 OWNED = {
@@ -56,7 +56,7 @@ class UsernsPlan:
         return os.open(self.holder.path("user"), os.O_RDONLY | os.O_CLOEXEC)
 
     def idmap(self, userns_fd: int) -> tuple[int, tuple[int, int]]:
-        """The ``idmap`` argument of :func:`stdc.mounts.mount_all`."""
+        """The ``idmap`` argument of :func:`stdc.kit.mounts.mount_all`."""
         return userns_fd, self.root_ids
 
 

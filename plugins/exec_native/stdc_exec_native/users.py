@@ -1,4 +1,4 @@
-"""The user the payload runs as: ``process.user`` resolved by :mod:`stdc.users` against the
+"""The user the payload runs as: ``process.user`` resolved by :mod:`stdc.kit.users` against the
 container's own /etc/passwd and /etc/group (read after pivot_root, so these are the image's
 files), and the switch to it."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 
-from stdc import users
+from stdc.kit import users
 
 
 def _open_after_pivot(path: str) -> int:

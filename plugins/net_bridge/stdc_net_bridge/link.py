@@ -13,8 +13,8 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from stdc import syscalls
 from stdc.errors import Conflict, StdcError
+from stdc.kit import syscalls
 
 VETH_PREFIX = "vstdc"
 

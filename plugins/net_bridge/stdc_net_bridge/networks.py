@@ -13,7 +13,7 @@ import os
 from typing import Any
 
 from stdc.errors import Conflict, NotFound
-from stdc.netns import bind_ports
+from stdc.kit.netns import bind_ports
 
 from stdc_net_bridge import ports
 from stdc_net_bridge.store import DEFAULT, Store

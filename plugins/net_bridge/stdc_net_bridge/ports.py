@@ -1,4 +1,4 @@
-"""Published ports: the host sockets are bound (:func:`stdc.netns.bind_ports`) in the stdc
+"""Published ports: the host sockets are bound (:func:`stdc.kit.netns.bind_ports`) in the stdc
 command itself, so a port already taken is an error before the container starts; a userland
 proxy process per container (:mod:`stdc_net_bridge.proxy`) inherits them and relays to the
 container's address.
@@ -17,7 +17,7 @@ import sys
 import time
 from typing import Any
 
-from stdc.state import process_alive, process_start_time
+from stdc.kit.processes import process_alive, process_start_time
 
 PROXY_MODULE = "stdc_net_bridge.proxy"
 

@@ -16,13 +16,13 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any
 
 from stdc.errors import BadInput, NotFound
-from stdc.images import archive, oci, refs
-from stdc.images.archive import CONFIG_TYPES, LAYER_TYPES
+from stdc.kit import imagespec, references
+from stdc.kit.imagespec import CONFIG_TYPES, LAYER_TYPES
 
 from stdc_registry_oci import sources
 from stdc_registry_oci.client import Registry, RegistryError
 
-ACCEPT = ", ".join((oci.MANIFEST, oci.DOCKER_MANIFEST, oci.INDEX, oci.DOCKER_LIST))
+ACCEPT = ", ".join((imagespec.MANIFEST, imagespec.DOCKER_MANIFEST, imagespec.INDEX, imagespec.DOCKER_LIST))
 MANIFEST_LIMIT = 4 << 20  # what distribution itself accepts
 DEFAULT_PARALLEL = 4
 _BUFFER = 1 << 20
@@ -33,7 +33,7 @@ def pull(
     remote: str, local: str | None, store: Any, platform: str | None, settings: dict, home: str, progress: Any
 ) -> str:
     """See :func:`stdc.specs.registry.registry_pull`."""
-    ref = refs.parse(remote)
+    ref = references.parse(remote)
     host, repo = ref.domain or "", ref.path
     want = parse_platform(platform)
     registry = Registry(host, settings)
@@ -57,7 +57,7 @@ def pull(
 def parse_platform(text: str | None) -> dict[str, str]:
     """``os/arch[/variant]`` as an OCI platform; ``None``: this host's."""
     if not text:
-        return oci.host_platform()
+        return imagespec.host_platform()
     parts = text.split("/")
     if len(parts) not in (2, 3) or not all(parts):
         raise BadInput(f"invalid platform {text!r}: expected os/arch[/variant], e.g. linux/amd64")
@@ -94,15 +94,15 @@ def fetch_manifest(registry: Registry, repo: str, reference: str, scope: tuple[s
 
 
 def _image_manifest(
-    registry: Registry, repo: str, ref: refs.Reference, want: dict[str, str], scope: tuple[str, ...]
+    registry: Registry, repo: str, ref: references.Reference, want: dict[str, str], scope: tuple[str, ...]
 ) -> tuple[str, bytes, str]:
     """The image manifest ``ref`` names, through image indexes."""
-    reference = ref.digest or ref.tag or refs.DEFAULT_TAG
+    reference = ref.digest or ref.tag or references.DEFAULT_TAG
     for _depth in range(3):
         digest, data, media = fetch_manifest(registry, repo, reference, scope)
-        if media in oci.MANIFEST_TYPES:
+        if media in imagespec.MANIFEST_TYPES:
             return digest, data, media
-        if media not in oci.INDEX_TYPES:
+        if media not in imagespec.INDEX_TYPES:
             if "distribution.manifest.v1" in media:
                 raise BadInput(f"{repo}:{reference} has a schema 1 manifest, which stdc does not pull")
             raise BadInput(f"{repo}:{reference}: unknown manifest media type {media!r}")
@@ -115,10 +115,10 @@ def _image_manifest(
 
 
 def _child(index: dict, want: dict[str, str]) -> str | None:
-    """The digest of the index entry for ``want`` (:func:`archive.choose_platform`), checked."""
-    child = archive.choose_platform(index, want)
+    """The digest of the index entry for ``want`` (:func:`imagespec.choose_platform`), checked."""
+    child = imagespec.choose_platform(index, want)
     digest = child.get("digest") if child else None
-    return digest if isinstance(digest, str) and refs.DIGEST_RE.fullmatch(digest) else None
+    return digest if isinstance(digest, str) and references.DIGEST_RE.fullmatch(digest) else None
 
 
 def _blobs(host: str, digest: str, manifest: dict) -> list[dict]:
@@ -128,7 +128,11 @@ def _blobs(host: str, digest: str, manifest: dict) -> list[dict]:
         layers = list(manifest["layers"])
         descriptors = [config, *layers]
         for desc in descriptors:
-            if not refs.DIGEST_RE.fullmatch(desc["digest"]) or not isinstance(desc["size"], int) or desc["size"] < 0:
+            if (
+                not references.DIGEST_RE.fullmatch(desc["digest"])
+                or not isinstance(desc["size"], int)
+                or desc["size"] < 0
+            ):
                 raise ValueError(desc)
     except (KeyError, TypeError, ValueError):
         raise BadInput(f"manifest {digest} from {host} is malformed (config, layers, digest, size)") from None

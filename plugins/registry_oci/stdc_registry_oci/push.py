@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from stdc.errors import BadInput, NotFound
-from stdc.images import archive, oci, refs
+from stdc.kit import imagespec, references
 
 from stdc_registry_oci import sources
 from stdc_registry_oci.client import Registry, RegistryError
@@ -28,8 +28,8 @@ def push(local: str, remote: str, store: Any, settings: dict, home: str, progres
     image = store.resolve(local)
     digest, data = _image_manifest(store, image.manifest_digest)
     manifest = json.loads(data)
-    media = manifest.get("mediaType") or oci.MANIFEST
-    ref = refs.parse(remote)
+    media = manifest.get("mediaType") or imagespec.MANIFEST
+    ref = references.parse(remote)
     host, repo = ref.domain or "", ref.path
     blobs = list({d["digest"]: d for d in [manifest["config"], *manifest["layers"]]}.values())
     chunk = int(settings.get("chunk_size") or DEFAULT_CHUNK)
@@ -69,7 +69,7 @@ def _image_manifest(store: Any, digest: str) -> tuple[str, bytes]:
         doc = json.loads(data)
         if "manifests" not in doc:
             return digest, data
-        child = archive.choose_platform(doc)
+        child = imagespec.choose_platform(doc)
         if child is None:
             raise NotFound(f"image index {digest} has no manifest for this host's platform")
         digest = child["digest"]

@@ -24,7 +24,7 @@ import tempfile
 from collections.abc import Callable
 from functools import cache
 
-from stdc import dirs
+from stdc.kit import dirs
 from stdc.specs import hookimpl
 
 from stdc_storage_aufs.branches import XINO, branch_max, branch_mounts, check_depth, check_path
@@ -94,7 +94,7 @@ def _dirperm1(home: str) -> bool:
             return f.read().strip() == "yes"
     except FileNotFoundError:
         pass
-    from stdc import fsview, syscalls
+    from stdc.kit import privatens, syscalls
 
     os.makedirs(os.path.join(home, "staging"), mode=0o700, exist_ok=True)
     scratch = tempfile.mkdtemp(dir=os.path.join(home, "staging"), prefix="probe-")
@@ -110,7 +110,7 @@ def _dirperm1(home: str) -> bool:
         return True
 
     try:
-        works = fsview.in_private_namespace(probe)
+        works = privatens.in_private_namespace(probe)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     with open(remembered + ".tmp", "w") as f:

@@ -8,8 +8,8 @@ branch only. mount(2) copies at most one page of option data: a stack that does 
 mounted with the branches that do, and the rest appended in order by ``remount`` calls of
 ``append:DIR=ro+wh`` options, each again within a page (moby's ``aufsMount``).
 
-Pure string logic: :func:`branch_mounts` returns :class:`stdc.mounts.Mount` descriptions that
-:func:`stdc.mounts.mount_all` performs in order at one target.
+Pure string logic: :func:`branch_mounts` returns :class:`stdc.kit.mounts.Mount` descriptions that
+:func:`stdc.kit.mounts.mount_all` performs in order at one target.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 
 from stdc.errors import StdcError
-from stdc.mounts import Mount
+from stdc.kit.mounts import Mount
 
 XINO = "/dev/shm/aufs.xino"
 #: the options data of one mount(2) call, NUL included, fits one page

@@ -16,8 +16,8 @@ import os
 import shutil
 from collections.abc import Callable
 
-from stdc import dirs
-from stdc.mounts import Mount
+from stdc.kit import dirs
+from stdc.kit.mounts import Mount
 from stdc.specs import hookimpl
 
 _SHORT = 16

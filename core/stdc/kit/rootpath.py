@@ -17,8 +17,8 @@ import errno
 import os
 import stat
 
-from stdc import syscalls
 from stdc.errors import StdcError
+from stdc.kit import syscalls
 
 _MAX_SYMLINKS = 40  # the kernel's MAXSYMLINKS
 _RESOLVE = syscalls.RESOLVE_IN_ROOT | syscalls.RESOLVE_NO_MAGICLINKS

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from stdc.images.refs import Reference
+from stdc.kit.references import Reference
 
 #: Manifests, indexes and configs larger than this are not ones we want to parse.
 JSON_LIMIT = 8 << 20
@@ -138,3 +138,32 @@ def parse_time(text: str) -> float | None:
     except ValueError:
         return None
     return whole + float("0." + m.group(2)) if m.group(2) else whole
+
+
+DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
+DOCKER_LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+DOCKER_LAYER_TAR = "application/vnd.docker.image.rootfs.diff.tar"
+#: Layer media types stdc reads (OCI and Docker v2 schema 2), for every image source.
+LAYER_TYPES = {
+    LAYER_TAR,
+    LAYER_GZIP,
+    DOCKER_LAYER_GZIP,
+    DOCKER_LAYER_TAR,
+    "application/vnd.oci.image.layer.nondistributable.v1.tar",
+    "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+}
+CONFIG_TYPES = {CONFIG, DOCKER_CONFIG}
+
+
+def choose_platform(index: dict[str, Any], want: dict[str, str] | None = None) -> dict[str, Any] | None:
+    """The descriptor in an image index for the platform ``want`` (``os``, ``architecture`` and,
+    only when given, ``variant``; default this host's), or ``None``."""
+    want = want or host_platform()
+    for child in index.get("manifests") or []:
+        plat = (child.get("platform") or {}) if isinstance(child, dict) else {}
+        if plat.get("os") != want["os"] or plat.get("architecture") != want["architecture"]:
+            continue
+        if want.get("variant") and plat.get("variant") != want["variant"]:
+            continue
+        return child
+    return None

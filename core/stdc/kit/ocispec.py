@@ -107,7 +107,7 @@ def build_spec(
     ``netns`` is the path of a prepared network namespace to join; ``None`` creates a new one
     with only loopback; ``share_host_network`` keeps the host's.
     """
-    from stdc.devices import default_rules as default_device_rules
+    from stdc.kit.devices import default_rules as default_device_rules
 
     namespaces = [{"type": t} for t in ("pid", "ipc", "uts", "mount", "cgroup")]
     if not share_host_network:
@@ -152,8 +152,8 @@ class ProcessSpec:
     __slots__ = ("args", "env", "cwd", "user", "umask", "terminal")
 
     def __init__(self, spec: dict) -> None:
-        from stdc import workdir
         from stdc.errors import StdcError
+        from stdc.kit import workdir
 
         process = spec.get("process") or {}
         self.terminal = bool(process.get("terminal"))

@@ -19,7 +19,7 @@ import ctypes
 import os
 import signal
 
-from stdc import syscalls
+from stdc.kit import syscalls
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -211,7 +211,7 @@ _MOUNT_ATTR = {"ro": 0x1, "nosuid": 0x2, "nodev": 0x4, "noexec": 0x8, "noatime":
 
 
 def idmapped_tree(mounts: list, userns_fd: int, root_ids: tuple[int, int]) -> int:
-    """The root filesystem described by ``mounts`` (:class:`stdc.mounts.Mount`) as one detached
+    """The root filesystem described by ``mounts`` (:class:`stdc.kit.mounts.Mount`) as one detached
     mount, idmapped with ``userns_fd``; a descriptor for :func:`move_mount`. ``root_ids`` are
     the host uid and gid the container's root is mapped to.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, field
 
-from stdc import syscalls
+from stdc.kit import syscalls
 
 #: mount(2) takes at most one page of option data.
 _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -72,10 +72,10 @@ def mount_all(mounts: list[Mount], target: str, idmap: tuple[int, tuple[int, int
     """Mount ``mounts`` in order at ``target`` (the root filesystem of a container).
 
     ``idmap`` is ``(user namespace fd, (host uid, host gid) of the container's root)``: the files
-    then appear owned by that namespace's range (see :func:`stdc.idmap.idmapped_tree`).
+    then appear owned by that namespace's range (see :func:`stdc.kit.idmap.idmapped_tree`).
     """
     if idmap is not None:
-        from stdc import idmap as idmapping
+        from stdc.kit import idmap as idmapping
 
         tree = idmapping.idmapped_tree(mounts, idmap[0], idmap[1])
         try:

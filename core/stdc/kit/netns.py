@@ -14,8 +14,8 @@ import contextlib
 import os
 from typing import Any
 
-from stdc import dirs, syscalls
 from stdc.errors import BadInput, Conflict, StdcError
+from stdc.kit import dirs, syscalls
 
 #: Networks built into the core: no namespace of the core's making, no provider.
 BUILTIN = ("none", "host")

@@ -1,0 +1,65 @@
+"""Old import paths of modules that moved into :mod:`stdc.kit`, kept working for one release.
+
+``import stdc.syscalls`` (or ``from stdc import syscalls``) still gives the module, now
+``stdc.kit.syscalls``, with a :class:`DeprecationWarning` that names the new path. The module is
+the same object under both names, so a driver written against the old path behaves exactly as
+before. The table goes in the release after next; nothing in stdc itself uses the old names.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import sys
+import warnings
+from types import ModuleType
+
+#: old name -> new name
+MOVED = {
+    "stdc.syscalls": "stdc.kit.syscalls",
+    "stdc.mounts": "stdc.kit.mounts",
+    "stdc.child": "stdc.kit.child",
+    "stdc.cgroups": "stdc.kit.cgroups",
+    "stdc.devices": "stdc.kit.devices",
+    "stdc.idmap": "stdc.kit.idmap",
+    "stdc.rootpath": "stdc.kit.rootpath",
+    "stdc.workdir": "stdc.kit.workdir",
+    "stdc.users": "stdc.kit.users",
+    "stdc.dirs": "stdc.kit.dirs",
+    "stdc.netns": "stdc.kit.netns",
+    "stdc.spec": "stdc.kit.ocispec",
+    "stdc.security.capabilities": "stdc.kit.capabilities",
+    "stdc.images.oci": "stdc.kit.imagespec",
+    "stdc.images.refs": "stdc.kit.references",
+}
+
+
+class _Alias(importlib.abc.Loader):
+    def __init__(self, new: str) -> None:
+        self.new = new
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
+        warnings.warn(
+            f"{spec.name} has moved to {self.new}; the old name goes in the next release",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        return importlib.import_module(self.new)
+
+    def exec_module(self, module: ModuleType) -> None:
+        pass  # the module is the new one, run already
+
+
+class MovedFinder(importlib.abc.MetaPathFinder):
+    """Finds an old name of :data:`MOVED` and hands back the module under its new name."""
+
+    def find_spec(self, fullname: str, path: object, target: object = None) -> importlib.machinery.ModuleSpec | None:
+        new = MOVED.get(fullname)
+        return importlib.machinery.ModuleSpec(fullname, _Alias(new)) if new else None
+
+
+def install() -> None:
+    """Put the finder in front of the import system, once."""
+    if not any(isinstance(f, MovedFinder) for f in sys.meta_path):
+        sys.meta_path.insert(0, MovedFinder())
