@@ -480,9 +480,9 @@ def podman_import(ws: Workspace, layer: Path) -> str:
 # -- stdc -----------------------------------------------------------------------------------------
 
 
-def stdc_root(ws: Workspace, binary: str) -> Path:
+def stdc_root(ws: Workspace, binary: str, name: str = "stdc-root") -> Path:
     """A private stdc root in the workspace; every container in it is removed on exit."""
-    root = ws.path / "stdc-root"
+    root = ws.path / name
 
     def remove_containers() -> None:
         ids = run(stdc(binary, root, "ps", "-aq", "--no-trunc")).stdout.split()
@@ -493,10 +493,10 @@ def stdc_root(ws: Workspace, binary: str) -> Path:
     return root
 
 
-def stdc_daemon(ws: Workspace, binary: str) -> tuple[dict[str, str], int]:
+def stdc_daemon(ws: Workspace, binary: str, socket_name: str = "daemon.sock") -> tuple[dict[str, str], int]:
     """Start a ``stdc daemon`` on a socket in the workspace (stopped by its pid on exit);
     returns the environment that sends a ``stdc`` command to it, and the daemon's pid."""
-    socket_path = ws.path / "daemon.sock"
+    socket_path = ws.path / socket_name
     proc = subprocess.Popen(
         [binary, "daemon", "--socket", str(socket_path)], stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -518,13 +518,20 @@ def prepare_stdc(ws: Workspace, binary: str, pyc_cache: bool) -> tuple[Path, Pat
     """Set up stdc for timing: a private root (cleaned up on exit), bytecode caching (see
     :func:`bytecode_cache`), and the base image built by one untimed ``run --rm base /bin/true``.
     Returns the root, the base image's layer tar and the bytecode description."""
-    root = stdc_root(ws, binary)
     bytecode = bytecode_cache(ws, pyc_cache)
+    root = prepare_another_stdc(ws, binary, "stdc-root")
+    return root, base_layer(root), bytecode
+
+
+def prepare_another_stdc(ws: Workspace, binary: str, root_name: str) -> Path:
+    """A private root named ``root_name`` for ``binary`` (another build of stdc, compared with the
+    one under test), its base image built by one untimed run; the bytecode cache is shared."""
+    root = stdc_root(ws, binary, root_name)
     try:
         run(stdc(binary, root, "run", "--rm", "base", "/bin/true"), timeout=600)
     except BenchError as e:
-        raise BenchError(f"stdc cannot run its base image: {e}") from None
-    return root, base_layer(root), bytecode
+        raise BenchError(f"{binary} cannot run its base image: {e}") from None
+    return root
 
 
 def base_layer(root: Path) -> Path:

@@ -26,9 +26,38 @@ CGROUP_ROOT = "/sys/fs/cgroup"
 STDC_CGROUPS_BEFORE = set(glob.glob(f"{CGROUP_ROOT}/*/stdc"))
 
 
+#: Every program outside the venv that a test runs (or that podman runs for one), with the Debian
+#: package that brings it; `scripts/setup --test` installs them all. Checked before any test runs,
+#: so a missing install step fails the whole run at once with the list, instead of passing here
+#: only because someone installed the program by hand.
+OUTSIDE_PROGRAMS = {
+    "busybox": "busybox-static",
+    "gcc": "gcc",
+    "nft": "nftables",
+    "ip": "iproute2",
+    "lxc-start": "lxc",
+    "tmux": "tmux",
+    "script": "bsdutils",
+    "podman": "podman",
+    "runc": "runc",
+    "skopeo": "skopeo",
+    "umoci": "umoci",
+    "docker-registry": "docker-registry",
+    "htpasswd": "apache2-utils",
+    "openssl": "openssl",
+    "unshare": "util-linux",
+    "mount": "mount",
+}
+
+
 def pytest_configure(config: pytest.Config) -> None:
     if os.geteuid() != 0:
         raise pytest.UsageError("the stdc tests run real containers and need root")
+    missing = [f"{prog} ({pkg})" for prog, pkg in OUTSIDE_PROGRAMS.items() if shutil.which(prog) is None]
+    if missing:
+        raise pytest.UsageError(
+            f"programs the tests run are missing (scripts/setup --test installs them): {', '.join(missing)}"
+        )
 
 
 LXC_LOCKS = "/run/lxc/lock"
