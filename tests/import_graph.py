@@ -1,6 +1,8 @@
 """What Python modules import, read from their source (AST): every ``import`` and ``from … import``
-wherever it is (module level or inside a function), and ``importlib.import_module("…")`` with a
-constant name; not those under ``if TYPE_CHECKING:``, which never run.
+wherever it is (module level or inside a function), and ``importlib.import_module(…)`` with a
+constant name or an f-string with a constant start (``f"stdc.cli.{area}"`` counts as importing
+any module of ``stdc.cli``, like ``from stdc.cli import *``); not those under
+``if TYPE_CHECKING:``, which never run.
 
 Shared by the tests that hold the shape of the tree (import direction, import cycles).
 """
@@ -21,12 +23,15 @@ _NOT_SOURCE = {"build", "__pycache__", ".venv", "dist"}
 
 @dataclass(frozen=True)
 class Imported:
-    """One import in one file: ``from module import name`` (``name`` is ``None`` for ``import module``)."""
+    """One import in one file: ``from module import name`` (``name`` is ``None`` for ``import module``,
+    ``*`` for any of the module's names or submodules)."""
 
     path: str
     line: int
     module: str
     name: str | None
+    #: made by a call to ``importlib.import_module``
+    call: bool = False
 
     @property
     def where(self) -> str:
@@ -34,7 +39,12 @@ class Imported:
         return f"{os.path.relpath(self.path, REPO)}:{self.line}"
 
     def __str__(self) -> str:
-        statement = f"import {self.module}" if self.name is None else f"from {self.module} import {self.name}"
+        if self.call:
+            statement = f"import_module({self.module + ('.…' if self.name else '')!r})"
+        elif self.name is None:
+            statement = f"import {self.module}"
+        else:
+            statement = f"from {self.module} import {self.name}"
         return f"{self.where}: {statement}"
 
 
@@ -92,16 +102,23 @@ def imports(path: str, source_root: str) -> list[Imported]:
         elif isinstance(node, ast.ImportFrom):
             module = _absolute(node.module, node.level, package)
             found += [Imported(path, node.lineno, module, alias.name) for alias in node.names]
-        elif (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "import_module"
-            and node.args
-            and isinstance(node.args[0], ast.Constant)
-            and isinstance(node.args[0].value, str)
-        ):
-            found.append(Imported(path, node.lineno, node.args[0].value, None))
+        elif isinstance(node, ast.Call) and _called_name(node) == "import_module" and node.args:
+            argument = node.args[0]
+            if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
+                found.append(Imported(path, node.lineno, argument.value, None, call=True))
+            elif isinstance(argument, ast.JoinedStr) and _constant_start(argument).endswith("."):
+                found.append(Imported(path, node.lineno, _constant_start(argument)[:-1], "*", call=True))
     return found
+
+
+def _called_name(call: ast.Call) -> str | None:
+    function = call.func
+    return function.attr if isinstance(function, ast.Attribute) else getattr(function, "id", None)
+
+
+def _constant_start(text: ast.JoinedStr) -> str:
+    first = text.values[0] if text.values else None
+    return first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else ""
 
 
 def within(module: str, prefix: str) -> bool:
