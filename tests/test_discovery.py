@@ -44,15 +44,17 @@ def test_an_installed_backend_carries_the_range_it_declares():
     assert backend.contract == ">=1.0,<2" and plugins.contract_problem(backend.contract) is None
 
 
-def _distribution(path: os.PathLike, entry_points: dict[str, str], modules: dict[str, str]) -> None:
+def _distribution(
+    path: os.PathLike, entry_points: dict[str, str], modules: dict[str, str], group: str = "stdc.storage"
+) -> None:
     """A distribution as an installer leaves it in site-packages, in ``path``: its metadata (with
-    ``stdc.storage`` entry points) and its modules."""
+    entry points in ``group``) and its modules."""
     info = os.path.join(path, "stdc_probe-0.0.1.dist-info")
     os.makedirs(info)
     with open(os.path.join(info, "METADATA"), "w") as f:
         f.write("Metadata-Version: 2.1\nName: stdc-probe\nVersion: 0.0.1\n")
     with open(os.path.join(info, "entry_points.txt"), "w") as f:
-        f.write("[stdc.storage]\n" + "".join(f"{name} = {target}\n" for name, target in entry_points.items()))
+        f.write(f"[{group}]\n" + "".join(f"{name} = {target}\n" for name, target in entry_points.items()))
     for module, source in modules.items():
         with open(os.path.join(path, f"{module}.py"), "w") as f:
             f.write(source)
@@ -60,9 +62,15 @@ def _distribution(path: os.PathLike, entry_points: dict[str, str], modules: dict
 
 def _load_in_subprocess(path: os.PathLike, name: str) -> subprocess.CompletedProcess:
     """``plugins.load("storage", name)`` with ``path`` on sys.path and an entry-point cache of its own."""
+    return _in_subprocess(path, f"plugins.load('storage', {name!r})")
+
+
+def _in_subprocess(path: os.PathLike, call: str) -> subprocess.CompletedProcess:
+    """``call`` (of :mod:`stdc.plugins`) with ``path`` on sys.path and an entry-point cache of its own;
+    a StdcError is printed as ``Class: message``."""
     code = (
         "import sys; from stdc import plugins; from stdc.errors import StdcError\n"
-        f"try:\n    plugins.load('storage', {name!r})\n"
+        f"try:\n    {call}\n"
         "except StdcError as e:\n    print(type(e).__name__, e, sep=': '); sys.exit(e.exit_code)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(path), "XDG_CACHE_HOME": os.path.join(path, "cache")}
@@ -105,3 +113,18 @@ def test_a_backend_for_this_contract_is_still_held_to_its_hooks(probes):
     assert r.returncode == 125, r.stderr
     assert r.stdout.startswith("StdcError: storage backend 'empty' (stdc_probe_empty) does not fit the stdc contract")
     assert "missing hook(s) storage_add_layer" in r.stdout
+
+
+def test_an_event_observer_for_another_contract_is_refused(tmp_path):
+    _distribution(
+        tmp_path,
+        {"audit": "stdc_probe_audit"},
+        {"stdc_probe_audit": 'STDC_CONTRACT = ">=2"\n'},
+        group="stdc.events",
+    )
+    r = _in_subprocess(tmp_path, "plugins.observers()")
+    assert r.returncode == 125, r.stderr
+    assert r.stdout == (
+        "ContractMismatch: event observer 'audit': not usable "
+        f"(written for stdc contract >=2; this stdc has {VERSION})\n"
+    )
