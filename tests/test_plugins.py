@@ -15,7 +15,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def test_plugins_lists_installed_backends(stdc):
     out = stdc("plugins").stdout
     lines = out.splitlines()
-    assert lines[0].split() == ["KIND", "NAME", "DISTRIBUTION", "VERSION", "USABLE"]
+    assert lines[0].split() == ["KIND", "NAME", "DISTRIBUTION", "VERSION", "CONTRACT", "USABLE"]
     rows = {tuple(line.split()[:3]) for line in lines[1:]}
     assert ("storage", "overlay*", "stdc-storage-overlay") in rows
     assert ("exec", "native*", "stdc-exec-native") in rows

@@ -5,6 +5,10 @@ networking never imports a network provider. Each loaded backend gets a pluggy m
 own holding the hookspecs of its kind, so its hooks are validated when it is registered and a
 call reaches that one backend only (containers made by different drivers can be handled by one
 command). Observers of lifecycle events come from every plugin under ``stdc.events``.
+
+Before a backend is registered its declared range of contract versions (``STDC_CONTRACT``, see
+:mod:`stdc.specs`) is checked against :data:`stdc.specs.VERSION`: a backend written for another
+version is refused with the reason, before any of its hooks runs.
 """
 
 from __future__ import annotations
@@ -12,7 +16,9 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import sys
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -21,7 +27,15 @@ from typing import Any
 import pluggy
 
 from stdc.errors import BackendUnusable, NotFound, StdcError
-from stdc.specs import EVENTS_GROUP, KINDS, PROJECT
+from stdc.specs import (
+    DECLARATION,
+    EVENTS_GROUP,
+    KINDS,
+    PROJECT,
+    UNDECLARED,
+    VERSION,
+    ContractDeprecationWarning,
+)
 
 #: Backends built into the core: they need no plugin.
 BUILTIN = {"net": ("none", "host")}
@@ -35,6 +49,8 @@ class Backend:
     name: str
     hook: Any  # pluggy's HookRelay; None for a built-in
     plugin: Any = None
+    #: the range of contract versions it declares; ``None`` when it declares none (or is built in)
+    contract: str | None = None
 
     @property
     def builtin(self) -> bool:
@@ -57,6 +73,9 @@ class Installed:
     distribution: str
     version: str
     problem: str | None
+    #: the range of contract versions it declares (as it is), ``VERSION`` for a built-in, ``None``
+    #: when it declares none, ``"?"`` when it could not be imported
+    contract: object = None
 
 
 def _prefix(kind: str) -> str:
@@ -65,6 +84,67 @@ def _prefix(kind: str) -> str:
 
 def _hook_names(spec_module: Any, prefix: str) -> list[str]:
     return [n for n in dir(spec_module) if n.startswith(prefix + "_") and callable(getattr(spec_module, n))]
+
+
+class ContractMismatch(BackendUnusable):
+    """A backend written for contract versions that do not include this stdc's."""
+
+    def __init__(self, label: str, reason: str) -> None:
+        super().__init__(f"{label}: not usable ({reason})")
+        self.reason = reason
+
+
+_CLAUSE = re.compile(r"\s*(>=|<=|==|!=|>|<)\s*(\d+(?:\.\d+)*)\s*")
+_COMPARE: dict[str, Callable[[tuple[int, ...], tuple[int, ...]], bool]] = {
+    ">=": lambda a, b: a >= b,
+    "<=": lambda a, b: a <= b,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    ">": lambda a, b: a > b,
+    "<": lambda a, b: a < b,
+}
+
+
+def _parse_range(text: object) -> list[tuple[str, str]] | None:
+    """``">=1.0,<2"`` as ``[(">=", "1.0"), ("<", "2")]``; ``None`` when it is no such range."""
+    if not isinstance(text, str):
+        return None
+    matches = [_CLAUSE.fullmatch(clause) for clause in text.split(",")]
+    return [(m[1], m[2]) for m in matches if m] if all(matches) else None
+
+
+def _version_tuple(text: str, width: int) -> tuple[int, ...]:
+    parts = tuple(int(p) for p in text.split("."))
+    return parts + (0,) * (width - len(parts))
+
+
+def contract_problem(declared: object, version: str = VERSION) -> str | None:
+    """Why a backend declaring the range ``declared`` (``">=1.0,<2"``) cannot work with contract
+    ``version``, or ``None`` when it can; ``None`` declared is taken as :data:`~stdc.specs.UNDECLARED`."""
+    text = UNDECLARED if declared is None else declared
+    clauses = _parse_range(text)
+    if clauses is None:
+        return f"declares {DECLARATION} = {declared!r}, not a range of versions such as {UNDECLARED!r}"
+    for op, bound in clauses:
+        width = max(bound.count("."), version.count(".")) + 1
+        if not _COMPARE[op](_version_tuple(version, width), _version_tuple(bound, width)):
+            return f"written for stdc contract {text}; this stdc has {version}"
+    return None
+
+
+def _check_contract(label: str, plugin: Any) -> str | None:
+    """Refuse ``plugin`` when it was written for another contract; return the range it declares."""
+    declared = getattr(plugin, DECLARATION, None)
+    reason = contract_problem(declared)
+    if reason:
+        raise ContractMismatch(label, reason)
+    if declared is None:
+        warnings.warn(
+            f"{label} declares no {DECLARATION}; taken as written for stdc contract {UNDECLARED}",
+            ContractDeprecationWarning,
+            stacklevel=2,
+        )
+    return declared
 
 
 def _manager(kind: str, name: str, plugin: Any) -> pluggy.PluginManager:
@@ -107,10 +187,15 @@ def load(kind: str, name: str) -> Backend:
         raise BadKind(kind)
     if name in BUILTIN.get(kind, ()):
         return Backend(kind, name, None)
+    plugin = _find(kind, name)
+    contract = _check_contract(f"{kind} backend {name!r}", plugin)
+    return Backend(kind, name, _manager(kind, name, plugin).hook, plugin, contract)
+
+
+def _find(kind: str, name: str) -> Any:
+    """Import the module (or object) the entry point ``name`` of ``kind`` names."""
     plugin = _load_cached(KINDS[kind][0], name)
-    if plugin is None:
-        plugin = _load_with_stevedore(kind, name)
-    return Backend(kind, name, _manager(kind, name, plugin).hook, plugin)
+    return _load_with_stevedore(kind, name) if plugin is None else plugin
 
 
 def _load_with_stevedore(kind: str, name: str) -> Any:
@@ -217,15 +302,19 @@ def list_installed(home_of: Callable[[str, str], str]) -> list[Installed]:
     rows: list[Installed] = []
     for kind, (group, _spec) in KINDS.items():
         for builtin in BUILTIN.get(kind, ()):
-            rows.append(Installed(kind, builtin, "stdc (built in)", _own_version(), None))
+            rows.append(Installed(kind, builtin, "stdc (built in)", _own_version(), None, VERSION))
         for ep in sorted(entry_points(group=group), key=lambda e: e.name):
             dist = ep.dist.name if ep.dist else "?"
             version = ep.dist.version if ep.dist else "?"
+            contract: object = "?"  # when it cannot even be imported
             try:
+                contract = getattr(_find(kind, ep.name), DECLARATION, None)
                 problem = load(kind, ep.name).unusable(home_of(kind, ep.name))
+            except ContractMismatch as e:
+                problem = e.reason
             except StdcError as e:
                 problem = str(e)
-            rows.append(Installed(kind, ep.name, dist, version, problem))
+            rows.append(Installed(kind, ep.name, dist, version, problem, contract))
     return rows
 
 
@@ -250,6 +339,7 @@ def observers() -> Any:
         found = {ext.name: ext.plugin for ext in extensions}
         _remember(EVENTS_GROUP, {ext.name: ext.entry_point.value for ext in extensions})
     for name, plugin in found.items():
+        _check_contract(f"event observer {name!r}", plugin)
         try:
             pm.register(plugin, name=f"events:{name}")
             pm.check_pending()

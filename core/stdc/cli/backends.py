@@ -9,15 +9,19 @@ from stdc.cli import cli, current_engine
 
 @cli.command()
 def plugins() -> None:
-    """List every installed backend: kind, name, distribution, version, usable here or why not."""
+    """List every installed backend: kind, name, distribution, version, the contract versions it was
+    written for, usable here or why not."""
     from stdc import formatting
     from stdc import plugins as registry
+    from stdc.specs import UNDECLARED, VERSION
 
     engine = current_engine()
     rows = []
     for p in registry.list_installed(engine.home):
         usable = "yes" if p.problem is None else f"not usable ({p.problem})"
         chosen = "*" if engine.config.backends.get(p.kind) == p.name else ""
-        rows.append((p.kind, p.name + chosen, p.distribution, p.version, usable))
-    click.echo(formatting.table(("KIND", "NAME", "DISTRIBUTION", "VERSION", "USABLE"), rows))
-    click.echo("(* = selected)")
+        contract = "undeclared" if p.contract is None else str(p.contract)
+        rows.append((p.kind, p.name + chosen, p.distribution, p.version, contract, usable))
+    click.echo(formatting.table(("KIND", "NAME", "DISTRIBUTION", "VERSION", "CONTRACT", "USABLE"), rows))
+    undeclared = f"; undeclared: taken as {UNDECLARED}" if any(row[4] == "undeclared" for row in rows) else ""
+    click.echo(f"(* = selected; this stdc implements contract {VERSION}{undeclared})")

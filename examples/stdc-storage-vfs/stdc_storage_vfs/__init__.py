@@ -25,6 +25,9 @@ from stdc.kit import dirs
 from stdc.kit.mounts import Mount
 from stdc.specs import hookimpl
 
+#: the versions of the stdc contract this backend was written for (see stdc.specs)
+STDC_CONTRACT = ">=1.0,<2"
+
 
 def _layer_dir(home: str, layer_id: str) -> str:
     return os.path.join(home, "layers", layer_id.split(":", 1)[-1])

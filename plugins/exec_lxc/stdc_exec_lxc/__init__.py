@@ -16,6 +16,9 @@ import signal as signals
 from stdc.kit.mounts import Mount
 from stdc.specs import hookimpl
 
+#: the versions of the stdc contract this backend was written for (see stdc.specs)
+STDC_CONTRACT = ">=1.0,<2"
+
 
 def _lxcpath(bundle: str) -> str:
     return os.path.join(bundle, "lxc")

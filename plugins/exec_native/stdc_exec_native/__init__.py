@@ -15,6 +15,9 @@ from stdc.kit.mounts import Mount
 from stdc.kit.ocispec import cgroup_relative
 from stdc.specs import hookimpl
 
+#: the versions of the stdc contract this backend was written for (see stdc.specs)
+STDC_CONTRACT = ">=1.0,<2"
+
 
 @hookimpl
 def exec_unusable() -> str | None:

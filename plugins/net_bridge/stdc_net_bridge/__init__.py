@@ -24,6 +24,9 @@ import shutil
 
 from stdc.specs import hookimpl
 
+#: the versions of the stdc contract this backend was written for (see stdc.specs)
+STDC_CONTRACT = ">=1.0,<2"
+
 
 @hookimpl
 def net_unusable() -> str | None:

@@ -29,6 +29,9 @@ from stdc.specs import hookimpl
 
 from stdc_storage_aufs.branches import XINO, branch_max, branch_mounts, check_depth, check_path
 
+#: the versions of the stdc contract this backend was written for (see stdc.specs)
+STDC_CONTRACT = ">=1.0,<2"
+
 
 def _hex(layer_id: str) -> str:
     return layer_id.split(":", 1)[-1]

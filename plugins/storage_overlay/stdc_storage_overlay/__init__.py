@@ -20,6 +20,9 @@ from stdc.kit import dirs
 from stdc.kit.mounts import Mount
 from stdc.specs import hookimpl
 
+#: the versions of the stdc contract this backend was written for (see stdc.specs)
+STDC_CONTRACT = ">=1.0,<2"
+
 _SHORT = 16
 
 
