@@ -13,6 +13,7 @@ import contextlib
 import os
 import signal as signals
 
+from stdc.kit import cgrouphooks
 from stdc.kit.mounts import Mount
 from stdc.specs import hookimpl
 
@@ -126,29 +127,17 @@ def exec_exit_state(container_id: str, bundle: str, spec: dict) -> dict | None:
 
 @hookimpl
 def exec_stats(container_id: str, bundle: str, spec: dict) -> dict | None:
-    from stdc.kit import cgroups
-
-    from stdc_exec_lxc import translate
-
-    return cgroups.usage(translate.cgroup_relative(spec, container_id))
+    return cgrouphooks.stats(container_id, spec)
 
 
 @hookimpl
 def exec_processes(container_id: str, bundle: str, spec: dict) -> list[int]:
     """The container's cgroup holds the payload only: LXC's monitor has a cgroup of its own."""
-    from stdc.kit import cgroups
-
-    from stdc_exec_lxc import translate
-
-    return cgroups.processes(translate.cgroup_relative(spec, container_id))
+    return cgrouphooks.processes(container_id, spec)
 
 
 @hookimpl
 def exec_pause(container_id: str, bundle: str, spec: dict, paused: bool) -> None:
     """The container's cgroup is frozen directly, not through liblxc's command socket: its
     monitor stays responsive (and forwards signals) while the payload is frozen."""
-    from stdc.kit import cgroups
-
-    from stdc_exec_lxc import translate
-
-    cgroups.freeze(translate.cgroup_relative(spec, container_id), paused)
+    cgrouphooks.pause(container_id, spec, paused)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 
+from stdc.kit import cgrouphooks
 from stdc.kit.mounts import Mount
 from stdc.kit.ocispec import cgroup_relative
 from stdc.specs import hookimpl
@@ -64,13 +65,13 @@ def exec_kill(container_id: str, bundle: str, pid: int, signal: int) -> None:
 def exec_cleanup(container_id: str, bundle: str, spec: dict) -> None:
     from stdc.errors import StdcError
 
-    from stdc_exec_native import cgroups
+    from stdc_exec_native import cgroupdirs
 
     try:
         relative = cgroup_relative(spec, container_id)
     except StdcError:
         return  # exec_start refused this path before creating anything
-    cgroups.remove(relative)
+    cgroupdirs.remove(relative)
 
 
 def _relative(spec: dict, container_id: str) -> str | None:
@@ -92,20 +93,14 @@ def exec_exit_state(container_id: str, bundle: str, spec: dict) -> dict | None:
 
 @hookimpl
 def exec_stats(container_id: str, bundle: str, spec: dict) -> dict | None:
-    from stdc.kit import cgroups
-
-    return cgroups.usage(cgroup_relative(spec, container_id))
+    return cgrouphooks.stats(container_id, spec)
 
 
 @hookimpl
 def exec_processes(container_id: str, bundle: str, spec: dict) -> list[int]:
-    from stdc.kit import cgroups
-
-    return cgroups.processes(cgroup_relative(spec, container_id))
+    return cgrouphooks.processes(container_id, spec)
 
 
 @hookimpl
 def exec_pause(container_id: str, bundle: str, spec: dict, paused: bool) -> None:
-    from stdc.kit import cgroups
-
-    cgroups.freeze(cgroup_relative(spec, container_id), paused)
+    cgrouphooks.pause(container_id, spec, paused)
