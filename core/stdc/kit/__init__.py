@@ -24,6 +24,7 @@ PUBLISHED: dict[str, str] = {
     "workdir": "The payload's working directory, never leading out of the container",
     "users": "The payload's user, resolved from the image's own /etc/passwd and /etc/group",
     "dirs": "Directory chores: private directories, removal that survives busy mounts",
+    "layerstore": "A storage driver's layers and snapshots as directories: staged, renamed in, walked, removed",
     "netns": "The container's network namespace, and binding its published ports",
     "ocispec": "The OCI runtime spec the core hands every executor: defaults, process, cgroup path",
     "capabilities": "Capability names and numbers (linux/capability.h)",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 
-from stdc.kit import cgrouphooks
+from stdc.kit.cgrouphooks import exec_pause, exec_processes, exec_stats  # noqa: F401 - as they are
 from stdc.kit.mounts import Mount
 from stdc.kit.ocispec import cgroup_relative
 from stdc.specs import hookimpl
@@ -43,6 +43,7 @@ def stdc_warm_up() -> None:
 def exec_start(
     container_id: str, bundle: str, spec: dict, rootfs_mounts: list[Mount], stdio: tuple[int, int, int]
 ) -> int:
+    """Fork the container's init, which sets the container up itself and executes the payload."""
     from stdc_exec_native import process
 
     return process.start(container_id, bundle, spec, rootfs_mounts, stdio)
@@ -50,6 +51,7 @@ def exec_start(
 
 @hookimpl
 def exec_exec(container_id: str, bundle: str, spec: dict, pid: int, process: dict, stdio: tuple[int, int, int]) -> int:
+    """Fork a process that joins the running container's cgroups and namespaces and executes."""
     from stdc_exec_native import execute
 
     return execute.start(container_id, bundle, spec, pid, process, stdio)
@@ -89,18 +91,3 @@ def exec_exit_state(container_id: str, bundle: str, spec: dict) -> dict | None:
 
     relative = _relative(spec, container_id)
     return {"oom_killed": cgroups.oom_killed(relative)} if relative else None
-
-
-@hookimpl
-def exec_stats(container_id: str, bundle: str, spec: dict) -> dict | None:
-    return cgrouphooks.stats(container_id, spec)
-
-
-@hookimpl
-def exec_processes(container_id: str, bundle: str, spec: dict) -> list[int]:
-    return cgrouphooks.processes(container_id, spec)
-
-
-@hookimpl
-def exec_pause(container_id: str, bundle: str, spec: dict, paused: bool) -> None:
-    cgrouphooks.pause(container_id, spec, paused)
