@@ -106,6 +106,17 @@ def is_unified() -> bool:
     return os.path.exists(os.path.join(ROOT, "cgroup.controllers"))
 
 
+def version() -> int:
+    """The host's cgroup version: 2 on the unified hierarchy, else 1."""
+    return 2 if is_unified() else 1
+
+
+def swap_accounted() -> bool:
+    """Whether the host's memory controller limits swap: always in v2; in v1 only with swap
+    accounting built in and on (``memory.memsw.limit_in_bytes`` exists)."""
+    return is_unified() or os.path.exists(os.path.join(ROOT, "memory", "memory.memsw.limit_in_bytes"))
+
+
 def directory(relative: str, controller: str) -> str:
     """The container's cgroup directory for ``controller`` (v1), or its one directory (v2)."""
     if is_unified():

@@ -12,12 +12,19 @@ def remove_tree(path: str, staging: str) -> None:
     directory on the same filesystem: a crash never leaves half of it where it was."""
     if not os.path.lexists(path):
         return
-    os.makedirs(staging, mode=0o700, exist_ok=True)
-    # not tempfile.mkdtemp: importing tempfile loads random and OpenSSL's hashlib, ~5 ms of a run
-    doomed = os.path.join(staging, f"rm-{os.getpid()}-{os.urandom(6).hex()}")
-    os.mkdir(doomed, 0o700)
+    doomed = fresh(staging, "rm")
     os.rename(path, os.path.join(doomed, "x"))
     shutil.rmtree(doomed, ignore_errors=True)
+
+
+def fresh(parent: str, prefix: str) -> str:
+    """A new, empty directory of root's alone (0700) in ``parent`` (made if missing), named
+    ``<prefix>-<pid>-<random>`` so that no other process picks the same."""
+    os.makedirs(parent, mode=0o700, exist_ok=True)
+    # not tempfile.mkdtemp: importing tempfile loads random and OpenSSL's hashlib, ~5 ms of a run
+    path = os.path.join(parent, f"{prefix}-{os.getpid()}-{os.urandom(6).hex()}")
+    os.mkdir(path, 0o700)
+    return path
 
 
 def disk_usage(top: str) -> int:

@@ -34,10 +34,12 @@ class Mount:
     options: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
+        """The mount as JSON-ready data (what a container's records keep)."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> Mount:
+        """The mount that :meth:`to_dict` gave ``data`` of."""
         return cls(data["type"], data["source"], list(data.get("options", [])))
 
 

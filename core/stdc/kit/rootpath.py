@@ -8,6 +8,9 @@ root were ``/``, ``..`` stops at it, and ``/proc`` magic links are refused — m
 are made with ``mkdirat`` on the descriptor of their (already resolved) parent, and the result
 is an ``O_PATH`` descriptor: the caller mounts on ``/proc/self/fd/N``, which is that very inode,
 so nothing swapped in between can redirect the mount (runc's and filepath-securejoin's way).
+
+:func:`container_root` is where that root is: the spec's ``root.path``, checked the same way
+for every executor.
 """
 
 from __future__ import annotations
@@ -22,6 +25,19 @@ from stdc.kit import syscalls
 
 _MAX_SYMLINKS = 40  # the kernel's MAXSYMLINKS
 _RESOLVE = syscalls.RESOLVE_IN_ROOT | syscalls.RESOLVE_NO_MAGICLINKS
+
+
+def container_root(spec: dict, bundle: str) -> str:
+    """The container's root directory on the host: the spec's ``root.path``, relative to
+    ``bundle`` unless absolute, symlinks resolved. Refuses a spec without one, and one that
+    names the host's own ``/`` (:class:`StdcError`)."""
+    path = (spec.get("root") or {}).get("path")
+    if not path:
+        raise StdcError("the spec has no root.path")
+    root = os.path.realpath(os.path.join(bundle, path))
+    if root == "/":
+        raise StdcError("root.path may not be the host's /")
+    return root
 
 
 def open_in_root(root_fd: int, path: str, flags: int = os.O_PATH, *, no_symlinks: bool = False) -> int:

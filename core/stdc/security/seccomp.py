@@ -18,24 +18,12 @@ import os
 from typing import Any
 
 from stdc.errors import BadInput
+from stdc.kit import seccomprules
 
 DEFAULT_PROFILE = os.path.join(os.path.dirname(__file__), "seccomp-default.json")
 
-ACTIONS = frozenset(
-    {
-        "SCMP_ACT_KILL",
-        "SCMP_ACT_KILL_THREAD",
-        "SCMP_ACT_KILL_PROCESS",
-        "SCMP_ACT_TRAP",
-        "SCMP_ACT_ERRNO",
-        "SCMP_ACT_TRACE",
-        "SCMP_ACT_ALLOW",
-        "SCMP_ACT_LOG",
-    }
-)
-OPERATORS = frozenset(
-    {"SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ"}
-)
+ACTIONS = frozenset(seccomprules.ACTIONS)
+OPERATORS = frozenset(seccomprules.OPERATORS)
 
 #: ``uname -m`` -> (libseccomp's native architecture, docker's name of it in ``includes.arches``)
 _MACHINES = {

@@ -458,10 +458,14 @@ def test_limits_in_the_cgroups_and_removed_with_them(cli: Cli) -> None:
         unified = os.path.exists(os.path.join(CGROUP_ROOT, "cgroup.controllers"))
         if unified:
             assert _cgroup_file(cid, "unified", "memory.max") == str(64 << 20)
+            assert _cgroup_file(cid, "unified", "memory.swap.max") == str(32 << 20)  # swap alone in v2
+            assert _cgroup_file(cid, "unified", "cpu.weight") == "20"  # 512 shares, runc's and crun's map
             assert _cgroup_file(cid, "unified", "cpu.max") == "150000 100000"
             assert _cgroup_file(cid, "unified", "cpuset.cpus") == "0"
         else:
             assert _cgroup_file(cid, "memory", "memory.limit_in_bytes") == str(64 << 20)
+            if os.path.exists(os.path.join(CGROUP_ROOT, "memory", "memory.memsw.limit_in_bytes")):
+                assert _cgroup_file(cid, "memory", "memory.memsw.limit_in_bytes") == str(96 << 20)
             assert _cgroup_file(cid, "cpu", "cpu.cfs_quota_us") == "150000"
             assert _cgroup_file(cid, "cpu", "cpu.cfs_period_us") == "100000"
             assert _cgroup_file(cid, "cpu", "cpu.shares") == "512"

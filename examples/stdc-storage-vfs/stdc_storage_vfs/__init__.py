@@ -2,14 +2,16 @@
 driver. Slow and greedy with disk, but it needs nothing from the kernel or the filesystem beyond
 a bind mount: the driver to fall back on, and the smallest complete example of one.
 
-Layout under the driver's home (the directory stdc gives it alone)::
+The directories are :class:`stdc.kit.layerstore.LayerStore`'s, under the driver's home::
 
     layers/<chain-id hex>/        the layer's full filesystem (its parent's, with the layer applied)
     snapshots/<id>/               a container's full filesystem
-    staging/                      copies in the making, never seen as layers or snapshots
+    staging/                      copies in the making or on their way out
 
-Written against stdc's published API only: :data:`stdc.specs.hookimpl`,
-:class:`stdc.kit.mounts.Mount` and :mod:`stdc.errors`.
+What vfs adds is what goes into them (a copy of the parent) and the mount that makes a
+container's root of a snapshot; removing, listing and measuring are the store's own hooks.
+Written against stdc's published API only: :mod:`stdc.specs`, :mod:`stdc.errors` and
+:mod:`stdc.kit`.
 """
 
 from __future__ import annotations
@@ -17,11 +19,17 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Callable
 
 from stdc.errors import StdcError
-from stdc.kit import dirs
+from stdc.kit.layerstore import (  # noqa: F401 - the store's hooks, taken as they are
+    LayerStore,
+    storage_has_layer,
+    storage_list,
+    storage_remove,
+    storage_remove_layer,
+    storage_usage,
+)
 from stdc.kit.mounts import Mount
 from stdc.specs import hookimpl
 
@@ -29,37 +37,23 @@ from stdc.specs import hookimpl
 STDC_CONTRACT = ">=1.0,<2"
 
 
-def _layer_dir(home: str, layer_id: str) -> str:
-    return os.path.join(home, "layers", layer_id.split(":", 1)[-1])
+def _copy_of(home: str, layer_id: str | None) -> Callable[[str], None]:
+    """What fills a new directory: a copy of layer ``layer_id`` (or nothing, made 0755)."""
 
+    def fill(target: str) -> None:
+        if not layer_id:
+            os.chmod(target, 0o755)
+            return
+        # cp -a copies the *contents* of source/. into the existing target, keeping modes,
+        # owners, times, hardlinks and xattrs; reflinks (btrfs, xfs) make the copy nearly free
+        source = LayerStore(home).layer_dir(layer_id)
+        argv = ["cp", "-a", "--reflink=auto", "--", os.path.join(source, "."), target]
+        done = subprocess.run(argv, capture_output=True, text=True)
+        if done.returncode != 0:
+            why = (done.stderr.strip().splitlines() or [f"cp exited {done.returncode}"])[-1]
+            raise StdcError(f"vfs: copying {source}: {why}")
 
-def _snapshot_dir(home: str, snapshot_id: str) -> str:
-    return os.path.join(home, "snapshots", snapshot_id)
-
-
-def _staging(home: str) -> str:
-    os.makedirs(os.path.join(home, "staging"), mode=0o700, exist_ok=True)
-    return tempfile.mkdtemp(dir=os.path.join(home, "staging"))
-
-
-def _copy(source: str, target: str) -> None:
-    """Copy a tree keeping everything: modes, owners, times, hardlinks, xattrs (``cp -a``)."""
-    # cp -a copies the *contents* of source/. into the existing target; reflinks where the
-    # filesystem has them (btrfs, xfs) make the copy nearly free
-    done = subprocess.run(
-        ["cp", "-a", "--reflink=auto", "--", os.path.join(source, "."), target], capture_output=True, text=True
-    )
-    if done.returncode != 0:
-        why = (done.stderr.strip().splitlines() or [f"cp exited {done.returncode}"])[-1]
-        raise StdcError(f"vfs: copying {source}: {why}")
-
-
-def _remove(home: str, path: str) -> None:
-    """Rename aside, then delete: a crash never leaves half a layer in place."""
-    if os.path.lexists(path):
-        doomed = _staging(home)
-        os.rename(path, os.path.join(doomed, "x"))
-        shutil.rmtree(doomed, ignore_errors=True)
+    return fill
 
 
 @hookimpl
@@ -69,72 +63,20 @@ def storage_unusable(home: str) -> str | None:
 
 @hookimpl
 def storage_add_layer(home: str, layer_id: str, parent_id: str | None, apply: Callable[[str, str], None]) -> None:
-    final = _layer_dir(home, layer_id)
-    if os.path.isdir(final):
-        return
-    staging = _staging(home)
-    try:
-        if parent_id:
-            _copy(_layer_dir(home, parent_id), staging)
-        else:
-            os.chmod(staging, 0o755)
+    def fill(staging: str) -> None:
+        _copy_of(home, parent_id)(staging)
         apply(staging, "apply")  # stdc extracts the layer on top, carrying its deletions out
-        os.makedirs(os.path.dirname(final), mode=0o700, exist_ok=True)
-        os.rename(staging, final)  # only now is the layer visible
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
-
-@hookimpl
-def storage_has_layer(home: str, layer_id: str) -> bool:
-    return os.path.isdir(_layer_dir(home, layer_id))
-
-
-@hookimpl
-def storage_remove_layer(home: str, layer_id: str) -> None:
-    _remove(home, _layer_dir(home, layer_id))
+    LayerStore(home).add_layer(layer_id, fill)
 
 
 @hookimpl
 def storage_prepare(home: str, snapshot_id: str, parent_id: str | None) -> list:
-    final = _snapshot_dir(home, snapshot_id)
-    if os.path.lexists(final):
-        raise StdcError(f"vfs: snapshot {snapshot_id} exists")
-    staging = _staging(home)
-    try:
-        if parent_id:
-            _copy(_layer_dir(home, parent_id), staging)
-        else:
-            os.chmod(staging, 0o755)
-        os.makedirs(os.path.dirname(final), mode=0o700, exist_ok=True)
-        os.rename(staging, final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    LayerStore(home).add_snapshot(snapshot_id, _copy_of(home, parent_id))
     return storage_mounts(home, snapshot_id)
 
 
 @hookimpl
 def storage_mounts(home: str, snapshot_id: str) -> list:
     # the container's root is its own directory, bind-mounted: stdc mounts it, never the driver
-    return [Mount("bind", _snapshot_dir(home, snapshot_id), ["rbind"])]
-
-
-@hookimpl
-def storage_remove(home: str, snapshot_id: str) -> None:
-    _remove(home, _snapshot_dir(home, snapshot_id))
-
-
-@hookimpl
-def storage_usage(home: str, snapshot_id: str) -> int:
-    top = _snapshot_dir(home, snapshot_id)
-    return dirs.disk_usage(top if os.path.isdir(top) else _layer_dir(home, snapshot_id))
-
-
-@hookimpl
-def storage_list(home: str) -> dict[str, list[str]]:
-    return {
-        "layers": ["sha256:" + h for h in dirs.entries(os.path.join(home, "layers"))],
-        "snapshots": dirs.entries(os.path.join(home, "snapshots")),
-    }
+    return [Mount("bind", LayerStore(home).snapshot_dir(snapshot_id), ["rbind"])]

@@ -5,6 +5,11 @@ container's own ``<bundle>/lxc`` (never /var/lib/lxc); liblxc builds and starts 
 the caller that stays its monitor and exits with the payload's status (see
 :mod:`stdc_exec_lxc.process`). Its cgroups live at the spec's ``cgroupsPath`` (``stdc/<id>``),
 its monitor's beside them (``stdc/<id>.lxc-monitor``).
+
+``exec_stats``, ``exec_processes`` and ``exec_pause`` are :mod:`stdc.kit.cgrouphooks`' as they
+are: the container's cgroup holds the payload alone (the monitor has its own), and it is frozen
+directly, not through liblxc's command socket, so the monitor stays responsive (and forwards
+signals) while the payload is frozen.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import contextlib
 import os
 import signal as signals
 
+from stdc.kit.cgrouphooks import exec_pause, exec_processes, exec_stats  # noqa: F401 - as they are
 from stdc.kit.mounts import Mount
 from stdc.specs import hookimpl
 
@@ -50,6 +56,7 @@ def stdc_warm_up() -> None:
 def exec_start(
     container_id: str, bundle: str, spec: dict, rootfs_mounts: list[Mount], stdio: tuple[int, int, int]
 ) -> int:
+    """Fork the monitor child in which liblxc builds and starts the container."""
     from stdc_exec_lxc import process
 
     return process.start(container_id, bundle, spec, rootfs_mounts, stdio)
@@ -57,6 +64,7 @@ def exec_start(
 
 @hookimpl
 def exec_exec(container_id: str, bundle: str, spec: dict, pid: int, process: dict, stdio: tuple[int, int, int]) -> int:
+    """Fork a process that liblxc's attach puts into the running container."""
     from stdc_exec_lxc import execute
 
     return execute.start(container_id, bundle, spec, pid, process, stdio)
@@ -125,33 +133,3 @@ def exec_exit_state(container_id: str, bundle: str, spec: dict) -> dict | None:
             return {"oom_killed": cgroups.oom_kills(f.read()) > 0}
     except FileNotFoundError:
         return None  # never started, or liblxc died before its stop hook ran
-
-
-@hookimpl
-def exec_stats(container_id: str, bundle: str, spec: dict) -> dict | None:
-    from stdc.kit import cgroups
-
-    from stdc_exec_lxc import translate
-
-    return cgroups.usage(translate.cgroup_relative(spec, container_id))
-
-
-@hookimpl
-def exec_processes(container_id: str, bundle: str, spec: dict) -> list[int]:
-    """The container's cgroup holds the payload only: LXC's monitor has a cgroup of its own."""
-    from stdc.kit import cgroups
-
-    from stdc_exec_lxc import translate
-
-    return cgroups.processes(translate.cgroup_relative(spec, container_id))
-
-
-@hookimpl
-def exec_pause(container_id: str, bundle: str, spec: dict, paused: bool) -> None:
-    """The container's cgroup is frozen directly, not through liblxc's command socket: its
-    monitor stays responsive (and forwards signals) while the payload is frozen."""
-    from stdc.kit import cgroups
-
-    from stdc_exec_lxc import translate
-
-    cgroups.freeze(translate.cgroup_relative(spec, container_id), paused)

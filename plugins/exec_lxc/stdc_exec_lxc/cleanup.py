@@ -13,7 +13,7 @@ import shutil
 
 from stdc.kit import cgroups
 
-from stdc_exec_lxc.translate import CGROUP_ROOT, monitor_cgroup
+from stdc_exec_lxc.translate import monitor_cgroup
 
 #: liblxc's lock files for a container path live under this directory (plus the path)
 LOCK_ROOT = "/run/lxc/lock"
@@ -22,11 +22,11 @@ LOCK_ROOT = "/run/lxc/lock"
 def _hierarchies() -> list[str]:
     """Every cgroup hierarchy mounted under /sys/fs/cgroup (v1 controllers, named, unified)."""
     found, seen = [], set()
-    if os.path.exists(os.path.join(CGROUP_ROOT, "cgroup.controllers")):
-        return [CGROUP_ROOT]
+    if cgroups.is_unified():
+        return [cgroups.ROOT]
     with contextlib.suppress(FileNotFoundError):
-        for entry in sorted(os.listdir(CGROUP_ROOT)):
-            path = os.path.realpath(os.path.join(CGROUP_ROOT, entry))
+        for entry in sorted(os.listdir(cgroups.ROOT)):
+            path = os.path.realpath(os.path.join(cgroups.ROOT, entry))
             if path not in seen and os.path.isdir(path) and os.path.exists(os.path.join(path, "cgroup.procs")):
                 seen.add(path)
                 found.append(path)

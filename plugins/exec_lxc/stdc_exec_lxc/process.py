@@ -37,8 +37,7 @@ from stdc.kit.mounts import Mount, mount_all
 from stdc.kit.ocispec import DEFAULT_PATH
 
 from stdc_exec_lxc import binding, devnodes, inroot
-from stdc_exec_lxc.translate import LOG_FILE, SECCOMP_FILE, Plan
-from stdc_exec_lxc.translate import _escape as escape
+from stdc_exec_lxc.translate import LOG_FILE, SECCOMP_FILE, Plan, fstab_field
 from stdc_exec_lxc.userns import acting_as_root, idmapped_rootfs, reachable_sources, without_shadow_helpers
 
 #: how long the caller waits for the container's command socket between two looks
@@ -172,7 +171,7 @@ def _prepare(plan: Plan, rootfs_mounts: list[Mount]) -> Any:
             inroot.check_command(root_fd, plan.args[0], plan.env.get("PATH", DEFAULT_PATH))
         cwd = inroot.resolved_dir(root_fd, plan.root, plan.cwd)
         c = _configure(plan, user, cwd)
-        nodes = devnodes.make(plan.device_nodes, os.path.join(plan.lxcpath, plan.name, "devices"), escape)
+        nodes = devnodes.make(plan.device_nodes, os.path.join(plan.lxcpath, plan.name, "devices"), fstab_field)
 
         def resolve(destination: str, as_file: bool) -> str:
             with acting_as_root(plan):

@@ -12,21 +12,7 @@ from __future__ import annotations
 import os
 
 from stdc.errors import StdcError
-
-#: OCI action -> LXC's word for it (LXC has no per-process kill, no trace)
-_ACTIONS = {
-    "SCMP_ACT_ALLOW": "allow",
-    "SCMP_ACT_ERRNO": "errno",
-    "SCMP_ACT_KILL": "kill",
-    "SCMP_ACT_KILL_THREAD": "kill",
-    "SCMP_ACT_KILL_PROCESS": "kill",
-    "SCMP_ACT_TRAP": "trap",
-    "SCMP_ACT_LOG": "log",
-}
-_OPERATORS = frozenset(
-    {"SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE", "SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ"}
-)
-_EPERM = 1
+from stdc.kit import seccomprules
 
 #: the native libseccomp architecture of each ``uname -m`` LXC knows
 _NATIVE = {
@@ -39,18 +25,17 @@ _NATIVE = {
 
 
 def _action(name: str, errno_ret: object, where: str) -> str:
-    if name not in _ACTIONS:
+    word = seccomprules.action(name, where).lxc
+    if word is None:
         raise StdcError(f"seccomp: {where}: action {name!r} not supported by the lxc executor")
-    word = _ACTIONS[name]
     if word == "errno":
-        word += f" {_EPERM if errno_ret is None else int(str(errno_ret))}"
+        word += f" {seccomprules.errno_of(name, errno_ret)}"
     return word
 
 
 def _comparison(arg: dict, where: str) -> str:
     op = arg.get("op")
-    if op not in _OPERATORS:
-        raise StdcError(f"seccomp: {where}: unknown operator {op!r}")
+    seccomprules.operator(op, where)
     index, value = int(arg["index"]), int(arg.get("value") or 0)
     if op == "SCMP_CMP_MASKED_EQ":
         # liblxc reads [index,datum,op,mask]: the OCI value is the mask, valueTwo the datum

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 
 from stdc.errors import StdcError
-from stdc.kit import cgroups, devices, idmap
+from stdc.kit import cgroups, cgroupsettings, devices, idmap, rootpath
 from stdc.kit.ocispec import ProcessSpec, cgroup_relative
 
 from stdc_exec_lxc import seccomp
@@ -22,8 +22,6 @@ NAMESPACES = {"pid": "pid", "network": "net", "mount": "mnt", "ipc": "ipc", "uts
 
 #: the nodes LXC's autodev creates itself in a /dev tmpfs (the spec's defaults, runc's)
 AUTODEV_NODES = frozenset({"/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"})
-
-CGROUP_ROOT = "/sys/fs/cgroup"
 
 #: top-level directories whose mounts LXC makes itself (autodev, proc, sysfs)
 _LXC_OWN = frozenset({"dev", "proc", "sys"})
@@ -64,7 +62,7 @@ def monitor_cgroup(relative: str) -> str:
     return relative + ".lxc-monitor"
 
 
-def _escape(field: str) -> str:
+def fstab_field(field: str) -> str:
     """A path as one field of an fstab line (lxc.mount.entry)."""
     return field.replace("\\", "\\134").replace(" ", "\\040").replace("\t", "\\011").replace("\n", "\\012")
 
@@ -90,51 +88,10 @@ def _size_mb(option: str) -> str | None:
 
 def _cgroup_items(resources: dict) -> list[tuple[str, str]]:
     """``linux.resources`` as lxc.cgroup.* (v1) or lxc.cgroup2.* (unified) items."""
-    memory = resources.get("memory") or {}
-    cpu = resources.get("cpu") or {}
-    pids = resources.get("pids") or {}
-    items: list[tuple[str, str]] = []
-    if os.path.exists(os.path.join(CGROUP_ROOT, "cgroup.controllers")):
-
-        def amount(value: int) -> str:
-            return "max" if value < 0 else str(value)
-
-        limit = memory.get("limit")
-        if limit is not None:
-            items.append(("lxc.cgroup2.memory.max", amount(limit)))
-        if memory.get("swap") is not None:
-            swap = memory["swap"]
-            items.append(("lxc.cgroup2.memory.swap.max", amount(swap if swap < 0 or not limit else swap - limit)))
-        if memory.get("reservation") is not None:
-            items.append(("lxc.cgroup2.memory.low", amount(memory["reservation"])))
-        if cpu.get("shares"):
-            items.append(("lxc.cgroup2.cpu.weight", str(1 + (cpu["shares"] - 2) * 9999 // 262142)))
-        if cpu.get("quota") or cpu.get("period"):
-            quota = cpu.get("quota") or -1
-            items.append(("lxc.cgroup2.cpu.max", f"{'max' if quota < 0 else quota} {cpu.get('period') or 100000}"))
-        prefix = "lxc.cgroup2."
-    else:
-        if memory.get("limit") is not None:
-            items.append(("lxc.cgroup.memory.limit_in_bytes", str(memory["limit"])))
-        swap_file = os.path.join(CGROUP_ROOT, "memory", "memory.memsw.limit_in_bytes")
-        if memory.get("swap") is not None and os.path.exists(swap_file):
-            items.append(("lxc.cgroup.memory.memsw.limit_in_bytes", str(memory["swap"])))
-        if memory.get("reservation") is not None:
-            items.append(("lxc.cgroup.memory.soft_limit_in_bytes", str(memory["reservation"])))
-        if cpu.get("shares"):
-            items.append(("lxc.cgroup.cpu.shares", str(cpu["shares"])))
-        if cpu.get("period"):
-            items.append(("lxc.cgroup.cpu.cfs_period_us", str(cpu["period"])))
-        if cpu.get("quota"):
-            items.append(("lxc.cgroup.cpu.cfs_quota_us", str(cpu["quota"])))
-        prefix = "lxc.cgroup."
-    if cpu.get("cpus"):
-        items.append((prefix + "cpuset.cpus", str(cpu["cpus"])))
-    if cpu.get("mems"):
-        items.append((prefix + "cpuset.mems", str(cpu["mems"])))
-    if pids.get("limit") is not None:
-        items.append((prefix + "pids.max", str(pids["limit"]) if pids["limit"] > 0 else "max"))
-    return items
+    version = cgroups.version()
+    prefix = "lxc.cgroup2." if version == 2 else "lxc.cgroup."
+    found = cgroupsettings.settings(resources, version, swap_accounting=cgroups.swap_accounted())
+    return [(prefix + setting.file, setting.value) for setting in found]
 
 
 def _device_settings(resources: dict) -> list[tuple[str, str | list[str]]]:
@@ -145,8 +102,7 @@ def _device_settings(resources: dict) -> list[tuple[str, str | list[str]]]:
     ``--device`` added to it, and allow-all all are); another order is refused, not reordered.
     """
     rules = devices.cgroup_rules(resources)
-    v2 = os.path.exists(os.path.join(CGROUP_ROOT, "cgroup.controllers"))
-    prefix = "lxc.cgroup2." if v2 else "lxc.cgroup."
+    prefix = "lxc.cgroup2." if cgroups.is_unified() else "lxc.cgroup."
     if devices.allows_all(rules):
         return [(prefix + "devices.allow", ["a"])]
     lines: dict[str, list[str]] = {"devices.deny": [], "devices.allow": []}
@@ -169,11 +125,7 @@ class Plan:
         self.args, self.env, self.cwd = parsed.args, parsed.env, parsed.cwd
         self.user, self.umask = parsed.user, parsed.umask
         root = spec.get("root") or {}
-        if not root.get("path"):
-            raise StdcError("the spec has no root.path")
-        self.root = os.path.realpath(os.path.join(bundle, root["path"]))
-        if self.root == "/":
-            raise StdcError("root.path may not be the host's /")
+        self.root = rootpath.container_root(spec, bundle)
         self.lxcpath = os.path.join(bundle, "lxc")
         self.name = container_id
         self.cgroup = cgroup_relative(spec, container_id)
@@ -323,13 +275,13 @@ class Plan:
         for source, destination, rest, as_file in self.mount_entries:
             if destination.split("/")[1] not in _LXC_OWN:
                 destination = resolve(destination, as_file)
-            entries.append(f"{_escape(source)} {_escape(destination.lstrip('/'))} {rest}")
+            entries.append(f"{fstab_field(source)} {fstab_field(destination.lstrip('/'))} {rest}")
         entries += device_entries
         for path in self.readonly_paths:
-            inside = _escape(path.lstrip("/"))
-            entries.append(f"{_escape(rootfs_mount.rstrip('/') + path)} {inside} none bind,ro,optional 0 0")
+            inside = fstab_field(path.lstrip("/"))
+            entries.append(f"{fstab_field(rootfs_mount.rstrip('/') + path)} {inside} none bind,ro,optional 0 0")
         for path in self.masked_paths:
-            inside = _escape(path.lstrip("/"))
+            inside = fstab_field(path.lstrip("/"))
             # /proc and /sys are the host kernel's: what is a directory there is one inside too
             if os.path.isdir(path):
                 entries.append(f"tmpfs {inside} tmpfs ro,optional 0 0")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 
+from stdc.kit.cgrouphooks import exec_pause, exec_processes, exec_stats  # noqa: F401 - as they are
 from stdc.kit.mounts import Mount
 from stdc.kit.ocispec import cgroup_relative
 from stdc.specs import hookimpl
@@ -45,6 +46,7 @@ def stdc_warm_up() -> None:
 def exec_start(
     container_id: str, bundle: str, spec: dict, rootfs_mounts: list[Mount], stdio: tuple[int, int, int]
 ) -> int:
+    """Fork the container's init, which sets the container up itself and executes the payload."""
     from stdc_exec_native import process
 
     return process.start(container_id, bundle, spec, rootfs_mounts, stdio)
@@ -52,6 +54,7 @@ def exec_start(
 
 @hookimpl
 def exec_exec(container_id: str, bundle: str, spec: dict, pid: int, process: dict, stdio: tuple[int, int, int]) -> int:
+    """Fork a process that joins the running container's cgroups and namespaces and executes."""
     from stdc_exec_native import execute
 
     return execute.start(container_id, bundle, spec, pid, process, stdio)
@@ -67,13 +70,13 @@ def exec_kill(container_id: str, bundle: str, pid: int, signal: int) -> None:
 def exec_cleanup(container_id: str, bundle: str, spec: dict) -> None:
     from stdc.errors import StdcError
 
-    from stdc_exec_native import cgroups
+    from stdc_exec_native import cgroupdirs
 
     try:
         relative = cgroup_relative(spec, container_id)
     except StdcError:
         return  # exec_start refused this path before creating anything
-    cgroups.remove(relative)
+    cgroupdirs.remove(relative)
 
 
 def _relative(spec: dict, container_id: str) -> str | None:
@@ -91,24 +94,3 @@ def exec_exit_state(container_id: str, bundle: str, spec: dict) -> dict | None:
 
     relative = _relative(spec, container_id)
     return {"oom_killed": cgroups.oom_killed(relative)} if relative else None
-
-
-@hookimpl
-def exec_stats(container_id: str, bundle: str, spec: dict) -> dict | None:
-    from stdc.kit import cgroups
-
-    return cgroups.usage(cgroup_relative(spec, container_id))
-
-
-@hookimpl
-def exec_processes(container_id: str, bundle: str, spec: dict) -> list[int]:
-    from stdc.kit import cgroups
-
-    return cgroups.processes(cgroup_relative(spec, container_id))
-
-
-@hookimpl
-def exec_pause(container_id: str, bundle: str, spec: dict, paused: bool) -> None:
-    from stdc.kit import cgroups
-
-    cgroups.freeze(cgroup_relative(spec, container_id), paused)

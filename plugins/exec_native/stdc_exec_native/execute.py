@@ -11,7 +11,7 @@ from typing import NoReturn
 from stdc.kit import child, syscalls
 from stdc.kit.ocispec import cgroup_relative
 
-from stdc_exec_native import cgroups, namespaces, process
+from stdc_exec_native import cgroupdirs, namespaces, process
 from stdc_exec_native.userns import become_root
 
 #: the init's namespaces an exec'd process joins (pid by the fork itself), mount last
@@ -23,7 +23,7 @@ def start(container_id: str, bundle: str, spec: dict, pid: int, proc: dict, stdi
     new process's pid once it was executed."""
     plan = process.Plan({**spec, "process": proc}, bundle)
     linux = spec.get("linux") or {}
-    dirs = cgroups.directories(cgroup_relative(spec, container_id), linux.get("resources"))
+    dirs = cgroupdirs.directories(cgroup_relative(spec, container_id), linux.get("resources"))
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
     try:
         new = namespaces.fork_in_pid_namespace(f"/proc/{pid}/ns/pid")
@@ -52,7 +52,7 @@ def _child(plan: process.Plan, pid: int, dirs: list[str], stdio: tuple[int, int,
         ]
         # a container in a user namespace: entered last, as its init did after pivot_root
         userns_fd = os.open(f"/proc/{pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC) if plan.userns else -1
-        cgroups.join(dirs)  # before the cgroup namespace: the paths are the host's
+        cgroupdirs.join(dirs)  # before the cgroup namespace: the paths are the host's
         for fd, flag in joins:
             syscalls.setns(fd, flag)
             os.close(fd)

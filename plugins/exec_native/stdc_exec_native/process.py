@@ -18,7 +18,7 @@ from stdc.kit import child, idmap, syscalls, workdir
 from stdc.kit.mounts import Mount
 from stdc.kit.ocispec import DEFAULT_PATH, ProcessSpec, cgroup_relative
 
-from stdc_exec_native import capabilities, cgroups, namespaces, rootfs, users
+from stdc_exec_native import capabilities, cgroupdirs, namespaces, rootfs, users
 from stdc_exec_native.userns import UsernsPlan, become_root
 
 PR_SET_NO_NEW_PRIVS = 38
@@ -83,7 +83,7 @@ def start(container_id: str, bundle: str, spec: dict, rootfs_mounts: list[Mount]
     plan = Plan(spec, bundle)
     linux = spec.get("linux") or {}
     relative = cgroup_relative(spec, container_id)
-    dirs = cgroups.create(relative, linux.get("resources"))
+    dirs = cgroupdirs.create(relative, linux.get("resources"))
     try:
         if plan.userns:
             plan.namespaces.made_apart(plan.userns.make())
@@ -97,7 +97,7 @@ def start(container_id: str, bundle: str, spec: dict, rootfs_mounts: list[Mount]
     except BaseException:
         if plan.userns:
             plan.userns.done()
-        cgroups.remove(relative)
+        cgroupdirs.remove(relative)
         raise
     if pid == 0:
         _child(plan, dirs, rootfs_mounts, stdio, err_w)
@@ -110,7 +110,7 @@ def start(container_id: str, bundle: str, spec: dict, rootfs_mounts: list[Mount]
     if not report:
         return pid
     os.waitpid(pid, 0)
-    cgroups.remove(relative)
+    cgroupdirs.remove(relative)
     raise child.reported_error(report)
 
 
@@ -133,7 +133,7 @@ def _become_container(plan: Plan, dirs: list[str], rootfs_mounts: list[Mount]) -
     """runc's order: cgroups and namespaces, filesystem, hostname, pivot_root, masks, then
     :func:`become_payload`."""
     userns_fd = plan.userns.open_user() if plan.userns else -1
-    namespaces.enter(plan.namespaces, lambda: cgroups.join(dirs))
+    namespaces.enter(plan.namespaces, lambda: cgroupdirs.join(dirs))
     with idmap.act_as(*plan.userns.root_ids) if plan.userns else contextlib.nullcontext():
         rootfs.build(plan.rootfs, rootfs_mounts, plan.userns.idmap(userns_fd) if plan.userns else None)
         if plan.hostname:

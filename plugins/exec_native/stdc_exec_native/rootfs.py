@@ -222,11 +222,7 @@ class RootfsPlan:
     def __init__(self, spec: dict, bundle: str) -> None:
         linux = spec.get("linux") or {}
         root = spec.get("root") or {}
-        if not root.get("path"):
-            raise StdcError("the spec has no root.path")
-        self.root = os.path.realpath(os.path.join(bundle, root["path"]))
-        if self.root == "/":
-            raise StdcError("root.path may not be the host's /")
+        self.root = rootpath.container_root(spec, bundle)
         propagation = linux.get("rootfsPropagation") or "rslave"
         if propagation not in _PROPAGATION:
             raise StdcError(f"unknown rootfsPropagation {propagation!r}")

@@ -18,7 +18,7 @@ import json
 import os
 
 from stdc.errors import StdcError
-from stdc.kit import syscalls
+from stdc.kit import seccomprules, syscalls
 
 try:  # SHA-256 without loading OpenSSL: `import hashlib` alone costs ~3 ms on every start
     from _sha256 import sha256  # Python 3.11's built-in implementation
@@ -28,27 +28,6 @@ except ImportError:  # pragma: no cover - other Pythons
 PR_SET_SECCOMP = 22
 SECCOMP_MODE_FILTER = 2
 
-_ACT_ALLOW = 0x7FFF0000
-_ACTIONS = {
-    "SCMP_ACT_KILL": 0x00000000,
-    "SCMP_ACT_KILL_THREAD": 0x00000000,
-    "SCMP_ACT_KILL_PROCESS": 0x80000000,
-    "SCMP_ACT_TRAP": 0x00030000,
-    "SCMP_ACT_ERRNO": 0x00050000,
-    "SCMP_ACT_TRACE": 0x7FF00000,
-    "SCMP_ACT_LOG": 0x7FFC0000,
-    "SCMP_ACT_ALLOW": _ACT_ALLOW,
-}
-_OPERATORS = {
-    "SCMP_CMP_NE": 1,
-    "SCMP_CMP_LT": 2,
-    "SCMP_CMP_LE": 3,
-    "SCMP_CMP_EQ": 4,
-    "SCMP_CMP_GE": 5,
-    "SCMP_CMP_GT": 6,
-    "SCMP_CMP_MASKED_EQ": 7,
-}
-_EPERM = 1
 _NR_SCMP_ERROR = -1
 
 #: the cache, beside the bundles of the root's containers (so it goes with the root)
@@ -105,14 +84,7 @@ _BUILD = 2
 
 
 def _action(name: str, errno_ret: int | None, where: str) -> int:
-    if name not in _ACTIONS:
-        raise StdcError(f"seccomp: {where}: unknown action {name!r}")
-    value = _ACTIONS[name]
-    if name == "SCMP_ACT_ERRNO":
-        value |= (_EPERM if errno_ret is None else errno_ret) & 0xFFFF
-    elif name == "SCMP_ACT_TRACE":
-        value |= (errno_ret or 0) & 0xFFFF
-    return value
+    return seccomprules.action(name, where).libseccomp | seccomprules.errno_of(name, errno_ret) & 0xFFFF
 
 
 def _build(seccomp: dict) -> bytes:
@@ -143,11 +115,8 @@ def _build(seccomp: dict) -> bytes:
             args = rule.get("args") or []
             cmps = (_ArgCmp * max(len(args), 1))()
             for i, arg in enumerate(args):
-                if arg.get("op") not in _OPERATORS:
-                    raise StdcError(f"seccomp: {where}: unknown operator {arg.get('op')!r}")
-                cmps[i] = _ArgCmp(
-                    int(arg["index"]), _OPERATORS[arg["op"]], int(arg["value"]), int(arg.get("valueTwo", 0))
-                )
+                op = seccomprules.operator(arg.get("op"), where)
+                cmps[i] = _ArgCmp(int(arg["index"]), op, int(arg["value"]), int(arg.get("valueTwo", 0)))
             for name in rule.get("names") or []:
                 number = lib.seccomp_syscall_resolve_name(name.encode())
                 if number == _NR_SCMP_ERROR:

@@ -1,12 +1,12 @@
 """aufs: each image layer unpacked once into a directory of its own, shared as a read-only AUFS
 branch; each container a writable branch stacked on top of its image's layers.
 
-Layout under the driver's home::
+Built on :mod:`stdc.kit.layerstore`, which keeps the directories; under the driver's home::
 
     layers/<chain-id hex>/diff     the layer's files as the tar has them (``.wh.`` whiteouts)
     layers/<chain-id hex>/parent   the parent layer's id (absent for a base layer)
-    snapshots/<id>/rw              a container's writable branch
-    staging/                       layers being added; never visible as layers
+    snapshots/<id>/rw              a container's writable branch (and its ``parent``)
+    staging/                       layers being added or removed; never visible as layers
     dirperm1                       whether this host's aufs takes ``dirperm1`` (probed once)
 
 AUFS reads ``.wh.NAME`` and ``.wh..wh..opq`` entries in its branches natively, so a layer tar is
@@ -20,11 +20,16 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Callable
 from functools import cache
 
-from stdc.kit import dirs
+from stdc.kit.layerstore import (  # noqa: F401 - the store's hooks, as they are
+    LayerStore,
+    storage_list,
+    storage_remove,
+    storage_remove_layer,
+    storage_usage,
+)
 from stdc.specs import hookimpl
 
 from stdc_storage_aufs.branches import XINO, branch_max, branch_mounts, check_depth, check_path
@@ -33,33 +38,10 @@ from stdc_storage_aufs.branches import XINO, branch_max, branch_mounts, check_de
 STDC_CONTRACT = ">=1.0,<2"
 
 
-def _hex(layer_id: str) -> str:
-    return layer_id.split(":", 1)[-1]
-
-
-def _layer_dir(home: str, layer_id: str) -> str:
-    return os.path.join(home, "layers", _hex(layer_id))
-
-
-def _snapshot_dir(home: str, snapshot_id: str) -> str:
-    return os.path.join(home, "snapshots", snapshot_id)
-
-
-def _parent(directory: str) -> str | None:
-    try:
-        with open(os.path.join(directory, "parent")) as f:
-            return f.read().strip() or None
-    except FileNotFoundError:
-        return None
-
-
 def _branches(home: str, layer_id: str | None) -> list[str]:
     """The diff directories of a layer's chain, topmost first."""
-    chain = []
-    while layer_id:
-        chain.append(os.path.join(_layer_dir(home, layer_id), "diff"))
-        layer_id = _parent(_layer_dir(home, layer_id))
-    return chain
+    store = LayerStore(home)
+    return [store.diff_dir(layer) for layer in store.chain(layer_id)]
 
 
 def _kernel_has_aufs() -> bool:
@@ -99,8 +81,7 @@ def _dirperm1(home: str) -> bool:
         pass
     from stdc.kit import privatens, syscalls
 
-    os.makedirs(os.path.join(home, "staging"), mode=0o700, exist_ok=True)
-    scratch = tempfile.mkdtemp(dir=os.path.join(home, "staging"), prefix="probe-")
+    scratch = LayerStore(home).staging("probe")
     os.mkdir(os.path.join(scratch, "base"))
     os.mkdir(os.path.join(scratch, "union"))
 
@@ -124,77 +105,31 @@ def _dirperm1(home: str) -> bool:
 
 @hookimpl
 def storage_add_layer(home: str, layer_id: str, parent_id: str | None, apply: Callable[[str, str], None]) -> None:
-    final = _layer_dir(home, layer_id)
-    if os.path.isdir(final):
-        return
-    for d in ("staging", "layers"):
-        os.makedirs(os.path.join(home, d), mode=0o700, exist_ok=True)
-    staging = tempfile.mkdtemp(dir=os.path.join(home, "staging"))
-    try:
-        os.mkdir(os.path.join(staging, "diff"), 0o755)
-        apply(os.path.join(staging, "diff"), "aufs")
-        if parent_id:
-            with open(os.path.join(staging, "parent"), "w") as f:
-                f.write(parent_id)
-        os.rename(staging, final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    LayerStore(home).add_diff_layer(layer_id, parent_id, apply, "aufs")
 
 
 @hookimpl
 def storage_has_layer(home: str, layer_id: str) -> bool:
-    return os.path.isdir(os.path.join(_layer_dir(home, layer_id), "diff"))
-
-
-def _remove_tree(home: str, path: str) -> None:
-    dirs.remove_tree(path, os.path.join(home, "staging"))
-
-
-@hookimpl
-def storage_remove_layer(home: str, layer_id: str) -> None:
-    _remove_tree(home, _layer_dir(home, layer_id))
+    """Whether the layer's branch (its ``diff`` directory) is there to stack."""
+    return os.path.isdir(LayerStore(home).diff_dir(layer_id))
 
 
 @hookimpl
 def storage_prepare(home: str, snapshot_id: str, parent_id: str | None) -> list:
     check_depth(len(_branches(home, parent_id)), branch_max())  # before anything is made
-    snap = _snapshot_dir(home, snapshot_id)
-    os.makedirs(os.path.join(home, "snapshots"), mode=0o700, exist_ok=True)
-    os.mkdir(snap, 0o700)
-    os.mkdir(os.path.join(snap, "rw"), 0o755)
-    if parent_id:
-        with open(os.path.join(snap, "parent"), "w") as f:
-            f.write(parent_id)
+    LayerStore(home).add_snapshot(
+        snapshot_id, lambda snapshot: os.mkdir(os.path.join(snapshot, "rw"), 0o755), parent_id=parent_id
+    )
     return storage_mounts(home, snapshot_id)
 
 
 @hookimpl
 def storage_mounts(home: str, snapshot_id: str) -> list:
-    snap = _snapshot_dir(home, snapshot_id)
-    ro = _branches(home, _parent(snap))
-    return branch_mounts(os.path.join(snap, "rw"), ro, dirperm1=_dirperm1(home))
-
-
-@hookimpl
-def storage_remove(home: str, snapshot_id: str) -> None:
-    _remove_tree(home, _snapshot_dir(home, snapshot_id))
+    store = LayerStore(home)
+    rw = os.path.join(store.snapshot_dir(snapshot_id), "rw")
+    return branch_mounts(rw, _branches(home, store.snapshot_parent(snapshot_id)), dirperm1=_dirperm1(home))
 
 
 @hookimpl
 def storage_changes(home: str, snapshot_id: str) -> tuple[str, str] | None:
-    return os.path.join(_snapshot_dir(home, snapshot_id), "rw"), "aufs"
-
-
-@hookimpl
-def storage_usage(home: str, snapshot_id: str) -> int:
-    top = _snapshot_dir(home, snapshot_id)
-    return dirs.disk_usage(top if os.path.isdir(top) else _layer_dir(home, snapshot_id))
-
-
-@hookimpl
-def storage_list(home: str) -> dict[str, list[str]]:
-    return {
-        "layers": ["sha256:" + h for h in dirs.entries(os.path.join(home, "layers"))],
-        "snapshots": dirs.entries(os.path.join(home, "snapshots")),
-    }
+    return os.path.join(LayerStore(home).snapshot_dir(snapshot_id), "rw"), "aufs"

@@ -1,5 +1,6 @@
 """Cgroups: a container's directories under each controller (v1) or in the unified tree (v2),
-its ``linux.resources`` limits, and their removal.
+its ``linux.resources`` limits written there (as :mod:`stdc.kit.cgroupsettings` translates
+them), and their removal.
 
 Only directories under a top-level ``stdc`` directory are ever created or removed; the
 ``cgroupsPath`` of the spec must name one (``/stdc/<id>``).
@@ -10,20 +11,15 @@ from __future__ import annotations
 import os
 
 from stdc.errors import StdcError
-from stdc.kit import cgroups as stdc_cgroups
+from stdc.kit import cgroups, cgroupsettings
 
 from stdc_exec_native import devices
 
-ROOT = "/sys/fs/cgroup"
+ROOT = cgroups.ROOT
 #: v1 controllers every container gets a directory under (freezer: for pause; devices: device control).
 V1_CONTROLLERS = ("cpu", "cpuacct", "memory", "pids", "freezer", "devices")
 #: v2 controllers enabled for the stdc subtree, when the host has them.
 V2_CONTROLLERS = ("cpu", "cpuset", "memory", "pids")
-
-
-def is_unified() -> bool:
-    """Whether the host runs the unified (v2 only) hierarchy."""
-    return os.path.exists(os.path.join(ROOT, "cgroup.controllers"))
 
 
 def _wants_cpuset(resources: dict) -> bool:
@@ -36,7 +32,7 @@ def directories(relative: str, resources: dict | None = None, *, every: bool = F
 
     ``every`` adds the hierarchies a container may have used (for cleanup).
     """
-    if is_unified():
+    if cgroups.is_unified():
         return [os.path.join(ROOT, relative)]
     controllers = list(V1_CONTROLLERS)
     if every or _wants_cpuset(resources or {}):
@@ -67,66 +63,6 @@ def _write(path: str, value: str) -> None:
 def _read(path: str) -> str:
     with open(path) as f:
         return f.read().strip()
-
-
-def _v1_settings(resources: dict, directory: str) -> list[tuple[str, str]]:
-    """(file, value) pairs of ``resources`` for one v1 hierarchy, in the order to write them."""
-    memory = resources.get("memory") or {}
-    cpu = resources.get("cpu") or {}
-    pids = resources.get("pids") or {}
-    files = []
-    if memory.get("limit") is not None:
-        files.append(("memory.limit_in_bytes", str(memory["limit"])))
-    if memory.get("swap") is not None and os.path.exists(os.path.join(directory, "memory.memsw.limit_in_bytes")):
-        files.append(("memory.memsw.limit_in_bytes", str(memory["swap"])))
-    if memory.get("reservation") is not None:
-        files.append(("memory.soft_limit_in_bytes", str(memory["reservation"])))
-    if cpu.get("shares"):
-        files.append(("cpu.shares", str(cpu["shares"])))
-    if cpu.get("period"):
-        files.append(("cpu.cfs_period_us", str(cpu["period"])))
-    if cpu.get("quota"):
-        files.append(("cpu.cfs_quota_us", str(cpu["quota"])))
-    if cpu.get("cpus"):
-        files.append(("cpuset.cpus", str(cpu["cpus"])))
-    if cpu.get("mems"):
-        files.append(("cpuset.mems", str(cpu["mems"])))
-    if pids.get("limit") is not None:
-        files.append(("pids.max", str(pids["limit"]) if pids["limit"] > 0 else "max"))
-    return [(name, value) for name, value in files if os.path.exists(os.path.join(directory, name))]
-
-
-def _v2_settings(resources: dict) -> list[tuple[str, str]]:
-    """(file, value) pairs of ``resources`` for the unified hierarchy (runc's conversions)."""
-    memory = resources.get("memory") or {}
-    cpu = resources.get("cpu") or {}
-    pids = resources.get("pids") or {}
-
-    def amount(value: int) -> str:
-        return "max" if value < 0 else str(value)
-
-    files = []
-    limit = memory.get("limit")
-    if limit is not None:
-        files.append(("memory.max", amount(limit)))
-    swap = memory.get("swap")
-    if swap is not None:
-        # v1 counts memory+swap together, v2 swap alone
-        files.append(("memory.swap.max", amount(swap if swap < 0 or not limit or limit < 0 else swap - limit)))
-    if memory.get("reservation") is not None:
-        files.append(("memory.low", amount(memory["reservation"])))
-    if cpu.get("shares"):
-        files.append(("cpu.weight", str(1 + (cpu["shares"] - 2) * 9999 // 262142)))
-    if cpu.get("quota") or cpu.get("period"):
-        quota = cpu.get("quota") or -1
-        files.append(("cpu.max", f"{'max' if quota < 0 else quota} {cpu.get('period') or 100000}"))
-    if cpu.get("cpus"):
-        files.append(("cpuset.cpus", str(cpu["cpus"])))
-    if cpu.get("mems"):
-        files.append(("cpuset.mems", str(cpu["mems"])))
-    if pids.get("limit") is not None:
-        files.append(("pids.max", str(pids["limit"]) if pids["limit"] > 0 else "max"))
-    return files
 
 
 def _make_v1(directory: str) -> None:
@@ -166,18 +102,21 @@ def create(relative: str, resources: dict | None) -> list[str]:
     On failure nothing created is left behind.
     """
     resources = resources or {}
-    unified = is_unified()
+    unified = cgroups.is_unified()
+    settings = cgroupsettings.settings(resources, cgroups.version())
     dirs = directories(relative, resources)
     try:
         for directory in dirs:
             if unified:
                 _make_v2(directory)
-                settings = _v2_settings(resources)
             else:
                 _make_v1(directory)
-                settings = _v1_settings(resources, directory)
-            for name, value in settings:
-                _write(os.path.join(directory, name), value)
+            for setting in settings:
+                path = os.path.join(directory, setting.file)
+                # v1: each hierarchy takes the files of its own controllers (and memsw only
+                # with swap accounting); v2's one directory takes them all
+                if unified or os.path.exists(path):
+                    _write(path, setting.value)
         devices.restrict(dirs, resources, unified, _write)
     except BaseException as e:
         remove(relative)
@@ -204,4 +143,4 @@ def remove(relative: str) -> None:
     """Kill what is left in the container's cgroups and remove their directories. Idempotent."""
     for directory in directories(relative, every=True):
         if os.path.isdir(directory):
-            stdc_cgroups.remove(directory, relative)
+            cgroups.remove(directory, relative)

@@ -1,0 +1,32 @@
+"""``exec_stats``, ``exec_processes`` and ``exec_pause``, complete for every executor that puts
+the container's processes in the cgroup its spec names (``linux.cgroupsPath``): read and frozen
+through :mod:`stdc.kit.cgroups`, whichever way the executor made that cgroup.
+
+An executor takes them as they are by importing them into the module that holds its hooks::
+
+    from stdc.kit.cgrouphooks import exec_pause, exec_processes, exec_stats  # noqa: F401
+"""
+
+from __future__ import annotations
+
+from stdc.kit import cgroups
+from stdc.kit.ocispec import cgroup_relative
+from stdc.specs import hookimpl
+
+
+@hookimpl
+def exec_stats(container_id: str, spec: dict) -> dict | None:
+    """The container's usage (:func:`stdc.kit.cgroups.usage`), None when it has no cgroup."""
+    return cgroups.usage(cgroup_relative(spec, container_id))
+
+
+@hookimpl
+def exec_processes(container_id: str, spec: dict) -> list[int]:
+    """The host pids of the processes in the container's cgroup."""
+    return cgroups.processes(cgroup_relative(spec, container_id))
+
+
+@hookimpl
+def exec_pause(container_id: str, spec: dict, paused: bool) -> None:
+    """Freeze (``paused``) or thaw the container's cgroup; return once the kernel says done."""
+    cgroups.freeze(cgroup_relative(spec, container_id), paused)
