@@ -1,4 +1,4 @@
-"""The executor conformance suite (stdc.testing.executor) for every executor this repo ships,
+"""The executor conformance suite (stdc.testing.executor_suite) for every executor this repo ships,
 plus what only holds between two executors: a container stays with the one that started it."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import subprocess
 import sys
 
 import pytest
-from stdc.testing.executor import *  # noqa: F403 - the suite: its tests, fixtures and parametrization
-from stdc.testing.executor import Cli, _wait_for
+from stdc.testing.executor_suite import *  # noqa: F403 - the suite: its tests, fixtures and parametrization
+from stdc.testing.executor_suite import Cli, _wait_for
 
 #: the suite runs, unchanged, against each of these; one that is not usable here fails
 EXECUTORS = ["native", "lxc"]

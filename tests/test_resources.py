@@ -2,7 +2,7 @@
 restart, rename and the errors of stats/top/pause for unknown containers (through the CLI).
 
 What executors do with the limits (OOM, pids, cpus, pause, stats) is in the executor suite
-(stdc.testing.executor, run for every executor by tests/test_executors.py).
+(stdc.testing.executor_suite, run for every executor by tests/test_executors.py).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The storage conformance kit (stdc.testing.storage) for every storage driver this repo ships
+"""The storage conformance kit (stdc.testing.storage_suite) for every storage driver this repo ships
 and the example a third party would write, plus the aufs driver's branch format on plain strings
 and directories: what can be checked of aufs on a kernel without it."""
 
@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from stdc.testing.storage import *  # noqa: F403 - the kit: its tests, fixtures and parametrization
+from stdc.testing.storage_suite import *  # noqa: F403 - the kit: its tests, fixtures and parametrization
 
 #: the kit runs, unchanged, against each; aufs' mounted parts are reported NOT RUN without aufs
 STORAGES = ["overlay", "vfs", "aufs"]
@@ -95,7 +95,7 @@ def test_aufs_unusable_fails_in_one_line_touching_nothing(stdc, root) -> None:
 def test_kit_runs_by_name_and_reports_not_run(tmp_path) -> None:
     """The kit as a third party runs it: by name, with the not-run count at the end."""
     r = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "stdc.testing.storage", "--pyargs", "stdc.testing.storage",
+        [sys.executable, "-m", "pytest", "-p", "stdc.testing.storage_suite", "--pyargs", "stdc.testing.storage_suite",
          "--stdc-storage", "aufs", "-p", "no:cacheprovider", "-q", "-k", "cleanup or view_applies",
          "--rootdir", str(tmp_path)],
         capture_output=True, text=True, timeout=240, cwd=tmp_path,

@@ -1,6 +1,6 @@
 """`stdc volume` and the -v/--tmpfs/--read-only flags as the CLI sees them: naming, listing,
 removal rules, bad input, inspect. What executors do with the mounts is in the executor suite
-(stdc.testing.executor: test_volume_*, test_read_only_*, test_symlinked_*)."""
+(stdc.testing.executor_suite: test_volume_*, test_read_only_*, test_symlinked_*)."""
 
 from __future__ import annotations
 

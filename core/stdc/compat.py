@@ -1,4 +1,4 @@
-"""Old import paths of modules that moved into :mod:`stdc.kit`, kept working for one release.
+"""Old import paths of modules that moved (into :mod:`stdc.kit`, or renamed), kept working for one release.
 
 ``import stdc.syscalls`` (or ``from stdc import syscalls``) still gives the module, now
 ``stdc.kit.syscalls``, with a :class:`DeprecationWarning` that names the new path. The module is
@@ -32,6 +32,9 @@ MOVED = {
     "stdc.security.capabilities": "stdc.kit.capabilities",
     "stdc.images.oci": "stdc.kit.imagespec",
     "stdc.images.refs": "stdc.kit.references",
+    # the conformance suites, named apart from the contracts they test (stdc.specs.executor, ...)
+    "stdc.testing.executor": "stdc.testing.executor_suite",
+    "stdc.testing.storage": "stdc.testing.storage_suite",
 }
 
 

@@ -2,7 +2,7 @@
 the image's user files — checked from inside containers, for every executor.
 
 Each test names in its docstring the Docker/runc behaviour it holds the executor to. Runs like
-:mod:`stdc.testing.executor` (whose fixtures and parametrization it reuses): from a test module
+:mod:`stdc.testing.executor_suite` (whose fixtures and parametrization it reuses): from a test module
 that sets ``EXECUTORS = [...]`` and does ``from stdc.testing.security_devices import *``.
 Needs root, ``runuser`` (util-linux) and a static busybox on the host.
 """
@@ -22,7 +22,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from stdc.testing.executor import (
+from stdc.testing.executor_suite import (
     CGROUP_ROOT,
     STDC,
     Cli,

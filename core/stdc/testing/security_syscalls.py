@@ -1,6 +1,6 @@
 """The security suite, syscall part: what a container may not do, checked from inside it.
 
-Each test runs real containers through the CLI (the fixtures of :mod:`stdc.testing.executor`,
+Each test runs real containers through the CLI (the fixtures of :mod:`stdc.testing.executor_suite`,
 for every executor chosen the same way) and names, in its docstring, the Docker or runc
 behaviour it checks against. Most system calls have no busybox command, so the suite builds a
 small static probe (``probe.c`` beside this module, ``gcc -static``) and commits it into an image
@@ -22,7 +22,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from stdc.testing.executor import Cli, cli, exec_root, executor, pytest_generate_tests  # noqa: F401
+from stdc.testing.executor_suite import Cli, cli, exec_root, executor, pytest_generate_tests  # noqa: F401
 
 __all__ = [
     "pytest_generate_tests",

@@ -1,5 +1,5 @@
 """User namespaces, for every executor: the security suite's part on ``--userns`` and the host's
-``userns_remap`` (in the style of, and with the fixtures of, :mod:`stdc.testing.executor`).
+``userns_remap`` (in the style of, and with the fixtures of, :mod:`stdc.testing.executor_suite`).
 
 A module star-imports this one and sets ``EXECUTORS``. Each test names the Docker, podman or
 runc behaviour it checks against. Needs root and a kernel with idmapped mounts.
@@ -16,7 +16,7 @@ import tempfile
 
 import pytest
 
-from stdc.testing.executor import CGROUP_ROOT, Cli, _wait_for, cli, exec_root, executor, pytest_generate_tests
+from stdc.testing.executor_suite import CGROUP_ROOT, Cli, _wait_for, cli, exec_root, executor, pytest_generate_tests
 
 __all__ = [
     "pytest_generate_tests",

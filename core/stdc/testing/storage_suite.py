@@ -1,12 +1,12 @@
 """The storage conformance kit: what every storage driver (:mod:`stdc.specs.storage`) does the same.
 
 Each test takes the fixture ``storage`` (a driver's name) and is parametrized over the drivers
-chosen by, in order: ``--stdc-storage NAME`` (with ``-p stdc.testing.storage``), the environment
+chosen by, in order: ``--stdc-storage NAME`` (with ``-p stdc.testing.storage_suite``), the environment
 variable ``STDC_TEST_STORAGE`` (comma-separated), a module-level ``STORAGES`` list in the test
 module that star-imports this one, else every installed storage driver::
 
-    pytest -p stdc.testing.storage --pyargs stdc.testing.storage --stdc-storage NAME
-    STDC_TEST_STORAGE=NAME pytest --pyargs stdc.testing.storage
+    pytest -p stdc.testing.storage_suite --pyargs stdc.testing.storage_suite --stdc-storage NAME
+    STDC_TEST_STORAGE=NAME pytest --pyargs stdc.testing.storage_suite
 
 Two kinds of tests. Those that read the driver's *files and mount descriptions* need no kernel
 support: layer apply in the driver's whiteout format, where the mounts say the layers and the
