@@ -92,7 +92,7 @@ _TOKEN = re.compile(
       | (?P<string>"(?:[^"\\\n]|\\.)*")
       | (?P<raw>`[^`]*`)
       | (?P<char>'(?:[^'\\\n]|\\[^'\n]+)')
-      | (?P<number>[+-]?(?:0[xX][0-9a-fA-F_]*\.?[0-9a-fA-F_]*(?:[pP][+-]?\d+)?
+      | (?P<number>[+-]?(?:0[xX][0-9a-fA-F_]*\.?[0-9a-fA-F_]*(?:[pP][+-]?\d+)?|0[oObB][0-9_]+
                         |(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][+-]?\d[\d_]*)?)(?![\w.]))
       | (?P<field>\.\w+)
       | (?P<dot>\.)
@@ -109,6 +109,9 @@ def _tokenize(body: str, start: int) -> list[_Tok]:
     while pos < len(body):
         m = _TOKEN.match(body, pos)
         if not m:
+            if re.match(r"[+-]?\.?\d", body[pos:]):
+                bad = re.match(r"[+-]?[\w.]*", body[pos:])
+                raise _ParseFail(f'bad number syntax: "{bad.group() if bad else body[pos]}"', start + pos)
             raise _ParseFail(f"unexpected {body[pos]!r} in command", start + pos)
         kind = m.lastgroup or ""
         if kind == "space":
@@ -348,6 +351,7 @@ class _Parser:
         return node
 
     def pipeline(self, tokens: list[_Tok], context: str, pos: int) -> _Pipe:
+        pos = tokens[0].pos if tokens else pos
         decl, assign, m = [], False, 0
         kinds = [t.kind for t in tokens[:4]]
         if kinds[:2] in (["var", "decl"], ["var", "assign"]):
@@ -530,8 +534,9 @@ def _gotype(value: Any) -> str:
     return type(value).__name__
 
 
-def gojson(value: Any) -> str:
-    """Go's encoding/json as docker's ``json`` function: compact, maps sorted, no HTML escaping."""
+def gojson(value: Any, html: bool = False) -> str:
+    """Go's encoding/json as docker's ``json`` function: compact, maps sorted, structs in field order,
+    no HTML escaping — except inside a listing row, which docker marshals itself (sorted, escaped)."""
     if value is None or value is MISSING:
         return "null"
     if isinstance(value, bool):
@@ -540,17 +545,22 @@ def gojson(value: Any) -> str:
         return str(value)
     if isinstance(value, float):
         if math.isnan(value) or math.isinf(value):
-            raise TemplateError(f"json: unsupported value: {gofloat(value)}")
+            raise ValueError(f"json: unsupported value: {gofloat(value)}")
         return gofloat(value, "json")
     if isinstance(value, str):
-        text = json.dumps(value, ensure_ascii=False)
-        return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+        text = json.dumps(value, ensure_ascii=False).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+        return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026") if html else text
     if isinstance(value, list | tuple):
-        return "[" + ",".join(gojson(v) for v in value) + "]"
+        return "[" + ",".join(gojson(v, html) for v in value) + "]"
     if isinstance(value, dict):
-        items = list(value.items()) if _is_struct(value) else _sorted_items(value)
-        return "{" + ",".join(f"{gojson(str(k))}:{gojson(v)}" for k, v in items) + "}"
-    return gojson(str(value))
+        html = html or isinstance(value, _Row)
+        items = list(value.items()) if _is_struct(value) and not isinstance(value, _Row) else _sorted_items(value)
+        return "{" + ",".join(f"{gojson(str(k), html)}:{gojson(v, html)}" for k, v in items) + "}"
+    return gojson(str(value), html)
+
+
+class _Row(GoStruct):
+    """A listing row (docker's formatter context): ``{{json .}}`` sorts its keys and escapes HTML."""
 
 
 # ---------------------------------------------------------------------------------------------- printf
@@ -751,8 +761,8 @@ def _slice(item: Any, *bounds: Any) -> Any:
     if len(bounds) > (2 if isinstance(item, str) else 3):
         raise ValueError(f"too many slice indexes: {len(bounds)}")
     seq = item.encode() if isinstance(item, str) else item
-    cut = [_want(b, "int") for b in bounds] + [len(seq)] * (2 - len(bounds))
-    lo, hi = cut[0], cut[1]
+    cut = [_want(b, "int") for b in bounds]
+    lo, hi = (cut + [0, len(seq)][len(cut) :])[:2]
     if not 0 <= lo <= hi <= len(seq):
         raise ValueError(f"index out of range: {hi if hi > len(seq) else lo}")
     part = seq[lo:hi]
@@ -1212,7 +1222,7 @@ def render_rows(
     body = fmt[len("table") :] if is_table else "{{json .}}" if fmt == "json" else fmt
     body = body.strip(" ").replace("\\t", "\t").replace("\\n", "\n")
     template = Template(body, funcs)
-    lines = "".join(template.execute(row) + "\n" for row in rows)
+    lines = "".join(template.execute(_Row(row) if isinstance(row, dict) else row) + "\n" for row in rows)
     if not is_table:
         return lines
     return align_columns(template.header(titles) + "\n" + lines)
