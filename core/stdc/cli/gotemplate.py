@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import decimal
+import functools
 import inspect
 import json
 import math
@@ -931,6 +932,13 @@ def _default_title(name: str) -> str:
 def _arity(fn: Callable[..., Any]) -> tuple[float, float] | None:
     """How many positional arguments ``fn`` takes (None when Python cannot tell)."""
     try:
+        return _cached_arity(fn)
+    except TypeError:  # unhashable callable
+        return _arity_of(fn)
+
+
+def _arity_of(fn: Callable[..., Any]) -> tuple[float, float] | None:
+    try:
         params = inspect.signature(fn).parameters.values()
     except (TypeError, ValueError):
         return None
@@ -938,6 +946,9 @@ def _arity(fn: Callable[..., Any]) -> tuple[float, float] | None:
     required = sum(p.default is p.empty for p in positional)
     varargs = any(p.kind is p.VAR_POSITIONAL for p in params)
     return required, math.inf if varargs else len(positional)
+
+
+_cached_arity = functools.lru_cache(maxsize=512)(_arity_of)
 
 
 class _Break(Exception):
@@ -1222,7 +1233,8 @@ def render_rows(
     body = fmt[len("table") :] if is_table else "{{json .}}" if fmt == "json" else fmt
     body = body.strip(" ").replace("\\t", "\t").replace("\\n", "\n")
     template = Template(body, funcs)
-    lines = "".join(template.execute(_Row(row) if isinstance(row, dict) else row) + "\n" for row in rows)
+    rows = (_Row(row) if isinstance(row, dict) and not isinstance(row, GoMap) else row for row in rows)
+    lines = "".join(template.execute(row) + "\n" for row in rows)
     if not is_table:
         return lines
     return align_columns(template.header(titles) + "\n" + lines)
