@@ -342,6 +342,12 @@ DATA = {
         ('{{range .List}}{{if eq . "b"}}{{break}}{{end}}{{.}}{{end}}', "a"),
         ('{{range .List}}{{if eq . "b"}}{{continue}}{{end}}{{.}}{{end}}', "ac"),
         ("{{range .Matrix}}[{{range .}}{{.}}{{end}}]{{end}}", "[12][34]"),
+        ("{{range $r := .Matrix}}{{range $c := $r}}{{$c}}{{end}};{{end}}", "12;34;"),
+        ("{{$i := 9}}{{$e := 8}}{{range $i, $e = .List}}{{end}}{{$i}}{{$e}}", "2c"),
+        # docker's string functions on non-ASCII text, rune by rune as Go
+        ("{{title \"élan vital_x o'neil\"}}", "Élan Vital_x O'Neil"),
+        ('{{upper "straße"}} {{lower "ÀB"}}', "STRAßE àb"),
+        ('{{split "abc" ""}} {{split "" ","}} {{len (split "" ",")}}', "[a b c] [] 1"),
         # logic and comparison
         ('{{and 1 "x"}} {{and 0 "x"}} {{or "" "y"}} {{or 0 ""}}|', "x 0 y |"),
         ("{{not .Empty}} {{not .List}} {{not .Nil}}", "true false true"),

@@ -1010,13 +1010,14 @@ class _Executor:
         else:
             raise _ExecFail(f"range can't iterate over {gostr(value)}", node.pipe)
         ran = False
+        decl, base = node.pipe.decl, len(self.vars) - len(node.pipe.decl)  # the pipeline pushed them
         for key, elem in pairs:
             ran = True
-            decl = node.pipe.decl
-            if decl:
-                self.set(decl[-1], elem, node.pipe.assign, node.pipe)
-            if len(decl) > 1:
-                self.set(decl[0], key, node.pipe.assign, node.pipe)
+            for name, item in zip(decl, [key, elem][2 - len(decl) :], strict=True):
+                if node.pipe.assign:
+                    self.set(name, item, True, node.pipe)
+                else:
+                    self.vars[base + decl.index(name)] = (name, item)
             inner = len(self.vars)
             try:
                 self.walk(elem, node.body)
