@@ -25,12 +25,18 @@ missing struct field is an error, a missing map key is ``<no value>`` (``index``
 of the map's element type instead). A struct-like dict must therefore hold every field, ``None`` for
 Go's nil. Values print as Go's ``%v``: ``[a b]``, ``map[k:v]`` (sorted), ``{v1 v2}`` for structs,
 ``<nil>``, ``true``, floats the way Go prints float64; ``json`` encodes maps with sorted keys and
-structs in field order, without HTML escaping (docker turns it off).
+structs in field order, without HTML escaping (docker turns it off) — except a :func:`render_rows`
+row, which docker marshals itself: keys sorted, ``<>&`` as ``\\u003c`` etc. Tables: the header row is
+the template run with each field standing for its column title (the caller's ``titles``, else the
+field name in capitals) and docker's string functions passing titles through unchanged.
 
 Not supported: ``define``, ``template``, ``block`` (one template per format), ``printf`` argument
 indexes (``%[1]d``) and ``%T``, ``%#v`` in Go syntax (it prints as ``%v``), complex numbers, custom
-delimiters and the ``missingkey`` option. Strings are measured and cut in UTF-8 bytes as in Go
-(``len``, ``slice``, ``index``, ``truncate``); a cut through a character shows U+FFFD.
+delimiters and the ``missingkey`` option. Differences that Python data forces: a dict always ranges
+as a map (Go refuses to range over a struct); a nested struct prints as ``{…}`` where Go prints a
+pointer's address; error messages name Python-shaped types (``struct``, ``[]interface {}``) instead
+of docker's Go types. Strings are measured and cut in UTF-8 bytes as in Go (``len``, ``slice``,
+``index``, ``truncate``); a cut through a character shows U+FFFD.
 """
 
 from __future__ import annotations
