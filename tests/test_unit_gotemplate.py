@@ -409,7 +409,7 @@ def test_printf(template: str, expected: str) -> None:
     [
         (
             {"B": 1, "A": [1.5, 1e21, 1e-7, 2.0, 100.0, 1e20, -0.0]},
-            '{"B":1,"A":[1.5,1e+21,1e-7,2,100,100000000000000000000,0]}',
+            '{"B":1,"A":[1.5,1e+21,1e-7,2,100,100000000000000000000,-0]}',
         ),
         (GoMap({"b": None, "a": True}), '{"a":true,"b":null}'),
         ("é\n\t\u2028<&>\x01", '"é\\n\\t\\u2028<&>\\u0001"'),
@@ -483,7 +483,8 @@ def test_template_error_is_a_one_line_stdc_error_with_exit_125() -> None:
         ('{{"\\q"}}', "template: :1: invalid syntax"),
         ("{{(len .Name}}", "template: :1: unclosed left paren"),
         ("{{if $a, $b := .Name}}{{end}}", "template: :1: too many declarations in if"),
-        ("{{.Name}}\n\n{{ .Name | }}", "template: :3: missing value for command"),
+        ("{{.Name}}\n\n{{ nope }}", 'template: :3: function "nope" not defined'),
+        ("{{ | .Name}}", "template: :1: empty command"),
     ],
 )
 def test_parse_errors(template: str, message: str) -> None:

@@ -373,7 +373,7 @@ class _Parser:
             tok = rest[i]
             if tok.kind == "pipe":
                 if not cmds[-1]:
-                    raise _ParseFail("missing command", tok.pos)
+                    raise _ParseFail("empty command", tok.pos)
                 cmds.append([])
                 i += 1
                 continue
@@ -485,7 +485,7 @@ def gofloat(f: float, style: str = "g") -> str:
     if math.isinf(f):
         return "+Inf" if f > 0 else "-Inf"
     if f == 0:
-        return "-0" if math.copysign(1, f) < 0 and style == "g" else "0"
+        return "-0" if math.copysign(1, f) < 0 else "0"
     digits, dp = _digits(f)
     exp = dp - 1
     sign = "-" if f < 0 else ""
