@@ -252,6 +252,32 @@ def test_plain_listing_turns_typed_escapes_into_tabs_and_newlines() -> None:
     assert render_rows("{{.ID}}\\t{{.Names}}\\n--", PS[:1]) == "a87ecb4f327c\tboring_keldysh\n--\n"
 
 
+def test_other_listings_and_documents() -> None:
+    networks = [
+        {"ID": "7fca4eb8c647", "Name": "bridge", "Driver": "bridge", "Scope": "local"},
+        {"ID": "9f904ee27bf5", "Name": "none", "Driver": "null", "Scope": "local"},
+    ]
+    assert render_rows("{{.ID}}: {{.Driver}}", networks) == "7fca4eb8c647: bridge\n9f904ee27bf5: null\n"
+    assert render_rows("table {{.ID}}\\t{{.Name}}\\t{{.Driver}}", networks, titles={"ID": "NETWORK ID"}) == (
+        "NETWORK ID     NAME      DRIVER\n7fca4eb8c647   bridge    bridge\n9f904ee27bf5   none      null\n"
+    )
+    volumes = [{"Driver": "local", "Name": "logs", "Mountpoint": "/var/lib/stdc/volumes/logs/_data"}]
+    assert render_rows("table {{.Name}}\\t{{.Driver}}", volumes, titles={"Name": "VOLUME NAME"}) == (
+        "VOLUME NAME   DRIVER\nlogs          local\n"
+    )
+    assert render("{{ .Mountpoint }}", volumes[0]) == "/var/lib/stdc/volumes/logs/_data"
+    network = {"IPAM": {"Driver": "default", "Config": [{"Subnet": "172.17.0.0/16", "Gateway": "172.17.0.1"}]}}
+    assert (
+        render("{{range .IPAM.Config}}{{.Subnet}} via {{.Gateway}}{{end}}", network) == "172.17.0.0/16 via 172.17.0.1"
+    )
+    version = {"Client": {"Version": "1.0.0"}, "Server": {"Version": "1.0.0", "APIVersion": "1.43"}}
+    assert render("{{.Server.Version}} (API {{.Server.APIVersion}})", version) == "1.0.0 (API 1.43)"
+    stats = [{"Container": "web", "CPUPerc": "0.07%", "MemUsage": "2.5MiB / 1.9GiB"}]
+    assert render_rows("table {{.Container}}\\t{{.CPUPerc}}\\t{{.MemUsage}}", stats, titles={"CPUPerc": "CPU %"}) == (
+        "CONTAINER   CPU %     MEM USAGE\nweb         0.07%     2.5MiB / 1.9GiB\n"
+    )
+
+
 # --- tabwriter ---------------------------------------------------------------------------------------
 
 
