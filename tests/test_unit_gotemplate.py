@@ -511,6 +511,7 @@ def test_template_error_is_a_one_line_stdc_error_with_exit_125() -> None:
         ("{{if $a, $b := .Name}}{{end}}", "template: :1: too many declarations in if"),
         ("{{.Name}}\n\n{{ nope }}", 'template: :3: function "nope" not defined'),
         ("{{ | .Name}}", "template: :1: empty command"),
+        ("{{" + "(" * 1500 + "1" + ")" * 1500 + "}}", "template: :1: nested too deeply"),
     ],
 )
 def test_parse_errors(template: str, message: str) -> None:

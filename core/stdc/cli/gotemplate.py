@@ -17,7 +17,8 @@ Supported, with Go's semantics:
   key, integers) with ``$i, $e :=``, ``{{else}}``, ``{{break}}`` and ``{{continue}}``;
 - Go's functions ``and or not len index slice print printf println eq ne lt le gt ge call html js
   urlquery`` and docker's ``json join split lower upper title pad truncate``; callers add more with
-  ``funcs``. A callable in a document is called like a Go method (``{{.Label "k"}}``).
+  ``funcs``. A callable in a document is called like a Go method (``{{.Label "k"}}``), so ``call``
+  serves for functions that other functions return.
 
 Documents: a dict is a Go *struct* when every key starts with an upper-case letter (the shape of
 docker's JSON; :class:`GoStruct` forces it), otherwise a Go *map* (:class:`GoMap` forces it). A
@@ -1184,6 +1185,8 @@ class Template:
             self.nodes = _Parser(source, self.funcs).parse()
         except _ParseFail as err:
             raise TemplateError(f"template: :{_where(source, err.pos)[0]}: {err}") from None
+        except RecursionError:
+            raise TemplateError("template: :1: nested too deeply") from None
 
     def execute(self, data: Any) -> str:
         """The template rendered with ``data`` as dot (and ``$``)."""
