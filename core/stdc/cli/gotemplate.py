@@ -57,7 +57,22 @@ from typing import Any
 
 from stdc.errors import BadInput
 
-__all__ = ["GoMap", "GoStruct", "Template", "TemplateError", "align_columns", "parse", "render", "render_rows"]
+__all__ = [
+    "BUILTINS",
+    "GoMap",
+    "GoStruct",
+    "Template",
+    "TemplateError",
+    "align_columns",
+    "gofloat",
+    "gojson",
+    "gostr",
+    "parse",
+    "render",
+    "render_rows",
+    "sprint",
+    "sprintf",
+]
 
 
 class TemplateError(BadInput):
@@ -875,6 +890,7 @@ def _call(fn: Any, *args: Any) -> Any:
     return fn(*args)
 
 
+#: every template's functions: Go's builtins and docker's (``parse(funcs=…)`` adds or replaces some)
 BUILTINS: dict[str, Callable[..., Any]] = {
     "and": lambda *a: a[-1],  # evaluated lazily by the executor
     "or": lambda *a: a[-1],
