@@ -2,20 +2,27 @@
 (set ``STDC_DEBUG=1`` to see one).
 
 The group and its global flags live here; the commands live in one module per area
-(:mod:`stdc.cli.containers`, :mod:`stdc.cli.images`, :mod:`stdc.cli.backends`), each
-registering on :data:`cli`. A new area adds a module and a line in :data:`_AREAS`.
+(:mod:`stdc.cli.container_commands`, :mod:`stdc.cli.image_commands`, ...), each registering on
+:data:`cli`. A new area adds a module and a line in :data:`_AREAS`. Every command parses its
+arguments into a verb's options, calls the verb of :mod:`stdc.engine` and formats what it
+returns: no command calls a backend's hook or touches the records or the image store.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import click
 
 from stdc import __version__
-from stdc.errors import StdcError
+from stdc.errors import NotFound, StdcError
+
+if TYPE_CHECKING:
+    from stdc.engine import Engine
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -26,10 +33,11 @@ class Invocation:
     def __init__(self, root: str | None, backends: dict[str, str | None]) -> None:
         self.root = root
         self.backends = backends
-        self._engine: Any = None
+        self._engine: Engine | None = None
 
     @property
-    def engine(self) -> Any:
+    def engine(self) -> Engine:
+        """The engine of this invocation's root and backends."""
         if self._engine is None:
             from stdc import config
             from stdc.engine import Engine
@@ -38,9 +46,19 @@ class Invocation:
         return self._engine
 
 
-def current_engine() -> Any:
+def current_engine() -> Engine:
     """The engine of this invocation, built from its flags on first use."""
     return click.get_current_context().find_object(Invocation).engine
+
+
+@contextlib.contextmanager
+def unknown_exits_1() -> Iterator[None]:
+    """An unknown container exits 1 inside this block, as docker's daemon errors do."""
+    try:
+        yield
+    except NotFound as e:
+        e.exit_code = 1
+        raise
 
 
 @click.group(context_settings=CONTEXT)
@@ -68,18 +86,18 @@ def cli(
 
 
 _AREAS = (
-    "containers",
-    "interactive",
-    "resources",
-    "lifecycle",
-    "images",
-    "backends",
-    "changes",
-    "daemon",
-    "network",
-    "registry",
-    "info",
-    "volumes",
+    "container_commands",
+    "interactive_commands",
+    "resource_commands",
+    "lifecycle_commands",
+    "image_commands",
+    "plugin_commands",
+    "change_commands",
+    "daemon_commands",
+    "network_commands",
+    "registry_commands",
+    "info_commands",
+    "volume_commands",
 )
 
 

@@ -166,9 +166,9 @@ class Driver:
     def view(self, snapshot: str, fn: Callable[[str], Any]) -> Any:
         """Mount the snapshot in a private mount namespace and return ``fn(mounted_dir)``."""
         self.need_kernel()
-        from stdc import fsview
         from stdc.kit import syscalls
         from stdc.kit.mounts import mount_all
+        from stdc.kit.privatens import in_private_namespace
 
         mounts = self.hook.storage_mounts(home=self.home, snapshot_id=snapshot)
         where = tempfile.mkdtemp(prefix="view-", dir=os.path.dirname(self.home))
@@ -181,7 +181,7 @@ class Driver:
                 syscalls.umount(where, syscalls.MNT_DETACH)
 
         try:
-            return fsview.in_private_namespace(work)
+            return in_private_namespace(work)
         finally:
             os.rmdir(where)
 

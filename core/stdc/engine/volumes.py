@@ -21,9 +21,13 @@ import shutil
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from stdc.errors import BadInput, Conflict, NotFound
+
+if TYPE_CHECKING:
+    from stdc.engine.context import Engine
+    from stdc.engine.state import Container
 
 #: docker's rule for local volume names
 _NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]+$")
@@ -206,10 +210,10 @@ def make(store: Volumes, names: Iterable[str]) -> None:
         store.create(name)
 
 
-def populate(engine: Any, c: Any, asked: VolumePlan) -> None:
+def populate(engine: Engine, c: Container, asked: VolumePlan) -> None:
     """Copy what the image holds at each new volume's mount point into it, as docker does.
 
-    The copy goes through :func:`stdc.copy.copy_out` (the image's side resolved inside its root,
+    The copy goes through :func:`stdc.engine.copy.copy_out` (the image's side resolved inside its root,
     symlinks copied as symlinks): what it leaves at ``_data`` must be a real directory, else
     (the image had a file or a symlink there) the volume starts empty.
     """
@@ -217,12 +221,12 @@ def populate(engine: Any, c: Any, asked: VolumePlan) -> None:
         name = row.get("Name")
         if row["Type"] != "volume" or name not in asked.create:
             continue
-        from stdc.copy import copy_out  # tarfile and the layer code: only when there is a copy
+        from stdc.engine.copy import copy_out  # tarfile and the layer code: only when there is a copy
 
         data = engine.volumes.path(name)
         os.rmdir(data)  # made empty just now: copy_out makes it anew from the image's directory
         try:
-            copy_out(engine, c, row["Destination"], data, archive=True)
+            copy_out(engine, c.id, row["Destination"], data, archive=True)
         except NotFound:
             pass
         finally:
@@ -230,3 +234,27 @@ def populate(engine: Any, c: Any, asked: VolumePlan) -> None:
                 os.unlink(data)
             if not os.path.lexists(data):
                 os.mkdir(data, 0o755)
+
+
+# -- the volume verbs ---------------------------------------------------------------------------
+
+
+def create(engine: Engine, name: str) -> dict:
+    """Create the named volume (nothing happens if it exists); return its description."""
+    return engine.volumes.create(name)
+
+
+def list_volumes(engine: Engine) -> list[str]:
+    """The names of every named volume."""
+    return engine.volumes.names()
+
+
+def inspect(engine: Engine, names: list[str]) -> list[dict]:
+    """The named volumes ``names``, described."""
+    store = engine.volumes
+    return [store.inspect(n) for n in names]
+
+
+def remove(engine: Engine, name: str) -> None:
+    """Remove a volume and its content; refused while a container (even stopped) uses it."""
+    engine.volumes.remove(name, users_of(engine.state.all(), name))

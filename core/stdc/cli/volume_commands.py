@@ -45,16 +45,19 @@ def volume() -> None:
 @click.argument("name")
 def volume_create(name: str) -> None:
     """Create a volume (nothing happens if it exists)."""
-    click.echo(current_engine().volumes.create(name)["Name"])
+    from stdc.engine import volumes
+
+    click.echo(volumes.create(current_engine(), name)["Name"])
 
 
 @volume.command("ls")
 @click.option("-q", "--quiet", is_flag=True, help="Only names.")
 def volume_ls(quiet: bool) -> None:
     """List volumes."""
-    from stdc import formatting
+    from stdc.cli import formatting
+    from stdc.engine import volumes
 
-    names = current_engine().volumes.names()
+    names = volumes.list_volumes(current_engine())
     if quiet:
         for name in names:
             click.echo(name)
@@ -66,8 +69,9 @@ def volume_ls(quiet: bool) -> None:
 @click.argument("names", nargs=-1, required=True)
 def volume_inspect(names: tuple[str, ...]) -> None:
     """Show volumes as JSON (Mountpoint is where the content lives on the host)."""
-    store = current_engine().volumes
-    click.echo(json.dumps([store.inspect(n) for n in names], indent=4))
+    from stdc.engine import volumes
+
+    click.echo(json.dumps(volumes.inspect(current_engine(), list(names)), indent=4))
 
 
 @volume.command("rm")
@@ -75,14 +79,13 @@ def volume_inspect(names: tuple[str, ...]) -> None:
 @click.argument("names", nargs=-1, required=True)
 def volume_rm(force: bool, names: tuple[str, ...]) -> None:
     """Remove volumes and their content; refused while a container (even stopped) uses one, as docker does."""
-    from stdc import volumes
+    from stdc.engine import volumes
     from stdc.errors import NotFound
 
     engine = current_engine()
-    containers = engine.state.all()
     for name in names:
         try:
-            engine.volumes.remove(name, volumes.users_of(containers, name))
+            volumes.remove(engine, name)
         except NotFound:
             if not force:
                 raise

@@ -17,7 +17,7 @@ def daemon(path: str | None) -> None:
     Runs in the foreground until SIGTERM or ^C; run it in the background or under systemd.
     Containers keep running when it stops. Restart it after upgrading stdc or a plugin.
     """
-    from stdc import client
-    from stdc.daemon import serve
+    from stdc.cli import load_commands, main
+    from stdc.daemon import client, server
 
-    serve(path or client.socket_path())
+    server.serve(path or client.socket_path(), run=main, warm=load_commands)

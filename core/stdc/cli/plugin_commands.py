@@ -10,12 +10,12 @@ from stdc.cli import cli, current_engine
 @cli.command()
 def plugins() -> None:
     """List every installed backend: kind, name, distribution, version, usable here or why not."""
-    from stdc import formatting
-    from stdc import plugins as registry
+    from stdc.cli import formatting
+    from stdc.engine import system
 
     engine = current_engine()
     rows = []
-    for p in registry.list_installed(engine.home):
+    for p in system.installed_backends(engine):
         usable = "yes" if p.problem is None else f"not usable ({p.problem})"
         chosen = "*" if engine.config.backends.get(p.kind) == p.name else ""
         rows.append((p.kind, p.name + chosen, p.distribution, p.version, usable))

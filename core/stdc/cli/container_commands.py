@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from stdc.cli import CONTEXT, cli, current_engine
-from stdc.cli.resources import resource_options, take_resource_options
-from stdc.cli.volumes import volume_options
-from stdc.errors import StdcError
+from stdc.cli.resource_commands import resource_options, take_resource_options
+from stdc.cli.signals import SignalForwarder
+from stdc.cli.volume_commands import volume_options
+
+if TYPE_CHECKING:
+    from stdc.engine.options import RunOptions
 
 
 def _run_options(f: Any) -> Any:
@@ -60,7 +62,7 @@ def _run_options(f: Any) -> Any:
 
 
 def _security_options() -> list[Any]:
-    from stdc.security.options import SECURITY_OPT_HELP
+    from stdc.security.settings import SECURITY_OPT_HELP
 
     return [
         click.option(
@@ -83,8 +85,9 @@ def _security_options() -> list[Any]:
     ]
 
 
-def _options(image: str, command: tuple[str, ...], **kw: Any) -> Any:
-    from stdc.engine import RunOptions
+def run_options_from(image: str, command: tuple[str, ...], **kw: Any) -> RunOptions:
+    """The options of ``run``/``create`` as click parsed them, as the engine's :class:`RunOptions`."""
+    from stdc.engine.options import RunOptions
 
     lists = {
         key: list(kw.pop(key))
@@ -106,55 +109,30 @@ def run(detach: bool, detach_keys: str | None, image: str, command: tuple[str, .
     -i passes stdin on (end of input included); -t gives the payload a terminal whose size follows
     ours, and ctrl-p ctrl-q (--detach-keys) leaves it running (`stdc attach` to come back).
     """
-    from stdc.cli import interactive
+    from stdc.cli import interactive_commands
+    from stdc.engine import containers
 
     engine = current_engine()
     # checked before anything is made; the attach code (~5 ms to load) only where it is used
-    keys = interactive.parse_keys(detach_keys) if kw["tty"] or detach_keys else b""
-    forwarder = None if detach else _SignalForwarder()
-    container = engine.create(_options(image, command, **kw))
+    keys = interactive_commands.parse_keys(detach_keys) if kw["tty"] or detach_keys else b""
+    forwarder = None if detach else SignalForwarder()
+    container = containers.create(engine, run_options_from(image, command, **kw))
     if forwarder is None:
-        engine.start_detached(container)
+        containers.start(engine, container.id)
         click.echo(container.id)
         return
     if kw["tty"]:
-        sys.exit(interactive.run_attached(engine, container, keys, forwarder))
-    sys.exit(engine.run_foreground(container, forwarder))
+        sys.exit(interactive_commands.run_attached(engine, container.id, keys, forwarder))
+    sys.exit(containers.run(engine, container.id, forwarder))
 
 
 @cli.command(context_settings={**CONTEXT, "allow_interspersed_args": False})
 @_run_options
 def create(image: str, command: tuple[str, ...], **kw: Any) -> None:
     """Create a container without starting it; print its id."""
-    click.echo(current_engine().create(_options(image, command, **kw)).id)
+    from stdc.engine import containers
 
-
-class _SignalForwarder:
-    """Foreground runs pass SIGINT, SIGTERM and SIGHUP on to the payload, as docker does.
-
-    Installed before the container is created: a signal that arrives before the payload runs
-    is held and passed on as soon as it does, instead of killing stdc half-way.
-    """
-
-    def __init__(self) -> None:
-        import signal
-
-        self.pending: list[int] = []
-        self.forward: Any = None
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, self._received)
-
-    def _received(self, signum: int, _frame: object) -> None:
-        if self.forward is None:
-            self.pending.append(signum)
-        else:
-            self.forward(signum)
-
-    def __call__(self, forward: Any) -> None:
-        """Called by the engine with the function that signals the running payload."""
-        self.forward = forward
-        for signum in self.pending:
-            forward(signum)
+    click.echo(containers.create(current_engine(), run_options_from(image, command, **kw)).id)
 
 
 @cli.command()
@@ -162,17 +140,18 @@ class _SignalForwarder:
 @click.argument("containers", nargs=-1, required=True)
 def start(attach: bool, containers: tuple[str, ...]) -> None:
     """Start stopped containers (in the background unless -a)."""
+    from stdc.engine import containers as verbs
+
     engine = current_engine()
     for ref in containers:
-        c = engine.state.get(ref)
-        engine.state.update(c.id, stopped_by_user=0)  # its restart policy applies again
         if attach:
-            from stdc.cli import interactive
+            from stdc.cli import interactive_commands
 
-            if interactive.has_terminal(engine, c):
-                sys.exit(interactive.run_attached(engine, c, interactive.parse_keys(None), _SignalForwarder()))
-            sys.exit(engine.run_foreground(c, _SignalForwarder()))
-        engine.start_detached(c)
+            if verbs.has_terminal(engine, ref):
+                keys = interactive_commands.parse_keys(None)
+                sys.exit(interactive_commands.run_attached(engine, ref, keys, SignalForwarder()))
+            sys.exit(verbs.run(engine, ref, SignalForwarder()))
+        verbs.start(engine, ref)
         click.echo(ref)
 
 
@@ -181,9 +160,11 @@ def start(attach: bool, containers: tuple[str, ...]) -> None:
 @click.argument("containers", nargs=-1, required=True)
 def stop(timeout: int, containers: tuple[str, ...]) -> None:
     """Stop containers: SIGTERM, then SIGKILL after --time seconds."""
+    from stdc.engine import containers as verbs
+
     engine = current_engine()
     for ref in containers:
-        engine.stop(engine.state.get(ref), timeout)
+        verbs.stop(engine, ref, timeout)
         click.echo(ref)
 
 
@@ -192,32 +173,25 @@ def stop(timeout: int, containers: tuple[str, ...]) -> None:
 @click.argument("containers", nargs=-1, required=True)
 def kill(sig: str, containers: tuple[str, ...]) -> None:
     """Send a signal to containers' init process."""
+    from stdc.engine import containers as verbs
+    from stdc.engine.options import signal_number
+
     engine = current_engine()
-    number = _signal_number(sig)
+    number = signal_number(sig)
     for ref in containers:
-        engine.kill(engine.state.get(ref), number)
+        verbs.kill(engine, ref, number)
         click.echo(ref)
-
-
-def _signal_number(name: str) -> int:
-    import signal
-
-    if name.isdigit():
-        return int(name)
-    key = name.upper() if name.upper().startswith("SIG") else "SIG" + name.upper()
-    try:
-        return int(signal.Signals[key])
-    except KeyError:
-        raise StdcError(f"invalid signal: {name}") from None
 
 
 @cli.command()
 @click.argument("containers", nargs=-1, required=True)
 def wait(containers: tuple[str, ...]) -> None:
     """Block until containers stop; print their exit codes."""
+    from stdc.engine import containers as verbs
+
     engine = current_engine()
     for ref in containers:
-        code = engine.wait(engine.state.get(ref))
+        code = verbs.wait(engine, ref)
         click.echo("unknown" if code is None else code)
 
 
@@ -226,9 +200,11 @@ def wait(containers: tuple[str, ...]) -> None:
 @click.argument("containers", nargs=-1, required=True)
 def rm(force: bool, containers: tuple[str, ...]) -> None:
     """Remove containers and everything they own."""
+    from stdc.engine import containers as verbs
+
     engine = current_engine()
     for ref in containers:
-        engine.remove(engine.state.get(ref), force=force)
+        verbs.remove(engine, ref, force=force)
         click.echo(ref)
 
 
@@ -238,11 +214,12 @@ def rm(force: bool, containers: tuple[str, ...]) -> None:
 @click.option("--no-trunc", is_flag=True, help="Full ids and commands.")
 def ps(all_: bool, quiet: bool, no_trunc: bool) -> None:
     """List containers."""
-    from stdc import formatting
+    from stdc.cli import formatting
+    from stdc.engine import containers as verbs
 
-    containers = current_engine().containers(all=all_)
+    found = verbs.list_containers(current_engine(), all=all_)
     if quiet:
-        for c in containers:
+        for c in found:
             click.echo(c.id if no_trunc else c.short_id)
         return
     rows = [
@@ -254,7 +231,7 @@ def ps(all_: bool, quiet: bool, no_trunc: bool) -> None:
             formatting.status(c),
             c.name,
         )
-        for c in containers
+        for c in found
     ]
     click.echo(formatting.table(("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"), rows))
 
@@ -266,13 +243,14 @@ def ps(all_: bool, quiet: bool, no_trunc: bool) -> None:
 @click.argument("container")
 def logs(follow: bool, tail: str, timestamps: bool, container: str) -> None:
     """Show a container's output (stdout to stdout, stderr to stderr)."""
-    from stdc import logs as container_logs
+    from stdc.engine import logs as container_logs
+    from stdc.engine.options import LogOptions, parse_tail
 
-    if tail != "all" and not tail.isdigit():
-        raise StdcError(f"--tail takes a number or 'all', not {tail!r}")
-    engine = current_engine()
-    c = engine.state.get(container)
-    container_logs.show(engine, c, follow=follow, tail=None if tail == "all" else int(tail), timestamps=timestamps)
+    opts = LogOptions(follow=follow, tail=parse_tail(tail), timestamps=timestamps)
+    for entry in container_logs.entries(current_engine(), container, opts):
+        stream = sys.stderr if entry.stream == "stderr" else sys.stdout
+        stream.write(f"{entry.time} {entry.text}" if timestamps else entry.text)
+        stream.flush()
 
 
 @cli.command()
@@ -281,27 +259,16 @@ def inspect(objects: tuple[str, ...]) -> None:
     """Show containers or images as JSON."""
     import json
 
-    from stdc.errors import NotFound
+    from stdc.engine import containers as verbs
 
     engine = current_engine()
-    out = []
-    for ref in objects:
-        try:
-            out.append(engine.describe(engine.refresh(engine.state.get(ref))))
-        except NotFound:
-            out.append(engine.describe_image(ref))
-    click.echo(json.dumps(out, indent=4))
+    click.echo(json.dumps([verbs.inspect_any(engine, ref) for ref in objects], indent=4))
 
 
 @cli.command("internal-cleanup", hidden=True)
 @click.argument("container")
 def internal_cleanup(container: str) -> None:
     """Run by a container's monitor once the payload has exited."""
-    from stdc.errors import NotFound
+    from stdc.engine import containers as verbs
 
-    engine = current_engine()
-    with contextlib.suppress(NotFound):  # removed meanwhile (rm -f)
-        engine.finish(engine.state.get(container))
-    from stdc import lifecycle
-
-    lifecycle.after_exit(engine, container)  # the restart policy
+    verbs.after_exit(current_engine(), container)

@@ -1,9 +1,10 @@
 """``stdc daemon``: keep the engine warm so that every ``stdc`` command starts in milliseconds.
 
 A zygote, not a second implementation: the daemon imports the CLI, the engine and the
-configured backends once, then for each client (see :mod:`stdc.client`) forks a worker that
-takes over the client's stdin/stdout/stderr, environment and working directory and runs the very
-same click command, reporting its pid (for signal forwarding) and its exit status. Containers
+configured backends once, then for each client (see :mod:`stdc.daemon.client`) forks a worker
+that takes over the client's stdin/stdout/stderr, environment and working directory and runs the
+very same click command (handed in by the CLI as ``run``: this module imports no front end),
+reporting its pid (for signal forwarding) and its exit status. Containers
 started by a worker are supervised by their own monitors exactly as without a daemon, so
 stopping the daemon stops no container. The socket is root's alone (0600 in a 0700 directory),
 and a peer of another uid is refused.
@@ -19,35 +20,47 @@ import signal
 import socket
 import struct
 import sys
+from collections.abc import Callable
 
-from stdc.client import PROTOCOL
+from stdc.daemon.client import PROTOCOL
+
+#: the modules every command may need, imported once in the daemon (see :func:`warm_up`)
+WARM_MODULES = (
+    "grp",
+    "pwd",
+    "sqlite3",
+    "stdc.attach",
+    "stdc.config",
+    "stdc.engine",
+    "stdc.engine.containers",
+    "stdc.engine.execs",
+    "stdc.engine.images",
+    "stdc.engine.logs",
+    "stdc.engine.monitor",
+    "stdc.engine.networks",
+    "stdc.engine.resources",
+    "stdc.engine.state",
+    "stdc.engine.userns",
+    "stdc.engine.volumes",
+    "stdc.images.store",
+    "stdc.kit.cgroups",
+    "stdc.kit.mounts",
+    "stdc.kit.ocispec",
+    "stdc.libexec.build",
+    "stdc.plugins",
+    "stdc.security.settings",
+    "stdc.specs",
+)
 
 
-def _warm_up() -> None:
+def warm_up() -> None:
     """Import what commands need, load every installed backend and let it warm up, once."""
-    import grp  # noqa: F401
-    import pwd  # noqa: F401
-    import sqlite3  # noqa: F401
+    import importlib
 
-    from stdc import (  # noqa: F401 - loaded once, for every worker
-        attach,
-        cgroups,
-        cli,
-        config,
-        engine,
-        monitor,
-        mounts,
-        plugins,
-        resources,
-        spec,
-        specs,
-        state,
-        userns,
-        volumes,
-    )
+    for name in WARM_MODULES:
+        importlib.import_module(name)
+    from stdc import config, plugins, specs
     from stdc.errors import StdcError
-    from stdc.images import store  # noqa: F401
-    from stdc.libexec import build  # noqa: F401
 
     config.load()
     for kind in specs.KINDS:
@@ -57,7 +70,6 @@ def _warm_up() -> None:
                 if not backend.builtin:
                     backend.hook.stdc_warm_up()
     plugins.observers().stdc_warm_up()
-    cli.load_commands()
 
 
 def _receive(conn: socket.socket) -> tuple[list[int], list[str], dict[str, str], str]:
@@ -86,7 +98,7 @@ def _read_exactly(conn: socket.socket, size: int) -> bytes:
     return data
 
 
-def _work(conn: socket.socket, listener: socket.socket) -> None:
+def _work(conn: socket.socket, listener: socket.socket, run: Callable[[], None]) -> None:
     """In the forked worker: become the client's command, run it, report its status."""
     listener.close()
     for sig in (signal.SIGCHLD, signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
@@ -105,10 +117,8 @@ def _work(conn: socket.socket, listener: socket.socket) -> None:
         os.environ.update(env)
         sys.argv = ["stdc", *argv]
         conn.sendall(b"P%d\n" % os.getpid())
-        from stdc.cli import main
-
         try:
-            main()
+            run()
             code = 0
         except SystemExit as e:
             code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
@@ -136,9 +146,12 @@ def _socket_dir(directory: str) -> None:
         os.makedirs(directory, mode=0o700, exist_ok=True)
 
 
-def serve(path: str) -> None:
-    """Listen on ``path`` until SIGTERM or SIGINT; one forked worker per client."""
-    _warm_up()
+def serve(path: str, run: Callable[[], None], warm: Callable[[], None]) -> None:
+    """Listen on ``path`` until SIGTERM or SIGINT; one forked worker per client runs ``run``
+    (the CLI's main) in the client's stead. ``warm`` readies the front end once, after the
+    engine's modules and the backends (:func:`warm_up`)."""
+    warm_up()
+    warm()
     _socket_dir(os.path.dirname(path))
     if os.path.exists(path):
         probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -183,7 +196,7 @@ def serve(path: str) -> None:
                 if uid != os.getuid():
                     continue
                 if os.fork() == 0:  # pragma: no cover - the worker
-                    _work(conn, listener)
+                    _work(conn, listener, run)
     finally:
         if os.path.exists(path):
             os.unlink(path)

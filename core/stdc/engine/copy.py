@@ -19,13 +19,16 @@ import os
 import posixpath
 import stat
 import tempfile
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING
 
-from stdc import fsview
+from stdc.engine import fsview
 from stdc.errors import BadInput, NotFound
 from stdc.images.layers import apply_layer
 from stdc.images.layerwriter import TarWriter, write_tree
 from stdc.images.safepath import RootDir
+
+if TYPE_CHECKING:
+    from stdc.engine.context import Engine
 
 _SPOOL = 16 << 20
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -83,8 +86,9 @@ def _unpack(archive: IO[bytes], dir_fd: int, keep_owners: bool) -> None:
     apply_layer(archive, f"/proc/self/fd/{dir_fd}", "plain", keep_owners=keep_owners)
 
 
-def copy_out(engine: Any, c: Any, src: str, dest: str, archive: bool = False) -> None:
-    """Copy ``src`` of the container ``c`` to the host path ``dest``."""
+def copy_out(engine: Engine, ref: str, src: str, dest: str, archive: bool = False) -> None:
+    """Copy ``src`` of the container ``ref`` to the host path ``dest``."""
+    c = engine.state.get(ref)
     parts = _parts(src)
     dest_abs = os.path.abspath(dest)
     dest_dir, dest_name = os.path.split(dest_abs.rstrip("/") or "/")
@@ -123,8 +127,9 @@ def copy_out(engine: Any, c: Any, src: str, dest: str, archive: bool = False) ->
     fsview.in_private_namespace(work)
 
 
-def copy_in(engine: Any, c: Any, src: str, dest: str, archive: bool = False) -> None:
-    """Copy the host path ``src`` into the container ``c`` at ``dest``."""
+def copy_in(engine: Engine, ref: str, src: str, dest: str, archive: bool = False) -> None:
+    """Copy the host path ``src`` into the container ``ref`` at ``dest``."""
+    c = engine.state.get(ref)
     src_abs = os.path.abspath(src)
     src_dir, src_name = os.path.split(src_abs.rstrip("/") or "/")
     try:

@@ -17,10 +17,9 @@ from stdc.errors import StdcError
 @click.argument("container")
 def diff(fmt: str, container: str) -> None:
     """List the changes to a container's filesystem: A (added), C (changed), D (deleted) + path."""
-    from stdc import changes
+    from stdc.engine import changes
 
-    engine = current_engine()
-    found = changes.diff(engine, engine.state.get(container))
+    found = changes.diff(current_engine(), container)
     if fmt == "json":
         click.echo(json.dumps([{"Kind": kind, "Path": "/" + path} for kind, path in found]))
         return
@@ -37,11 +36,11 @@ def commit(
     message: str | None, author: str | None, changes: tuple[str, ...], container: str, reference: str | None
 ) -> None:
     """Make a new image from a container's changes; print its id."""
-    from stdc import changes as container_changes
+    from stdc.engine import changes as container_changes
 
     engine = current_engine()
-    c = engine.state.get(container)
-    image = container_changes.commit(engine, c, reference, message=message, author=author, changes=list(changes))
+    options = {"message": message, "author": author, "changes": list(changes)}
+    image = container_changes.commit(engine, container, reference, **options)
     click.echo(image.id)
 
 
@@ -50,16 +49,15 @@ def commit(
 @click.argument("container")
 def export(output: str | None, container: str) -> None:
     """Write a container's filesystem, flattened, as a tar archive."""
-    from stdc import changes
+    from stdc.engine import changes
 
     engine = current_engine()
-    c = engine.state.get(container)
     if output is None:
         if sys.stdout.isatty():
             raise StdcError("refusing to write a tar archive to a terminal: redirect stdout or use -o FILE")
-        changes.export(engine, c, sys.stdout.fileno())
+        changes.export(engine, container, sys.stdout.fileno())
         return
-    _to_file(output, lambda fd: changes.export(engine, c, fd))
+    _to_file(output, lambda fd: changes.export(engine, container, fd))
 
 
 def _to_file(path: str, write: object) -> None:
@@ -88,7 +86,7 @@ def _to_file(path: str, write: object) -> None:
 @click.argument("destination")
 def cp(archive: bool, source: str, destination: str) -> None:
     """Copy files between a container and the host: CONTAINER:PATH HOSTPATH or HOSTPATH CONTAINER:PATH."""
-    from stdc import copy
+    from stdc.engine import copy
 
     engine = current_engine()
     src_container, src_path = _split_container_path(source)
@@ -96,10 +94,10 @@ def cp(archive: bool, source: str, destination: str) -> None:
     if (src_container is None) == (dst_container is None):
         raise StdcError("one of SOURCE and DESTINATION must be CONTAINER:PATH, the other a host path")
     if src_container is not None:
-        copy.copy_out(engine, engine.state.get(src_container), src_path, dst_path, archive=archive)
+        copy.copy_out(engine, src_container, src_path, dst_path, archive=archive)
     else:
         assert dst_container is not None
-        copy.copy_in(engine, engine.state.get(dst_container), src_path, dst_path, archive=archive)
+        copy.copy_in(engine, dst_container, src_path, dst_path, archive=archive)
 
 
 def _split_container_path(arg: str) -> tuple[str | None, str]:
@@ -117,11 +115,11 @@ def _split_container_path(arg: str) -> tuple[str | None, str]:
 @click.argument("image")
 def history(no_trunc: bool, quiet: bool, fmt: str, image: str) -> None:
     """Show the history of an image: one line per step, newest first."""
-    from stdc import formatting
+    from stdc.cli import formatting
+    from stdc.engine import images
     from stdc.kit.imagespec import parse_time
 
-    img = current_engine().store.resolve(image)
-    rows = _history_rows(img)
+    rows = images.history(current_engine(), image)
     if fmt == "json":
         click.echo(json.dumps(rows, indent=4))
         return
@@ -139,34 +137,6 @@ def history(no_trunc: bool, quiet: bool, fmt: str, image: str) -> None:
     click.echo(formatting.table(("IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"), table))
 
 
-def _history_rows(img: object) -> list[dict]:
-    """History entries newest first, each with the size of the layer it made (0 for empty ones)."""
-    config = img.config  # type: ignore[attr-defined]
-    layers = list(img.layers)  # type: ignore[attr-defined]
-    entries = [h for h in config.get("history") or [] if isinstance(h, dict)]
-    rows = []
-    index = 0
-    for h in entries:
-        size = 0
-        if not h.get("empty_layer") and index < len(layers):
-            size = layers[index].size
-            index += 1
-        rows.append(
-            {
-                "Id": "<missing>",
-                "Created": h.get("created") or "",
-                "CreatedBy": h.get("created_by") or "",
-                "Size": size,
-                "Comment": h.get("comment") or "",
-                "Author": h.get("author") or "",
-            }
-        )
-    rows.reverse()
-    if rows:
-        rows[0]["Id"] = img.id  # type: ignore[attr-defined]
-    return rows
-
-
 @cli.command()
 @click.option("-o", "--output", metavar="FILE", help="Write to FILE (default: stdout).")
 @click.option(
@@ -180,19 +150,19 @@ def _history_rows(img: object) -> list[dict]:
 @click.argument("images", nargs=-1, required=True)
 def save(output: str | None, fmt: str, images: tuple[str, ...]) -> None:
     """Save images to a tar archive."""
-    from stdc.images import archive
+    from stdc.engine import images as verbs
 
     engine = current_engine()
     kind = "docker" if fmt.startswith("docker") else "oci"
     if output is None:
         if sys.stdout.isatty():
             raise StdcError("refusing to write a tar archive to a terminal: redirect stdout or use -o FILE")
-        archive.save(engine.store, list(images), sys.stdout.buffer, kind)
+        verbs.save(engine, list(images), sys.stdout.buffer, kind)
         return
 
     def write(fd: int) -> None:
         with os.fdopen(os.dup(fd), "wb") as f:
-            archive.save(engine.store, list(images), f, kind)
+            verbs.save(engine, list(images), f, kind)
 
     _to_file(output, write)
 
@@ -202,16 +172,9 @@ def save(output: str | None, fmt: str, images: tuple[str, ...]) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing.")
 def load(source: str | None, quiet: bool) -> None:
     """Load images from an archive (stdin by default) or an OCI layout directory."""
-    from stdc.images import archive
+    from stdc.engine import images
 
-    engine = current_engine()
-    if source is None or source == "-":
-        loaded = archive.load(engine.store, sys.stdin.buffer)
-    else:
-        if not os.path.exists(source):
-            raise StdcError(f"{source}: no such file or directory")
-        loaded = archive.load(engine.store, source)
+    loaded = images.load(current_engine(), sys.stdin.buffer if source is None or source == "-" else source)
     for name, image in loaded:
-        engine.emit("stdc_image_added", reference=name, digest=image.manifest_digest, how="load")
         if not quiet:
             click.echo(f"Loaded image: {name}" if name else f"Loaded image ID: {image.id}")

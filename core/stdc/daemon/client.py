@@ -22,6 +22,7 @@ PROTOCOL = b"stdc1"
 
 
 def socket_path() -> str:
+    """Where the daemon listens: ``STDC_DAEMON_SOCKET``, else :data:`DEFAULT_SOCKET`."""
     return os.environ.get("STDC_DAEMON_SOCKET") or DEFAULT_SOCKET
 
 
@@ -85,6 +86,7 @@ def _await_status(sock: object) -> int:
 
 
 def main() -> None:
+    """Run this invocation in the warm daemon if one answers, else here."""
     path = socket_path()
     if os.path.exists(path):
         code = _via_daemon(path)

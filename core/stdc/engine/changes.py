@@ -9,7 +9,7 @@ whose type, mode, owner, size, mtime, link target or device differ are changes, 
 below are deletions, and every directory above a change is reported changed too (as a union
 driver's copy-up shows it).
 
-Both ways run in a private mount namespace (:mod:`stdc.fsview`); nothing is mounted on the host.
+Both ways run in a private mount namespace (:mod:`stdc.engine.fsview`); nothing is mounted on the host.
 A commit's layer becomes a verified blob first, then the config and the manifest, then the tag:
 a crash at any point leaves no half image (see :mod:`stdc.images.store`).
 """
@@ -21,11 +21,14 @@ import stat
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from stdc import fsview
+from stdc.engine import fsview
 from stdc.errors import NotFound
 
 if TYPE_CHECKING:
+    from stdc.engine.context import Engine
+    from stdc.engine.state import Container
     from stdc.images.layerwriter import TarWriter
+    from stdc.kit.imagespec import Image
 
 # the layer tar format's names (stdc.images.layers, not imported here: `diff` does not need tarfile)
 WHITEOUT_PREFIX = ".wh."
@@ -41,11 +44,12 @@ Change = tuple[str, str]  # ("A" | "C" | "D", relative path without a leading "/
 # -- diff ---------------------------------------------------------------------------------------
 
 
-def diff(engine: Any, c: Any, fast: bool = True) -> list[Change]:
-    """Every change of the container ``c`` against its image, sorted by path.
+def diff(engine: Engine, ref: str, fast: bool = True) -> list[Change]:
+    """Every change of the container ``ref`` against its image, sorted by path.
 
     ``fast=False`` uses the generic walk even when the driver offers its writable layer.
     """
+    c = engine.state.get(ref)
     upper = _fast_source(engine, c) if fast else None
     t = fsview.target(engine, c)
 
@@ -59,7 +63,7 @@ def diff(engine: Any, c: Any, fast: bool = True) -> list[Change]:
     return fsview.in_private_namespace(work)
 
 
-def _fast_source(engine: Any, c: Any) -> tuple[str, str] | None:
+def _fast_source(engine: Engine, c: Container) -> tuple[str, str] | None:
     name = c.backends["storage"]
     storage = engine.backend("storage", name)
     return storage.hook.storage_changes(home=engine.home("storage", name), snapshot_id=c.id)
@@ -234,7 +238,7 @@ def _opaque(fd: int) -> bool:
 # -- commit -------------------------------------------------------------------------------------
 
 
-def write_layer(engine: Any, c: Any, fast: bool = True) -> tuple[str, int, str]:
+def write_layer(engine: Engine, c: Container, fast: bool = True) -> tuple[str, int, str]:
     """Write the container's changes as a gzip layer blob; return ``(digest, size, diff_id)``."""
     upper = _fast_source(engine, c) if fast else None
     if upper is not None:
@@ -269,7 +273,7 @@ def _write_union(writer: TarWriter, upper: str, fmt: str) -> None:
         os.close(fd)
 
 
-def _store_layer(engine: Any, fill: Any) -> tuple[str, int, str]:
+def _store_layer(engine: Engine, fill: Any) -> tuple[str, int, str]:
     from stdc.images.layerwriter import TarWriter
 
     with engine.store.blob_writer() as blob:
@@ -281,20 +285,21 @@ def _store_layer(engine: Any, fill: Any) -> tuple[str, int, str]:
 
 
 def commit(
-    engine: Any,
-    c: Any,
+    engine: Engine,
+    ref: str,
     reference: str | None,
     message: str | None = None,
     author: str | None = None,
     changes: list[str] | None = None,
     fast: bool = True,
-) -> Any:
+) -> Image:
     """Make the container's changes a new image on top of its own; tag it ``reference`` if given.
 
     ``fast=False`` uses the generic walk even when the driver offers its writable layer."""
-    from stdc.images.changes import apply_changes
+    from stdc.images.config_changes import apply_changes
     from stdc.kit import imagespec, references
 
+    c = engine.state.get(ref)
     ref = references.parse(reference) if reference else None
     if ref is not None and ref.tag is None:
         from stdc.errors import BadInput
@@ -328,7 +333,7 @@ def commit(
     return image
 
 
-def _container_config(image_config: dict[str, Any], c: Any) -> dict[str, Any]:
+def _container_config(image_config: dict[str, Any], c: Container) -> dict[str, Any]:
     """The image config's ``config`` as the container ran: its env, working dir and command."""
     result = dict(image_config)
     if c.config.get("env"):
@@ -345,7 +350,7 @@ def _container_config(image_config: dict[str, Any], c: Any) -> dict[str, Any]:
     return {k: v for k, v in result.items() if v is not None}
 
 
-def _history(image: Any) -> list[dict[str, Any]]:
+def _history(image: Image) -> list[dict[str, Any]]:
     """The base image's history, made to account for every layer (one entry per layer when absent)."""
     history = [dict(h) for h in image.config.get("history") or [] if isinstance(h, dict)]
     with_layers = sum(1 for h in history if not h.get("empty_layer"))
@@ -357,8 +362,9 @@ def _history(image: Any) -> list[dict[str, Any]]:
 # -- export -------------------------------------------------------------------------------------
 
 
-def export(engine: Any, c: Any, out_fd: int) -> None:
+def export(engine: Engine, ref: str, out_fd: int) -> None:
     """Write the container's flattened filesystem as a plain tar to ``out_fd``."""
+    c = engine.state.get(ref)
     t = fsview.target(engine, c)
 
     def work() -> None:

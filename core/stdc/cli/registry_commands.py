@@ -22,7 +22,7 @@ class PlainProgress:
         self._words = (done_word, exists_word)
 
     def __call__(self, what: str, done: int, total: int) -> None:
-        from stdc import formatting
+        from stdc.cli import formatting
 
         with self._lock:
             if done < total:
@@ -80,12 +80,6 @@ def _display(quiet: bool, done_word: str, exists_word: str) -> Any:
     return PlainProgress(done_word, exists_word)
 
 
-def _qualified(engine: Any, ref: str) -> Any:
-    from stdc.kit import references
-
-    return references.qualify(references.parse(ref), engine.config.registry.get("default"))
-
-
 @cli.command()
 @click.option(
     "--platform", metavar="OS/ARCH[/VARIANT]", help="Of a multi-platform image, this one (default: the host's)."
@@ -95,15 +89,16 @@ def _qualified(engine: Any, ref: str) -> Any:
 def pull(platform: str | None, quiet: bool, reference: str) -> None:
     """Pull an image from a registry (names without a host: the configured default registry, else
     docker.io) and tag it as written."""
+    from stdc.engine import images
+
     engine = current_engine()
-    remote = _qualified(engine, reference)
     display = _display(quiet, "Pull complete", "Already exists")
     try:
-        image = engine.pull(reference, platform=platform, progress=display)
+        image = images.pull(engine, reference, platform=platform, progress=display)
     finally:
         if display is not None:
             display.close()
-    name = remote.name + (f":{remote.tag}" if remote.tag else f"@{remote.digest}")
+    name = images.registry_name(engine, reference)
     if not quiet:
         click.echo(f"Digest: {image.manifest_digest}")
     click.echo(name)
@@ -114,26 +109,16 @@ def pull(platform: str | None, quiet: bool, reference: str) -> None:
 @click.argument("reference")
 def push(quiet: bool, reference: str) -> None:
     """Push a local image to the registry its name says (tag it there first: stdc tag)."""
+    from stdc.engine import images
+
     engine = current_engine()
     display = _display(quiet, "Pushed", "Layer already exists")
     try:
-        digest = engine.push(reference, progress=display)
+        digest = images.push(engine, reference, progress=display)
     finally:
         if display is not None:
             display.close()
-    remote = _qualified(engine, reference)
-    click.echo(digest if quiet else f"{remote.tag or 'latest'}: digest: {digest}")
-
-
-def _host(engine: Any, registry: str | None) -> str:
-    """``https://host:5000/v2/`` or ``host:5000`` -> ``host:5000``; none: the default registry."""
-    from stdc.kit import references
-
-    text = registry or engine.config.registry.get("default") or references.DEFAULT_DOMAIN
-    host = text.split("://", 1)[-1].split("/", 1)[0]
-    if not host or not references.parse(f"{host}/x").domain and host != references.DEFAULT_DOMAIN:
-        raise BadInput(f"invalid registry {text!r}: expected HOST[:PORT]")
-    return references.DEFAULT_DOMAIN if host == references.LEGACY_DOMAIN else host
+    click.echo(digest if quiet else f"{images.registry_tag(engine, reference) or 'latest'}: digest: {digest}")
 
 
 @cli.command()
@@ -144,8 +129,10 @@ def _host(engine: Any, registry: str | None) -> str:
 def login(username: str | None, password: str | None, password_stdin: bool, registry: str | None) -> None:
     """Log in to a registry (default: the configured default registry, else docker.io); the
     credentials are stored as docker stores them ($DOCKER_CONFIG/config.json, mode 0600)."""
+    from stdc.engine import registries
+
     engine = current_engine()
-    host = _host(engine, registry)
+    registries.host(engine, registry)  # a bad name fails before any prompt
     if password_stdin:
         if password:
             raise BadInput("--password and --password-stdin exclude each other")
@@ -158,8 +145,7 @@ def login(username: str | None, password: str | None, password_stdin: bool, regi
         if not sys.stdin.isatty():
             raise BadInput("a password is needed: -p or --password-stdin")
         password = click.prompt("Password", hide_input=True)
-    backend = engine.backend("registry")
-    backend.hook.registry_login(registry=host, username=username, password=password, settings=engine.config.registry)
+    registries.login(engine, registry, username, password)
     click.echo("Login Succeeded")
 
 
@@ -167,9 +153,10 @@ def login(username: str | None, password: str | None, password_stdin: bool, regi
 @click.argument("registry", required=False)
 def logout(registry: str | None) -> None:
     """Forget the stored credentials of a registry."""
-    engine = current_engine()
-    host = _host(engine, registry)
-    if engine.backend("registry").hook.registry_logout(registry=host, settings=engine.config.registry):
+    from stdc.engine import registries
+
+    host, was_logged_in = registries.logout(current_engine(), registry)
+    if was_logged_in:
         click.echo(f"Removing login credentials for {host}")
     else:
         click.echo(f"Not logged in to {host}")

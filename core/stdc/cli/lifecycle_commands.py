@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from stdc.cli import cli, current_engine
-from stdc.cli.resources import get_container
+from stdc.cli import cli, current_engine, unknown_exits_1
 
 
 @cli.command()
@@ -13,11 +12,12 @@ from stdc.cli.resources import get_container
 @click.argument("containers", nargs=-1, required=True)
 def restart(timeout: int, containers: tuple[str, ...]) -> None:
     """Stop containers (SIGTERM, SIGKILL after --time seconds) and start them again, detached."""
-    from stdc import lifecycle
+    from stdc.engine import containers as verbs
 
     engine = current_engine()
     for ref in containers:
-        lifecycle.restart(engine, get_container(engine, ref), timeout)
+        with unknown_exits_1():
+            verbs.restart(engine, ref, timeout)
         click.echo(ref)
 
 
@@ -25,11 +25,12 @@ def restart(timeout: int, containers: tuple[str, ...]) -> None:
 @click.argument("containers", nargs=-1, required=True)
 def pause(containers: tuple[str, ...]) -> None:
     """Freeze every process of running containers (the cgroup freezer)."""
-    from stdc import lifecycle
+    from stdc.engine import containers as verbs
 
     engine = current_engine()
     for ref in containers:
-        lifecycle.pause(engine, get_container(engine, ref))
+        with unknown_exits_1():
+            verbs.pause(engine, ref)
         click.echo(ref)
 
 
@@ -37,11 +38,12 @@ def pause(containers: tuple[str, ...]) -> None:
 @click.argument("containers", nargs=-1, required=True)
 def unpause(containers: tuple[str, ...]) -> None:
     """Thaw paused containers."""
-    from stdc import lifecycle
+    from stdc.engine import containers as verbs
 
     engine = current_engine()
     for ref in containers:
-        lifecycle.unpause(engine, get_container(engine, ref))
+        with unknown_exits_1():
+            verbs.unpause(engine, ref)
         click.echo(ref)
 
 
@@ -50,7 +52,7 @@ def unpause(containers: tuple[str, ...]) -> None:
 @click.argument("new")
 def rename(old: str, new: str) -> None:
     """Rename a container (names are unique)."""
-    from stdc import lifecycle
+    from stdc.engine import containers as verbs
 
-    engine = current_engine()
-    lifecycle.rename(engine, get_container(engine, old), new)
+    with unknown_exits_1():
+        verbs.rename(current_engine(), old, new)

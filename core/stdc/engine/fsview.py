@@ -22,10 +22,14 @@ import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from stdc.kit import syscalls
 from stdc.kit.privatens import in_private_namespace  # noqa: F401 - used by the views and re-exported
+
+if TYPE_CHECKING:
+    from stdc.engine.context import Engine
+    from stdc.engine.state import Container
 
 _T = TypeVar("_T")
 #: Throwaway snapshots are named so; a leftover of a killed process is recognisable by its pid.
@@ -53,7 +57,7 @@ class Target:
     scratch: str
 
 
-def target(engine: Any, c: Any) -> Target:
+def target(engine: Engine, c: Container) -> Target:
     """Gather, in the parent, what :func:`container_view` and :func:`parent_view` will need."""
     c = engine.refresh(c)
     name = c.backends["storage"]

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from stdc.cli import cli, current_engine
-from stdc.errors import NotFound
+from stdc.cli import cli, current_engine, unknown_exits_1
 
-#: flag name -> keyword of :func:`stdc.resources.build`
+if TYPE_CHECKING:
+    from stdc.engine import Engine
+    from stdc.engine.state import Container
+
+#: flag name -> keyword of :func:`stdc.engine.resources.build`
 _FLAGS = ("memory", "memory_swap", "cpus", "cpu_shares", "cpuset_cpus", "pids_limit")
 
 
@@ -41,22 +44,13 @@ def resource_options(f: Any) -> Any:
 
 def take_resource_options(kw: dict) -> dict:
     """Pop the resource flags out of ``kw``: the RunOptions fields ``resources`` and ``restart``."""
-    from stdc import resources
+    from stdc.engine import resources
 
     asked = {name: kw.pop(name) for name in _FLAGS}
     return {
         "resources": resources.build(**{k: v for k, v in asked.items() if v is not None}),
         "restart": resources.parse_restart(kw.pop("restart"), kw.get("auto_remove", False)),
     }
-
-
-def get_container(engine: Any, ref: str) -> Any:
-    """The container ``ref``; an unknown one exits 1, as docker's daemon errors do."""
-    try:
-        return engine.state.get(ref)
-    except NotFound as e:
-        e.exit_code = 1
-        raise
 
 
 def _binary(n: float) -> str:
@@ -68,18 +62,18 @@ def _binary(n: float) -> str:
     return f"{n}B"  # pragma: no cover
 
 
-def _sample(engine: Any, containers: list) -> dict[str, tuple[float, dict]]:
-    from stdc import lifecycle
+def _sample(engine: Engine, containers: list[Container]) -> dict[str, tuple[float, dict]]:
+    from stdc.engine import containers as verbs
 
     found = {}
     for c in containers:
-        usage = lifecycle.stats(engine, c) if c.running else None
+        usage = verbs.stats(engine, c.id) if c.running else None
         if usage is not None:
             found[c.id] = (time.monotonic(), usage)
     return found
 
 
-def _stats_rows(engine: Any, containers: list, interval: float) -> list[tuple]:
+def _stats_rows(engine: Engine, containers: list[Container], interval: float) -> list[tuple]:
     first = _sample(engine, containers)
     time.sleep(interval)
     second = _sample(engine, containers)
@@ -114,13 +108,15 @@ def stats(no_stream: bool, all_: bool, containers: tuple[str, ...]) -> None:
     CPU % is over the last second: 100% is one whole CPU. Memory is what the container's
     cgroup uses without reclaimable page cache, against its limit (or the host's memory).
     """
-    from stdc import formatting
+    from stdc.cli import formatting
+    from stdc.engine import containers as verbs
 
     engine = current_engine()
     header = ("CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS")
-    named = [engine.refresh(get_container(engine, ref)) for ref in containers]
+    with unknown_exits_1():
+        named = [verbs.get(engine, ref).id for ref in containers]
     while True:
-        chosen = [engine.refresh(c) for c in named] if named else engine.containers(all=all_)
+        chosen = [verbs.get(engine, ref) for ref in named] if named else verbs.list_containers(engine, all=all_)
         rows = _stats_rows(engine, chosen, 1.0)
         text = formatting.table(header, rows)
         if no_stream:
@@ -138,11 +134,11 @@ def top(container: str, ps_args: tuple[str, ...]) -> None:
     options given after the container) limited to the processes in the container's cgroup."""
     import subprocess
 
-    from stdc import lifecycle
+    from stdc.engine import containers as verbs
     from stdc.errors import StdcError
 
-    engine = current_engine()
-    pids = set(lifecycle.processes(engine, get_container(engine, container)))
+    with unknown_exits_1():
+        pids = set(verbs.processes(current_engine(), container))
     try:
         out = subprocess.run(["ps", *(ps_args or ("-ef",))], capture_output=True, text=True, check=False)
     except FileNotFoundError:

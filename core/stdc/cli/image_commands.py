@@ -2,33 +2,28 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 import click
 
 from stdc.cli import cli, current_engine
-from stdc.errors import StdcError
 
 
 @cli.command()
 @click.option("-q", "--quiet", is_flag=True, help="Only image ids.")
 def images(quiet: bool) -> None:
     """List images."""
-    from stdc import formatting
+    from stdc.cli import formatting
+    from stdc.engine import images as verbs
+    from stdc.engine import system
 
-    found = current_engine().store.list_images()
+    engine = current_engine()
+    found = verbs.list_images(engine)
     if quiet:
         for _ref, image in found:
             click.echo(image.id.split(":")[1][:12])
         return
-    from stdc.cli.info import holdings
-
-    # the storage drivers that have unpacked all of an image's layers in this root
-    drivers: dict[str, list[str]] = {}
-    for held in holdings(current_engine(), with_installed=False):
-        for ref in held.images:
-            drivers.setdefault(ref, []).append(held.driver)
+    drivers = system.image_drivers(engine)
     rows = []
     for ref, image in found:
         name, _, tag = str(ref).rpartition(":")
@@ -45,15 +40,10 @@ def images(quiet: bool) -> None:
 @click.argument("reference")
 def import_(changes: tuple[str, ...], tarball: str, reference: str) -> None:
     """Make a one-layer image from a root filesystem tarball (- reads stdin)."""
-    from stdc.images.importer import import_tarball
+    from stdc.engine import images as verbs
 
-    engine = current_engine()
     source = sys.stdin.buffer if tarball == "-" else tarball
-    if tarball != "-" and not os.path.isfile(tarball):
-        raise StdcError(f"{tarball}: no such file")
-    image = import_tarball(engine.store, source, reference, changes=list(changes) or None)
-    engine.emit("stdc_image_added", reference=reference, digest=image.manifest_digest, how="import")
-    click.echo(image.id)
+    click.echo(verbs.import_tarball(current_engine(), source, reference, list(changes)).id)
 
 
 @cli.command()
@@ -61,7 +51,9 @@ def import_(changes: tuple[str, ...], tarball: str, reference: str) -> None:
 @click.argument("target")
 def tag(source: str, target: str) -> None:
     """Give the image SOURCE the additional name TARGET."""
-    current_engine().store.tag(source, target)
+    from stdc.engine import images as verbs
+
+    verbs.tag(current_engine(), source, target)
 
 
 @cli.command()
@@ -69,6 +61,8 @@ def tag(source: str, target: str) -> None:
 @click.argument("images", nargs=-1, required=True)
 def rmi(force: bool, images: tuple[str, ...]) -> None:
     """Remove images (refused while a container uses one, unless -f)."""
+    from stdc.engine import images as verbs
+
     engine = current_engine()
     for ref in images:
-        click.echo(engine.remove_image(ref, force=force))
+        click.echo(verbs.remove(engine, ref, force=force))

@@ -15,7 +15,6 @@ import time
 from dataclasses import dataclass, field
 
 from stdc.errors import Conflict, NotFound
-from stdc.kit.processes import process_alive, process_start_time  # noqa: F401 - re-exported
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS containers (
@@ -116,7 +115,13 @@ class Container:
 
     @property
     def running(self) -> bool:
+        """Whether the container's payload runs (paused included)."""
         return self.status == "running"
+
+    @property
+    def restart_policy(self) -> dict:
+        """Docker's RestartPolicy the container was created with (``--restart``)."""
+        return self.config.get("restart_policy") or {"Name": "no", "MaximumRetryCount": 0}
 
 
 class State:

@@ -1,33 +1,32 @@
 """Interactive commands: attach, exec — and the attached side of ``run -t`` and ``start -a``.
 
-The relaying itself (raw terminal, window size, detach keys) is :mod:`stdc.attach`.
+Only the terminal is handled here (raw mode, window size, detach keys: :mod:`stdc.attach`);
+starting, connecting and the exit code are the engine's (:mod:`stdc.engine.containers`,
+:mod:`stdc.engine.execs`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from stdc.cli import CONTEXT, cli, current_engine
-from stdc.errors import Conflict, StdcError
+from stdc.cli.signals import SignalForwarder
+from stdc.errors import StdcError
+
+if TYPE_CHECKING:
+    from stdc.engine import Engine
+    from stdc.engine.containers import Attachment
 
 
 def parse_keys(value: str | None) -> bytes:
+    """``--detach-keys`` as the bytes that detach (the default when not given)."""
     from stdc import attach
 
     return attach.parse_detach_keys(attach.DEFAULT_DETACH_KEYS if value is None else value)
-
-
-def has_terminal(engine: Any, c: Any) -> bool:
-    """Whether the container's payload runs on a terminal (``-t``)."""
-    import json
-
-    with open(os.path.join(engine.bundle(c), "config.json")) as f:
-        return bool(json.load(f).get("process", {}).get("terminal"))
 
 
 def _size() -> tuple[int, int] | None:
@@ -36,38 +35,38 @@ def _size() -> tuple[int, int] | None:
     return attach.terminal_size(0) or attach.terminal_size(1)
 
 
-def run_attached(engine: Any, c: Any, keys: bytes, forwarder: Any) -> int:
+def run_attached(engine: Engine, ref: str, keys: bytes, forwarder: SignalForwarder) -> int:
     """Start a ``-t`` container with this terminal attached; its exit code, or 0 once detached."""
-    from stdc import attach
+    from stdc.engine import containers
 
-    sock = engine.start_detached(c, attach=True, size=_size())
+    attachment = containers.start_attached(engine, ref, size=_size())
+    container_id = attachment.container.id
 
     def forward(sig: int) -> None:
         with contextlib.suppress(StdcError):
-            engine.kill(c, sig)
+            containers.kill(engine, container_id, sig)
 
     forwarder(forward)
-    return _attached(engine, c, attach.MonitorChannel(sock), keys)
+    return _relay(attachment, keys)
 
 
-def _attached(engine: Any, c: Any, channel: Any, keys: bytes, stdin: bool = True) -> int:
+def _relay(attachment: Attachment, keys: bytes, stdin: bool = True) -> int:
     from stdc import attach
+    from stdc.engine import containers
 
+    channel = attach.MonitorChannel(attachment.socket)
     try:
         how, code = attach.relay(
             channel,
-            input_fd=0 if stdin and c.config.get("interactive") else None,
-            tty=has_terminal(engine, c),
+            input_fd=0 if stdin and attachment.interactive else None,
+            tty=attachment.terminal,
             detach_keys=keys,
         )
     finally:
         channel.close()
     if how == "detached":
         return 0
-    engine.wait_monitor(c)  # its clean-up (--rm included) is done when we return
-    if code is None:
-        raise StdcError(f"the monitor of container {c.name} ended without telling the payload's exit")
-    return code
+    return containers.attachment_ended(attachment, code)
 
 
 @cli.command()
@@ -81,17 +80,11 @@ def attach(detach_keys: str | None, no_stdin: bool, container: str) -> None:
     is its own (raw, same size) until ctrl-p ctrl-q detaches, leaving it running. Exits with the
     payload's status when it ends.
     """
-    from stdc import attach as client
+    from stdc.engine import containers
 
-    engine = current_engine()
     keys = parse_keys(detach_keys)
-    c = engine.refresh(engine.state.get(container))
-    if not c.running:
-        raise Conflict(f"container {c.name} is not running: start it first")
-    sock = client.connect(engine.bundle(c))
-    if sock is None:
-        raise Conflict(f"container {c.name} has no monitor to attach to (it runs attached to another stdc)")
-    sys.exit(_attached(engine, c, client.MonitorChannel(sock), keys, stdin=not no_stdin))
+    attachment = containers.attach(current_engine(), container)
+    sys.exit(_relay(attachment, keys, stdin=not no_stdin))
 
 
 @cli.command("exec", context_settings={**CONTEXT, "allow_interspersed_args": False})
@@ -117,45 +110,23 @@ def exec_(
 
     Exits with COMMAND's status (126: not executable, 127: not found, 125: stdc failed).
     """
-    from stdc import attach
-    from stdc.cli.containers import _SignalForwarder
+    from stdc.engine import execs
+    from stdc.engine.options import ExecOptions
 
-    engine = current_engine()
-    c = engine.state.get(container)
-    forwarder = None if detach else _SignalForwarder()
-    null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
-    master = None
-    if detach:
-        stdio = (null, null, null)
-    elif tty:
-        master, slave = os.openpty()
-        size = _size()
-        if size:
-            attach.set_size(master, *size)
-        stdio = (slave, slave, slave)
-    else:
-        stdio = (0 if interactive else null, 1, 2)
-    options = {"env": list(env), "user": user, "workdir": workdir, "tty": tty and not detach}
-    try:
-        pid = engine.exec(c, list(command), stdio=stdio, **options)
-    finally:
-        os.close(null)
-        if master is not None:
-            os.close(stdio[0])
+    forwarder = None if detach else SignalForwarder()
+    opts = ExecOptions(
+        list(command), list(env), user, workdir, detach, interactive, tty, _size() if tty and not detach else None
+    )
+    process = execs.start(current_engine(), container, opts)
     if forwarder is None:
         return
+    forwarder(process.signal)
+    if process.terminal is not None:
+        from stdc import attach
 
-    def forward(sig: int) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, sig)
-
-    forwarder(forward)
-    if master is not None:
-        channel = attach.PtyChannel(master)
+        channel = attach.PtyChannel(process.terminal)
         try:
             attach.relay(channel, input_fd=0 if interactive else None, tty=True)
         finally:
             channel.close()
-    _, status = os.waitpid(pid, 0)
-    code = os.waitstatus_to_exitcode(status)
-    sys.exit(128 - code if code < 0 else code)
+    sys.exit(process.wait())
