@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from stdc.cli import CONTEXT, cli, current_engine
+from stdc.cli.group import CONTEXT, cli, current_engine
 from stdc.cli.resource_commands import resource_options, take_resource_options
 from stdc.cli.signals import SignalForwarder
 from stdc.cli.volume_commands import volume_options

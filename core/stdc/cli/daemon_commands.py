@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from stdc.cli import cli
+from stdc.cli.group import cli
 
 
 @cli.command()
@@ -17,7 +17,7 @@ def daemon(path: str | None) -> None:
     Runs in the foreground until SIGTERM or ^C; run it in the background or under systemd.
     Containers keep running when it stops. Restart it after upgrading stdc or a plugin.
     """
-    from stdc.cli import load_commands, main
-    from stdc.daemon import client, server
+    from stdc.cli.group import run_commands
+    from stdc.daemon import protocol, server
 
-    server.serve(path or client.socket_path(), run=main, warm=load_commands)
+    server.serve(path or protocol.socket_path(), run=run_commands)  # every command is loaded: this is one

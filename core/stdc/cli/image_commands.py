@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from stdc.cli import cli, current_engine
+from stdc.cli.group import cli, current_engine
 
 
 @cli.command()

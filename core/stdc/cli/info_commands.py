@@ -7,7 +7,7 @@ from dataclasses import asdict
 
 import click
 
-from stdc.cli import cli, current_engine
+from stdc.cli.group import cli, current_engine
 
 
 @cli.command()

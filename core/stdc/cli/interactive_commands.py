@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from stdc.cli import CONTEXT, cli, current_engine
+from stdc.cli.group import CONTEXT, cli, current_engine
 from stdc.cli.signals import SignalForwarder
 from stdc.errors import StdcError
 

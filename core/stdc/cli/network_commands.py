@@ -11,7 +11,7 @@ import json
 
 import click
 
-from stdc.cli import CONTEXT, cli, current_engine
+from stdc.cli.group import CONTEXT, cli, current_engine
 
 
 @cli.group(context_settings=CONTEXT)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from stdc.cli import cli, current_engine
+from stdc.cli.group import cli, current_engine
 
 
 @cli.command()

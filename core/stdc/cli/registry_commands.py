@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from stdc.cli import cli, current_engine
+from stdc.cli.group import cli, current_engine
 from stdc.errors import BadInput
 
 

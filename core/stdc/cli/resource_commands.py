@@ -8,11 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from stdc.cli import cli, current_engine, unknown_exits_1
+from stdc.cli.group import cli, current_engine, unknown_exits_1
 
 if TYPE_CHECKING:
-    from stdc.engine import Engine
-    from stdc.engine.state import Container
+    from stdc.engine import Container, Engine
 
 #: flag name -> keyword of :func:`stdc.engine.resources.build`
 _FLAGS = ("memory", "memory_swap", "cpus", "cpu_shares", "cpuset_cpus", "pids_limit")

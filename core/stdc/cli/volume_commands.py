@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from stdc.cli import CONTEXT, cli, current_engine
+from stdc.cli.group import CONTEXT, cli, current_engine
 
 
 def volume_options() -> list[Any]:

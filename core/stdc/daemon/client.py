@@ -8,8 +8,9 @@ the daemon reports: the output goes straight from the container's monitor to thi
 Without a daemon the same command runs in this process. Either way it is the same click command.
 
 Only built-in modules are imported here: this runs on every invocation. This module is the
-reference of the hand-over protocol; ``libexec/stdc-client.c``, the ``stdc`` that scripts/setup
-installs, speaks the same one without starting Python.
+reference client of the hand-over protocol (:mod:`stdc.daemon.protocol`);
+``libexec/stdc-client.c``, the ``stdc`` that scripts/setup installs, speaks the same one
+without starting Python.
 """
 
 from __future__ import annotations
@@ -17,22 +18,7 @@ from __future__ import annotations
 import os
 import sys
 
-DEFAULT_SOCKET = "/run/stdc/daemon.sock"
-PROTOCOL = b"stdc1"
-
-
-def socket_path() -> str:
-    """Where the daemon listens: ``STDC_DAEMON_SOCKET``, else :data:`DEFAULT_SOCKET`."""
-    return os.environ.get("STDC_DAEMON_SOCKET") or DEFAULT_SOCKET
-
-
-def encode_request(argv: list[str], env: dict[str, str], cwd: str) -> bytes:
-    """NUL-separated: protocol, cwd, argc, argv…, env entries… (none of them can hold a NUL)."""
-    fields = [PROTOCOL, os.fsencode(cwd), str(len(argv)).encode()]
-    fields += [os.fsencode(a) for a in argv]
-    fields += [os.fsencode(k) + b"=" + os.fsencode(v) for k, v in env.items()]
-    body = b"\0".join(fields)
-    return len(body).to_bytes(8, "big") + body
+from stdc.daemon.protocol import encode_request, socket_path
 
 
 def _forward(worker: int) -> None:

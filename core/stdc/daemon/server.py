@@ -22,54 +22,7 @@ import struct
 import sys
 from collections.abc import Callable
 
-from stdc.daemon.client import PROTOCOL
-
-#: the modules every command may need, imported once in the daemon (see :func:`warm_up`)
-WARM_MODULES = (
-    "grp",
-    "pwd",
-    "sqlite3",
-    "stdc.attach",
-    "stdc.config",
-    "stdc.engine",
-    "stdc.engine.containers",
-    "stdc.engine.execs",
-    "stdc.engine.images",
-    "stdc.engine.logs",
-    "stdc.engine.monitor",
-    "stdc.engine.networks",
-    "stdc.engine.resources",
-    "stdc.engine.state",
-    "stdc.engine.userns",
-    "stdc.engine.volumes",
-    "stdc.images.store",
-    "stdc.kit.cgroups",
-    "stdc.kit.mounts",
-    "stdc.kit.ocispec",
-    "stdc.libexec.build",
-    "stdc.plugins",
-    "stdc.security.settings",
-    "stdc.specs",
-)
-
-
-def warm_up() -> None:
-    """Import what commands need, load every installed backend and let it warm up, once."""
-    import importlib
-
-    for name in WARM_MODULES:
-        importlib.import_module(name)
-    from stdc import config, plugins, specs
-    from stdc.errors import StdcError
-
-    config.load()
-    for kind in specs.KINDS:
-        for name in plugins.installed_names(kind):
-            with contextlib.suppress(StdcError):  # reported to whoever uses it
-                backend = plugins.load(kind, name)
-                if not backend.builtin:
-                    backend.hook.stdc_warm_up()
-    plugins.observers().stdc_warm_up()
+from stdc.daemon.protocol import PROTOCOL
 
 
 def _receive(conn: socket.socket) -> tuple[list[int], list[str], dict[str, str], str]:
@@ -146,12 +99,13 @@ def _socket_dir(directory: str) -> None:
         os.makedirs(directory, mode=0o700, exist_ok=True)
 
 
-def serve(path: str, run: Callable[[], None], warm: Callable[[], None]) -> None:
+def serve(path: str, run: Callable[[], None]) -> None:
     """Listen on ``path`` until SIGTERM or SIGINT; one forked worker per client runs ``run``
-    (the CLI's main) in the client's stead. ``warm`` readies the front end once, after the
-    engine's modules and the backends (:func:`warm_up`)."""
-    warm_up()
-    warm()
+    (the CLI's, with its commands loaded) in the client's stead. The engine's modules and the
+    backends are readied once first (:func:`stdc.engine.system.warm_up`)."""
+    from stdc.engine import system
+
+    system.warm_up()
     _socket_dir(os.path.dirname(path))
     if os.path.exists(path):
         probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

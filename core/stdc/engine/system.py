@@ -90,3 +90,54 @@ def installed_backends(engine: Engine) -> list[Any]:
     from stdc import plugins
 
     return plugins.list_installed(engine.home)
+
+
+#: the modules every command may need, imported once by a warm daemon (see :func:`warm_up`)
+WARM_MODULES = (
+    "grp",
+    "pwd",
+    "sqlite3",
+    "stdc.attach",
+    "stdc.config",
+    "stdc.engine.containers",
+    "stdc.engine.execs",
+    "stdc.engine.images",
+    "stdc.engine.logs",
+    "stdc.engine.monitor",
+    "stdc.engine.networks",
+    "stdc.engine.resources",
+    "stdc.engine.restart_policy",
+    "stdc.engine.userns",
+    "stdc.engine.volumes",
+    "stdc.images.store",
+    "stdc.kit.cgroups",
+    "stdc.kit.devices",
+    "stdc.kit.mounts",
+    "stdc.kit.ocispec",
+    "stdc.kit.workdir",
+    "stdc.libexec.build",
+    "stdc.plugins",
+    "stdc.security.settings",
+    "stdc.specs",
+)
+
+
+def warm_up() -> None:
+    """Import what verbs need, load every installed backend and let it warm up, once (for a
+    long-lived process that forks a worker per command, like ``stdc daemon``)."""
+    import contextlib
+    import importlib
+
+    from stdc import config, plugins, specs
+    from stdc.errors import StdcError
+
+    for name in WARM_MODULES:
+        importlib.import_module(name)
+    config.load()
+    for kind in specs.KINDS:
+        for name in plugins.installed_names(kind):
+            with contextlib.suppress(StdcError):  # reported to whoever uses it
+                backend = plugins.load(kind, name)
+                if not backend.builtin:
+                    backend.hook.stdc_warm_up()
+    plugins.observers().stdc_warm_up()

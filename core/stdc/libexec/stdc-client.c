@@ -74,7 +74,7 @@ static int send_all(int fd, const char *p, size_t len)
     return 0;
 }
 
-/* fields joined by NUL, after an 8-byte big-endian length: see stdc.daemon.client.encode_request */
+/* fields joined by NUL, after an 8-byte big-endian length: see stdc.daemon.protocol.encode_request */
 static char *request(int argc, char **argv, size_t *size)
 {
     char cwd[4096], count[16];
