@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from stdc.cli.group import CONTEXT, cli, current_engine
+from stdc.cli.group import CONTEXT, cli, current_engine, each_container
 from stdc.cli.resource_commands import resource_options, take_resource_options
 from stdc.cli.signals import SignalForwarder
 from stdc.cli.volume_commands import volume_options
@@ -162,10 +162,7 @@ def stop(timeout: int, containers: tuple[str, ...]) -> None:
     """Stop containers: SIGTERM, then SIGKILL after --time seconds."""
     from stdc.engine import containers as verbs
 
-    engine = current_engine()
-    for ref in containers:
-        verbs.stop(engine, ref, timeout)
-        click.echo(ref)
+    each_container(containers, verbs.stop, timeout)
 
 
 @cli.command()
@@ -176,11 +173,7 @@ def kill(sig: str, containers: tuple[str, ...]) -> None:
     from stdc.engine import containers as verbs
     from stdc.engine.options import signal_number
 
-    engine = current_engine()
-    number = signal_number(sig)
-    for ref in containers:
-        verbs.kill(engine, ref, number)
-        click.echo(ref)
+    each_container(containers, verbs.kill, signal_number(sig))
 
 
 @cli.command()
@@ -202,10 +195,7 @@ def rm(force: bool, containers: tuple[str, ...]) -> None:
     """Remove containers and everything they own."""
     from stdc.engine import containers as verbs
 
-    engine = current_engine()
-    for ref in containers:
-        verbs.remove(engine, ref, force=force)
-        click.echo(ref)
+    each_container(containers, verbs.remove, force)
 
 
 @cli.command()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import click
@@ -53,6 +53,16 @@ def unknown_exits_1() -> Iterator[None]:
     except NotFound as e:
         e.exit_code = 1
         raise
+
+
+def each_container(refs: tuple[str, ...], verb: Callable[..., object], *args: object, exits_1: bool = False) -> None:
+    """Call ``verb(engine, ref, *args)`` for every container named, printing each name once done.
+    ``exits_1``: an unknown container exits 1 (:func:`unknown_exits_1`)."""
+    engine = current_engine()
+    for ref in refs:
+        with unknown_exits_1() if exits_1 else contextlib.nullcontext():
+            verb(engine, ref, *args)
+        click.echo(ref)
 
 
 @click.group(context_settings=CONTEXT)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from stdc.cli.group import cli, current_engine, unknown_exits_1
+from stdc.cli.group import cli, current_engine, each_container, unknown_exits_1
 
 
 @cli.command()
@@ -14,11 +14,7 @@ def restart(timeout: int, containers: tuple[str, ...]) -> None:
     """Stop containers (SIGTERM, SIGKILL after --time seconds) and start them again, detached."""
     from stdc.engine import containers as verbs
 
-    engine = current_engine()
-    for ref in containers:
-        with unknown_exits_1():
-            verbs.restart(engine, ref, timeout)
-        click.echo(ref)
+    each_container(containers, verbs.restart, timeout, exits_1=True)
 
 
 @cli.command()
@@ -27,11 +23,7 @@ def pause(containers: tuple[str, ...]) -> None:
     """Freeze every process of running containers (the cgroup freezer)."""
     from stdc.engine import containers as verbs
 
-    engine = current_engine()
-    for ref in containers:
-        with unknown_exits_1():
-            verbs.pause(engine, ref)
-        click.echo(ref)
+    each_container(containers, verbs.pause, exits_1=True)
 
 
 @cli.command()
@@ -40,11 +32,7 @@ def unpause(containers: tuple[str, ...]) -> None:
     """Thaw paused containers."""
     from stdc.engine import containers as verbs
 
-    engine = current_engine()
-    for ref in containers:
-        with unknown_exits_1():
-            verbs.unpause(engine, ref)
-        click.echo(ref)
+    each_container(containers, verbs.unpause, exits_1=True)
 
 
 @cli.command()
