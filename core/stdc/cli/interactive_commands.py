@@ -115,7 +115,14 @@ def exec_(
 
     forwarder = None if detach else SignalForwarder()
     opts = ExecOptions(
-        list(command), list(env), user, workdir, detach, interactive, tty, _size() if tty and not detach else None
+        command=list(command),
+        env=list(env),
+        user=user,
+        workdir=workdir,
+        detach=detach,
+        interactive=interactive,
+        tty=tty,
+        size=_size() if tty and not detach else None,
     )
     process = execs.start(current_engine(), container, opts)
     if forwarder is None:

@@ -115,7 +115,9 @@ def stats(no_stream: bool, all_: bool, containers: tuple[str, ...]) -> None:
     with unknown_exits_1():
         named = [verbs.get(engine, ref).id for ref in containers]
     while True:
-        chosen = [verbs.get(engine, ref) for ref in named] if named else verbs.list_containers(engine, all=all_)
+        found = verbs.list_containers(engine, all=bool(named) or all_)
+        by_id = {c.id: c for c in found}
+        chosen = [by_id[i] for i in named if i in by_id] if named else found
         rows = _stats_rows(engine, chosen, 1.0)
         text = formatting.table(header, rows)
         if no_stream:
