@@ -64,6 +64,11 @@ def test_the_engine_never_prints():
             for node in ast.walk(tree)
             if isinstance(node, ast.Attribute) and node.attr == "stdout"
         ]
+        offences += [
+            f"{path.name}:{node.lineno} prints"
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print"
+        ]
     assert offences == []
 
 

@@ -87,9 +87,10 @@ class Engine:
         try:
             getattr(plugins.observers(), event)(**kwargs)
         except Exception as e:  # noqa: BLE001 - observers must never break the operation
-            import sys
+            import logging  # only now: a plain run does not pay for it
 
-            print(f"stdc: warning: event observer failed on {event}: {e}", file=sys.stderr)
+            # with no handler configured, logging's last resort writes the message to stderr
+            logging.getLogger("stdc").warning("stdc: warning: event observer failed on %s: %s", event, e)
 
     def container(self, ref: str) -> Container:
         """The container named ``ref`` (name, id or unique id prefix), its record brought up to date."""

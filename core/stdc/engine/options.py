@@ -136,11 +136,6 @@ def iso_time(ts: float | None) -> str | None:
     """A timestamp as docker writes one in ``inspect``: RFC 3339 with nanoseconds, UTC."""
     if ts is None:
         return None
-    return time_format(ts) + f".{int(ts % 1 * 1e9):09d}Z"
-
-
-def time_format(ts: float) -> str:
-    """``YYYY-MM-DDTHH:MM:SS`` in UTC."""
     import time
 
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts))
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int(ts % 1 * 1e9):09d}Z"

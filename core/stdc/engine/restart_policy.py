@@ -5,7 +5,6 @@ has exited and been cleaned up: docker's backoff, and never after a stop, kill o
 from __future__ import annotations
 
 import contextlib
-import sys
 import time
 from typing import TYPE_CHECKING
 
@@ -63,7 +62,9 @@ def after_exit(engine: Engine, container_id: str) -> None:
     try:
         launch.start_detached(engine, c)
     except Exception as e:  # noqa: BLE001 - recorded in the monitor's log; the container stays exited
-        print(f"stdc: restart of {c.name} failed: {e}", file=sys.stderr)
+        import logging
+
+        logging.getLogger("stdc").warning("stdc: restart of %s failed: %s", c.name, e)
         return
     with contextlib.suppress(NotFound):
         c = engine.state.get(container_id)
