@@ -234,9 +234,9 @@ def ps(all_: bool, quiet: bool, no_trunc: bool) -> None:
 def logs(follow: bool, tail: str, timestamps: bool, container: str) -> None:
     """Show a container's output (stdout to stdout, stderr to stderr)."""
     from stdc.engine import logs as container_logs
-    from stdc.engine.options import LogOptions, parse_tail
+    from stdc.engine.options import parse_tail
 
-    opts = LogOptions(follow=follow, tail=parse_tail(tail), timestamps=timestamps)
+    opts = container_logs.LogOptions(follow=follow, tail=parse_tail(tail), timestamps=timestamps)
     for entry in container_logs.entries(current_engine(), container, opts):
         stream = sys.stderr if entry.stream == "stderr" else sys.stdout
         stream.write(f"{entry.time} {entry.text}" if timestamps else entry.text)

@@ -111,10 +111,9 @@ def exec_(
     Exits with COMMAND's status (126: not executable, 127: not found, 125: stdc failed).
     """
     from stdc.engine import execs
-    from stdc.engine.options import ExecOptions
 
     forwarder = None if detach else SignalForwarder()
-    opts = ExecOptions(
+    opts = execs.ExecOptions(
         command=list(command),
         env=list(env),
         user=user,

@@ -6,12 +6,13 @@ hook nor touches the records or the image store.
 :mod:`~stdc.engine.containers`, :mod:`~stdc.engine.execs`, :mod:`~stdc.engine.logs`,
 :mod:`~stdc.engine.images`, :mod:`~stdc.engine.changes`, :mod:`~stdc.engine.copy`,
 :mod:`~stdc.engine.networks`, :mod:`~stdc.engine.volumes`, :mod:`~stdc.engine.registries` and
-:mod:`~stdc.engine.system`; their typed options are in :mod:`~stdc.engine.options`, and a container's record, which some
+:mod:`~stdc.engine.system`; their typed options are :class:`RunOptions` (:mod:`~stdc.engine.options`),
+:class:`~stdc.engine.execs.ExecOptions` and :class:`~stdc.engine.logs.LogOptions`, and a container's record, which some
 verbs return, is a :class:`Container`.
 """
 
 from stdc.engine.context import Engine
-from stdc.engine.options import ExecOptions, LogOptions, RunOptions
+from stdc.engine.options import RunOptions
 from stdc.engine.state import Container
 
-__all__ = ["Container", "Engine", "ExecOptions", "LogOptions", "RunOptions"]
+__all__ = ["Container", "Engine", "RunOptions"]

@@ -10,8 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal as signals
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from stdc.engine import launch, networks, teardown
 from stdc.engine.options import RunOptions, merge_env, parse_user, with_terminal_env
@@ -19,6 +18,8 @@ from stdc.errors import BadInput, Conflict, NotFound, StdcError
 from stdc.kit import netns
 
 if TYPE_CHECKING:
+    import socket
+
     from stdc.engine.context import Engine
     from stdc.engine.state import Container
 
@@ -136,14 +137,15 @@ def start(engine: Engine, ref: str) -> None:
     launch.start_detached(engine, c)
 
 
-@dataclass
 class Attachment:
     """A connection to a container's monitor: its output, our input, the exit code last."""
 
-    container: Container
-    socket: Any
-    terminal: bool
-    interactive: bool
+    # a plain class: a dataclass costs a plain `run`, which never attaches, its creation
+    def __init__(self, container: Container, sock: socket.socket, terminal: bool, interactive: bool) -> None:
+        self.container = container
+        self.socket = sock
+        self.terminal = terminal
+        self.interactive = interactive
 
 
 def start_attached(engine: Engine, ref: str, size: tuple[int, int] | None = None) -> Attachment:

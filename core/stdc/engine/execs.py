@@ -11,16 +11,30 @@ from __future__ import annotations
 
 import contextlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from stdc.engine.options import ExecOptions, merge_env, parse_user, with_terminal_env
+from stdc.engine.options import merge_env, parse_user, with_terminal_env
 from stdc.errors import BadInput, Conflict
 
 if TYPE_CHECKING:
     from stdc.engine.context import Engine
 
 __all__ = ["Exec", "ExecOptions", "start"]
+
+
+@dataclass
+class ExecOptions:
+    """What ``stdc exec`` was asked for: the command and what changes from the container's process."""
+
+    command: list[str]
+    env: list[str] = field(default_factory=list)
+    user: str | None = None
+    workdir: str | None = None
+    detach: bool = False
+    interactive: bool = False
+    tty: bool = False
+    size: tuple[int, int] | None = None  # the terminal's rows and columns, with ``tty``
 
 
 @dataclass

@@ -14,13 +14,21 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from stdc.engine import monitor
-from stdc.engine.options import LogOptions
 
 if TYPE_CHECKING:
     from stdc.engine.context import Engine
     from stdc.engine.state import Container
 
 __all__ = ["LogEntry", "LogOptions", "entries"]
+
+
+@dataclass
+class LogOptions:
+    """What ``stdc logs`` was asked for."""
+
+    follow: bool = False
+    tail: int | None = None  # only the last N entries; None: all
+    timestamps: bool = False
 
 
 @dataclass

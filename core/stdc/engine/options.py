@@ -1,7 +1,9 @@
-"""The typed options of the engine's verbs, and the pure parsing of what they hold.
+"""The options of ``run``/``create`` (:class:`RunOptions`), and the pure parsing every verb's
+options share (environment, user, signals, ``--tail``, times).
 
-A front end (the CLI, the daemon, the coming Docker API) fills these from its own syntax; the
-verbs check them before anything is made.
+A front end (the CLI, the daemon, the coming Docker API) fills the options from its own syntax;
+the verbs check them before anything is made. A verb with options of its own keeps them beside
+it: :class:`stdc.engine.execs.ExecOptions`, :class:`stdc.engine.logs.LogOptions`.
 """
 
 from __future__ import annotations
@@ -43,29 +45,6 @@ class RunOptions:
     devices: list[str] = field(default_factory=list)
     interactive: bool = False
     tty: bool = False
-
-
-@dataclass
-class ExecOptions:
-    """What ``stdc exec`` was asked for: the command and what changes from the container's process."""
-
-    command: list[str]
-    env: list[str] = field(default_factory=list)
-    user: str | None = None
-    workdir: str | None = None
-    detach: bool = False
-    interactive: bool = False
-    tty: bool = False
-    size: tuple[int, int] | None = None  # the terminal's rows and columns, with ``tty``
-
-
-@dataclass
-class LogOptions:
-    """What ``stdc logs`` was asked for."""
-
-    follow: bool = False
-    tail: int | None = None  # only the last N entries; None: all
-    timestamps: bool = False
 
 
 def merge_env(base: list[str], overrides: list[str]) -> list[str]:
