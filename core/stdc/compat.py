@@ -35,6 +35,7 @@ MOVED = {
     # the conformance suites, named apart from the contracts they test (stdc.specs.executor, ...)
     "stdc.testing.executor": "stdc.testing.executor_suite",
     "stdc.testing.storage": "stdc.testing.storage_suite",
+    "stdc.plugins": "stdc.discovery",
 }
 
 

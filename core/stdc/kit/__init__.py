@@ -4,7 +4,7 @@ and registry backends to share, so that no backend carries a copy of another's l
 A backend may import :mod:`stdc.specs` (the contracts and ``hookimpl``), :mod:`stdc.errors`,
 :mod:`stdc.testing` (the conformance suites) and the modules listed in :data:`PUBLISHED` —
 nothing else of ``stdc``: the engine, the CLI and the image store change without notice.
-``tests/test_import_direction.py`` holds every plugin and the vfs example to it.
+``tests/test_unit_import_direction.py`` holds every plugin and the vfs example to it.
 
 Nothing is imported here: import the module you need (``from stdc.kit import syscalls``), so a
 backend pays only for what it uses.
