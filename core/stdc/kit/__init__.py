@@ -18,6 +18,7 @@ PUBLISHED: dict[str, str] = {
     "cgroups": "A container's cgroups read, frozen and removed: usage, processes, freeze, OOM kills, removal",
     "cgroupsettings": "The spec's linux.resources as cgroup v1 or v2 settings (controller, file, value)",
     "cgrouphooks": "exec_stats, exec_processes and exec_pause for any executor using the spec's cgroup",
+    "deferredhooks": "Hookimpls made from the hookspec that import their implementation on first call",
     "devices": "Device control rules: which nodes a container may create and open",
     "idmap": "User namespaces made from the outside, and idmapped mounts",
     "rootpath": "The container's root (root.path, checked), and mount destinations resolved inside it",
