@@ -3,7 +3,8 @@
 
 - cgroup v2: a ``cgroup2`` mount made inside the container's cgroup namespace, whose root is the
   container's cgroup (``memory.max``, ``cpu.max``, ``pids.max`` at the top); without a new cgroup
-  namespace, a bind of the container's cgroup directory, which shows the same files.
+  namespace, or where the kernel refuses that mount (EPERM, EBUSY), a bind of the container's
+  cgroup directory, which shows the same files.
 - cgroup v1: a tmpfs, and in it each hierarchy the container has a cgroup of its own in, as a
   bind of that cgroup directory under the hierarchy's host name (``memory``, ``cpu,cpuacct``),
   plus the host's symlinks to those names (``cpu`` -> ``cpu,cpuacct``). A hierarchy where the
@@ -16,6 +17,7 @@ unless ``--privileged``. Every destination is resolved inside the root (:mod:`st
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 
 from stdc.errors import StdcError
@@ -28,19 +30,20 @@ _KEPT = syscalls.MS_NOSUID | syscalls.MS_NODEV | syscalls.MS_NOEXEC | syscalls.M
 class CgroupfsPlan:
     """What the container sees at the spec's ``cgroup`` mount, worked out in the parent."""
 
-    __slots__ = ("destination", "flags", "readonly", "cgroup2", "hierarchies", "links")
+    __slots__ = ("destination", "flags", "readonly", "unified", "cgroup2", "hierarchies", "links")
 
     def __init__(self, destination: str, flags: int, relative: str, dirs: list[str], new_cgroupns: bool) -> None:
         self.destination = destination
         self.flags = flags & _KEPT
         self.readonly = bool(flags & syscalls.MS_RDONLY)
+        self.unified = cgroups.is_unified()
         #: v2 in a new cgroup namespace: a fresh cgroup2 mount (else the binds below)
-        self.cgroup2 = cgroups.is_unified() and new_cgroupns
+        self.cgroup2 = self.unified and new_cgroupns
         #: (name under the destination, "" for the destination itself; the host directory to bind)
         self.hierarchies: list[tuple[str, str]] = []
         #: (name under the destination, what the symlink says)
         self.links: list[tuple[str, str]] = []
-        if cgroups.is_unified():
+        if self.unified:
             self.hierarchies = [("", dirs[0])]
             return
         suffix = "/" + relative
@@ -64,9 +67,14 @@ def mount(root_fd: int, plan: CgroupfsPlan) -> None:
     """In the init, in its mount and cgroup namespaces, before pivot_root: make the mounts."""
     try:
         if plan.cgroup2:
-            _mount_at(root_fd, plan.destination, "cgroup2", "cgroup2", plan.flags | _readonly(plan))
-            return
-        if not cgroups.is_unified():
+            try:
+                _mount_at(root_fd, plan.destination, "cgroup2", "cgroup2", plan.flags | _readonly(plan))
+                return
+            except OSError as e:
+                # runc's fallback where the kernel refuses it: the bind below shows the same
+                if e.errno not in (errno.EPERM, errno.EBUSY):
+                    raise
+        if not plan.unified:
             _mount_at(root_fd, plan.destination, "tmpfs", "tmpfs", plan.flags, "mode=755")
         for name, directory in plan.hierarchies:
             _bind_at(root_fd, os.path.join(plan.destination, name) if name else plan.destination, directory, plan)
@@ -77,7 +85,7 @@ def mount(root_fd: int, plan: CgroupfsPlan) -> None:
                     os.symlink(target, name, dir_fd=top)
             finally:
                 os.close(top)
-        if plan.readonly and not cgroups.is_unified():
+        if plan.readonly and not plan.unified:
             _remount(root_fd, plan.destination, plan.flags | syscalls.MS_RDONLY)
     except OSError as e:
         raise StdcError(f"mounting the container's cgroups on {plan.destination}: {e.strerror}") from None
