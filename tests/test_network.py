@@ -39,9 +39,11 @@ PLUGINS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 @pytest.fixture(scope="module", autouse=True)
 def default_bridge(root):
-    """The default network's bridge is made on first use and stays, as docker0 does: make it
-    before the tests (so each one is checked to leave nothing more), prune it after."""
+    """The default network's bridge is made on first use and stays, as docker0 does: here it is
+    one with a subnet these tests know, made before them (so each one is checked to leave
+    nothing more) and pruned after; the session's own default bridge comes back then."""
     saved = os.environ["STDC_CONFIG"]
+    run("network", "prune")  # the session's default bridge, and its record with another subnet
     config = os.path.join(root, "network-tests.toml")
     with open(config, "w") as f:
         f.write(f'[network]\nbridge = "stdct{os.urandom(3).hex()}"\nsubnet = "{SUBNET}"\n')
@@ -52,6 +54,7 @@ def default_bridge(root):
     run("network", "prune")
     os.environ["STDC_CONFIG"] = saved
     after = host_traces(root)
+    run("run", "--rm", "base", "true")  # the session's default bridge, as the other modules expect it
     assert after["links"] <= before["links"] and after["rules"] <= before["rules"], after
 
 
