@@ -50,13 +50,13 @@ def choose(engine: Engine, requested: str | None, names: dict) -> dict:
     if network in netns.BUILTIN:
         names["net"] = network
         return {"name": network}
-    if requested is None and "net" in engine.config.defaulted:
-        try:
-            provider(engine, names["net"])
-        except StdcError as e:
-            names["net"] = "none"
-            return {"name": "none", "fallback": f"the default network {network} is not available here ({e})"}
-    serving, args = provider(engine, names["net"])
+    try:
+        serving, args = provider(engine, names["net"])
+    except StdcError as e:
+        if requested is not None or "net" not in engine.config.defaulted:
+            raise
+        names["net"] = "none"
+        return {"name": "none", "fallback": f"the default network {network} is not available here ({e})"}
     names["net"] = serving.name
     if not any(n["Name"] == network for n in serving.hook.net_list(**args)):
         raise NotFound(f"no such network: {network}")
