@@ -481,13 +481,15 @@ def podman_import(ws: Workspace, layer: Path) -> str:
 
 
 def stdc_root(ws: Workspace, binary: str, name: str = "stdc-root") -> Path:
-    """A private stdc root in the workspace; every container in it is removed on exit."""
+    """A private stdc root in the workspace; every container in it is removed on exit, and with
+    them the bridge a run on the default network made."""
     root = ws.path / name
 
     def remove_containers() -> None:
         ids = run(stdc(binary, root, "ps", "-aq", "--no-trunc")).stdout.split()
         if ids:
             run(stdc(binary, root, "rm", "-f", *ids), timeout=600)
+        run(stdc(binary, root, "network", "prune"), timeout=600)
 
     ws.on_exit(f"stdc rm -f (containers in {root})", remove_containers)
     return root
@@ -528,7 +530,7 @@ def prepare_another_stdc(ws: Workspace, binary: str, root_name: str) -> Path:
     one under test), its base image built by one untimed run; the bytecode cache is shared."""
     root = stdc_root(ws, binary, root_name)
     try:
-        run(stdc(binary, root, "run", "--rm", "base", "/bin/true"), timeout=600)
+        run(stdc(binary, root, "run", "--rm", "--network", "none", "base", "/bin/true"), timeout=600)
     except BenchError as e:
         raise BenchError(f"{binary} cannot run its base image: {e}") from None
     return root

@@ -72,11 +72,13 @@ def test_cp_errors_are_one_line(stdc, container, tmp_path):
 def test_cp_never_follows_a_symlink_out_of_the_container(stdc, tmp_path, state):
     """A container plants /etc -> / and /escape -> /var/tmp (host paths): cp stays inside it."""
     plant = "mkdir -p /var/tmp && rm -rf /etc && ln -s / /etc && ln -s /var/tmp /escape && ln -s /etc/shadow /shadow"
+    # no network: on one, /etc holds the container's bind-mounted hosts files and cannot go
     if state == "stopped":
-        cid = stdc("run", "-d", "base", "sh", "-c", plant).stdout.strip()
+        cid = stdc("run", "-d", "--network", "none", "base", "sh", "-c", plant).stdout.strip()
         stdc("wait", cid)
     else:
-        cid = stdc("run", "-d", "base", "sh", "-c", f"{plant} && touch /ready && exec sleep 1000").stdout.strip()
+        plant += " && touch /ready && exec sleep 1000"
+        cid = stdc("run", "-d", "--network", "none", "base", "sh", "-c", plant).stdout.strip()
         deadline = time.monotonic() + 20
         while "A /ready" not in stdc("diff", cid).stdout and time.monotonic() < deadline:
             time.sleep(0.1)

@@ -39,9 +39,11 @@ PLUGINS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 @pytest.fixture(scope="module", autouse=True)
 def default_bridge(root):
-    """The default network's bridge is made on first use and stays, as docker0 does: make it
-    before the tests (so each one is checked to leave nothing more), prune it after."""
+    """The default network's bridge is made on first use and stays, as docker0 does: here it is
+    one with a subnet these tests know, made before them (so each one is checked to leave
+    nothing more) and pruned after; the session's own default bridge comes back then."""
     saved = os.environ["STDC_CONFIG"]
+    run("network", "prune")  # the session's default bridge, and its record with another subnet
     config = os.path.join(root, "network-tests.toml")
     with open(config, "w") as f:
         f.write(f'[network]\nbridge = "stdct{os.urandom(3).hex()}"\nsubnet = "{SUBNET}"\n')
@@ -52,6 +54,7 @@ def default_bridge(root):
     run("network", "prune")
     os.environ["STDC_CONFIG"] = saved
     after = host_traces(root)
+    run("run", "--rm", "base", "true")  # the session's default bridge, as the other modules expect it
     assert after["links"] <= before["links"] and after["rules"] <= before["rules"], after
 
 
@@ -271,14 +274,28 @@ def test_a_failed_start_leaves_nothing(stdc):
     assert leases() == {}
 
 
+def test_the_default_network_is_bridge_and_none_is_one_flag_or_setting_away(stdc, monkeypatch):
+    web = stdc("run", "-d", "--hostname", "plain", "-p", "8080", "base", "sh", "-c", HTTPD).stdout.strip()
+    try:
+        assert inspect(web)["Network"]["network"] == "bridge"
+        host_port = int(stdc("port", web, "8080").stdout.strip().rsplit(":", 1)[1])
+        assert http_get(f"http://127.0.0.1:{host_port}/") == "served-by-plain\n"
+    finally:
+        stdc("rm", "-f", web)
+    assert stdc("run", "--rm", "--network", "none", "base", "ls", "/sys/class/net").stdout == "lo\n"
+    monkeypatch.setenv("STDC_NET", "none")  # a host's default: [backends] net = "none" in its config
+    assert stdc("run", "--rm", "base", "ls", "/sys/class/net").stdout == "lo\n"
+    assert stdc("run", "--rm", *BRIDGE, "base", "ls", "/sys/class/net").stdout.split() == ["eth0", "lo"]
+
+
 def test_pyroute2_is_imported_only_on_a_network_of_a_provider(stdc):
     def imports(*network: str) -> str:
         cmd = [sys.executable, "-X", "importtime", "-m", "stdc", "run", "--rm", *network, "base", "true"]
         return subprocess.run(cmd, capture_output=True, text=True, check=True).stderr
 
     assert "pyroute2" not in imports("--network", "none")
-    assert "pyroute2" not in imports()
-    assert "pyroute2" in imports(*BRIDGE)
+    assert "pyroute2" not in imports("--network", "host")
+    assert "pyroute2" in imports()  # the default network is the provider's
 
 
 def test_none_and_host_work_without_the_provider(stdc):
@@ -288,8 +305,16 @@ def test_none_and_host_work_without_the_provider(stdc):
         assert stdc("run", "--rm", "--network", "none", "base", "sh", "-c", "ls /sys/class/net").stdout == "lo\n"
         inside = set(stdc("run", "--rm", "--network", "host", "base", "ls", "/sys/class/net").stdout.split())
         assert inside == set(os.listdir("/sys/class/net"))
+        # the built-in default falls back to none; what needs the bridge says why, in one line
+        assert stdc("run", "--rm", "base", "ls", "/sys/class/net").stdout == "lo\n"
+        r = stdc("run", "--rm", "-p", "8080", "base", "true", check=False)
+        assert r.returncode == 125 and r.stderr.count("\n") == 1
+        assert "cannot publish ports: the default network bridge is not available here" in r.stderr
+        assert "unknown net backend 'bridge'" in r.stderr
         r = stdc("run", "--rm", *BRIDGE, "base", "true", check=False)
         assert r.returncode == 125 and "unknown net backend 'bridge'" in r.stderr
+        r = run("run", "--rm", "base", "true", check=False, env={**os.environ, "STDC_NET": "bridge"})
+        assert r.returncode == 125 and "unknown net backend 'bridge'" in r.stderr  # chosen: no fallback
         assert set(stdc("network", "ls", "-q").stdout.split()) == {"none", "host"}
     finally:
         subprocess.run(

@@ -19,7 +19,7 @@ def test_plugins_lists_installed_backends(stdc):
     rows = {tuple(line.split()[:3]) for line in lines[1:]}
     assert ("storage", "overlay*", "stdc-storage-overlay") in rows
     assert ("exec", "native*", "stdc-exec-native") in rows
-    assert any(r[:2] == ("net", "none*") for r in rows)
+    assert ("net", "bridge*", "stdc-net-bridge") in rows  # the default network's provider
 
 
 @pytest.mark.parametrize("kind,flag", [("storage", "--storage"), ("exec", "--exec"), ("net", "--net")])

@@ -98,6 +98,8 @@ def test_host_processes_invisible(stdc):
 
 
 CONTAINER_MOUNTS = {"/", "/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys"}
+#: on the default network (bridge), as under docker: the container's own hosts, hostname, resolv.conf
+CONTAINER_MOUNTS |= {"/etc/hosts", "/etc/hostname", "/etc/resolv.conf"}
 
 
 def test_host_mounts_invisible(stdc):

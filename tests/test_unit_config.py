@@ -105,3 +105,20 @@ def test_a_broken_host_file_is_one_line_naming_it(host_file):
     with pytest.raises(BadInput) as refused:
         config.load()
     assert str(refused.value).startswith(f"{host_file}: ") and "\n" not in str(refused.value)
+
+
+def test_the_default_network_is_bridge_and_knows_it_was_not_chosen(host_file, monkeypatch):
+    assert config.load().backends["net"] == "bridge" and "net" in config.load().defaulted
+    monkeypatch.setenv("STDC_NET", "none")
+    c = config.load()
+    assert c.backends["net"] == "none" and "net" not in c.defaulted
+    assert "net" not in config.load(backends={"net": "bridge"}).defaulted  # chosen, even as the default's value
+
+
+def test_a_root_of_its_own_gets_a_default_bridge_of_its_own(host_file, tmp_path):
+    assert "bridge" not in config.load().network  # the host's root: the provider's own default (stdc0)
+    one, two = (config.load(root=str(tmp_path / name)).network["bridge"] for name in ("one", "two"))
+    assert one != two and one.startswith("stdc") and len(one) <= 15
+    assert one == config.load(root=str(tmp_path / "one")).network["bridge"]  # the same root, the same bridge
+    host_file.write_text('[network]\nbridge = "mine0"\n')
+    assert config.load(root=str(tmp_path / "one")).network == {"bridge": "mine0"}

@@ -25,7 +25,7 @@ def _run_options(f: Any) -> Any:
         click.option("--hostname", metavar="NAME", help="Hostname inside (default: the short id)."),
         click.option("--entrypoint", metavar="CMD", help="Override the image's entrypoint."),
         click.option("--rm", "auto_remove", is_flag=True, help="Remove the container when it exits."),
-        click.option("--network", metavar="NAME", help="none, host, bridge or one from `stdc network create`."),
+        click.option("--network", metavar="NAME", help="bridge (default), none, host or one from `network create`."),
         click.option(
             "-p",
             "--publish",

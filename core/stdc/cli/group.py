@@ -69,7 +69,7 @@ def each_container(refs: tuple[str, ...], verb: Callable[..., object], *args: ob
 @click.option("--root", metavar="DIR", help="Where images and containers live (default /var/lib/stdc; env STDC_ROOT).")
 @click.option("--storage", metavar="NAME", help="Storage driver (env STDC_STORAGE; see `stdc plugins`).")
 @click.option("--exec", "exec_", metavar="NAME", help="Executor (env STDC_EXEC).")
-@click.option("--net", metavar="NAME", help="Network provider: none, host or a plugin (env STDC_NET).")
+@click.option("--net", metavar="NAME", help="Network provider: none, host or a plugin (default bridge; env STDC_NET).")
 @click.option("--registry", metavar="NAME", help="Registry backend (env STDC_REGISTRY).")
 @click.version_option(version=__version__, prog_name="stdc")
 @click.pass_context

@@ -44,7 +44,7 @@ def create(engine: Engine, opts: RunOptions) -> Container:
     network = networks.choose(engine, opts.network, names)
     image = images.resolve(engine, opts.image)
     img = image.config.get("config", {}) or {}
-    network["publish"] = networks.published_ports(opts, img, names["net"])
+    network["publish"] = networks.published_ports(opts, img, network)
     entrypoint = [opts.entrypoint] if opts.entrypoint else list(img.get("Entrypoint") or [])
     args = entrypoint + (list(opts.command) or ([] if opts.entrypoint else list(img.get("Cmd") or [])))
     if not args:

@@ -41,25 +41,39 @@ def provider(engine: Engine, name: str | None = None) -> tuple[Any, dict]:
 
 def choose(engine: Engine, requested: str | None, names: dict) -> dict:
     """The network a new container joins (``--network``, else the ``--net`` provider's own);
-    sets ``names["net"]`` to the provider, or to ``none``/``host``."""
+    sets ``names["net"]`` to the provider, or to ``none``/``host``.
+
+    Where ``--net`` is the built-in default and its provider is not installed or not usable
+    here, a container that names no network runs on ``none``; ``fallback`` then says why (for
+    ``-p``, which has nothing to publish on)."""
     network = requested or names["net"]
     if network in netns.BUILTIN:
         names["net"] = network
         return {"name": network}
-    serving, args = provider(engine, names["net"])
+    try:
+        serving, args = provider(engine, names["net"])
+    except StdcError as e:
+        if requested is not None or "net" not in engine.config.defaulted:
+            raise
+        names["net"] = "none"
+        return {"name": "none", "fallback": f"the default network {network} is not available here ({e})"}
     names["net"] = serving.name
     if not any(n["Name"] == network for n in serving.hook.net_list(**args)):
         raise NotFound(f"no such network: {network}")
     return {"name": network}
 
 
-def published_ports(opts: RunOptions, image_config: dict, provider_name: str) -> list[dict]:
-    """The ports ``-p``/``-P`` publish, checked free on the host."""
+def published_ports(opts: RunOptions, image_config: dict, network: dict) -> list[dict]:
+    """The ports ``-p``/``-P`` publish, checked free on the host; takes back :func:`choose`'s
+    ``fallback``."""
+    fallback = network.pop("fallback", None)
     if not (opts.publish or opts.publish_all):
         return []
     ports = netns.publish_list(opts.publish, opts.publish_all, image_config, opts.expose)
-    if ports and provider_name in netns.BUILTIN:
-        raise BadInput(f"cannot publish ports of a container on the {provider_name!r} network")
+    if ports and fallback:
+        raise BadInput(f"cannot publish ports: {fallback}")
+    if ports and network["name"] in netns.BUILTIN:
+        raise BadInput(f"cannot publish ports of a container on the {network['name']!r} network")
     netns.check_free(ports)
     return ports
 

@@ -167,7 +167,9 @@ class Cli:
         self.seen: set[str] = set()
 
     def argv(self, *args: str) -> list[str]:
-        return [STDC, "--root", self.root, "--exec", self.executor, *args]
+        # the executor under test, and no network provider: its containers get a network of
+        # their own with loopback only, and no bridge is made in the suite's private root
+        return [STDC, "--root", self.root, "--exec", self.executor, "--net", "none", *args]
 
     def _look(self, done: threading.Event) -> None:
         containers = os.path.join(self.root, "containers")

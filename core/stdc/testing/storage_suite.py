@@ -659,9 +659,10 @@ def _cli(root: str, storage: str) -> Callable[..., subprocess.CompletedProcess]:
     env.pop("STDC_STORAGE", None)
 
     def run(*args: str, check: bool = True, **kw: Any) -> subprocess.CompletedProcess:
+        # the storage under test, and no network: no bridge is made in the kit's private root
         result = subprocess.run(
-            [STDC, "--storage", storage, *args], capture_output=True, env=env, timeout=120, stdin=subprocess.DEVNULL,
-            **kw,
+            [STDC, "--storage", storage, "--net", "none", *args], capture_output=True, env=env, timeout=120,
+            stdin=subprocess.DEVNULL, **kw,
         )  # fmt: skip
         if check and result.returncode != 0:
             raise AssertionError(f"stdc {' '.join(args)} exited {result.returncode}: {result.stderr.decode()}")

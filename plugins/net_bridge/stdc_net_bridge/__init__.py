@@ -1,7 +1,8 @@
 """bridge: each container its own network stack on a Linux bridge, like docker's default network.
 
 - The default network ``bridge`` is the bridge ``stdc0`` with ``172.17.0.0/16`` (host config:
-  ``[network] bridge``, ``subnet``), the host side as gateway, made on first use; ``stdc network
+  ``[network] bridge``, ``subnet``; without ``subnet``, the first free one of 172.17.0.0/16 and
+  the pools, as docker chooses docker0's), the host side as gateway, made on first use; ``stdc network
   create NAME [--subnet]`` adds others, each with a bridge of its own.
 - Per container a veth pair: one end on the bridge, the other the container's ``eth0`` with an
   address from a persistent allocator (:mod:`.store`), ``lo`` up, a default route; hosts,

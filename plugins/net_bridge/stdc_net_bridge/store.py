@@ -86,9 +86,20 @@ class Store:
     # -- definitions -------------------------------------------------------------------------
 
     def default_record(self) -> dict:
-        """The default network as the host's settings define it."""
-        subnet = _subnet(self.settings.get("subnet", DEFAULT_SUBNET))
-        return _record(DEFAULT, "0" * 64, self.settings.get("bridge", DEFAULT_BRIDGE), subnet)
+        """The default network as the host's settings define it; without ``subnet``, the first
+        free one of 172.17.0.0/16 and the pools (as docker chooses docker0's)."""
+        bridge = self.settings.get("bridge", DEFAULT_BRIDGE)
+        subnet = _subnet(self.settings["subnet"]) if "subnet" in self.settings else self._free_default_subnet(bridge)
+        return _record(DEFAULT, "0" * 64, bridge, subnet)
+
+    def _free_default_subnet(self, bridge: str) -> ipaddress.IPv4Network:
+        # the bridge's own route is no obstacle: it may still be up while its record is gone
+        taken = [net for iface, net in host_routes() if iface != bridge]
+        taken += [ipaddress.IPv4Network(self.load(n)["subnet"]) for n in self.names() if n != DEFAULT]
+        for candidate in map(ipaddress.IPv4Network, [DEFAULT_SUBNET, *POOLS]):
+            if not any(candidate.overlaps(t) for t in taken):
+                return candidate
+        raise Conflict("no free subnet left for the default network: set [network] subnet in the host's config")
 
     def new_record(self, name: str, subnet: str | None, host_routes: list[ipaddress.IPv4Network]) -> dict:
         """A user network's record (not saved yet): the name checked, the subnet free."""
@@ -152,6 +163,21 @@ class Store:
             if any(held["container"] == container_id for held in self.load(name)["leases"].values()):
                 return name
         return None
+
+
+def host_routes() -> list[tuple[str, ipaddress.IPv4Network]]:
+    """The IPv4 destinations of the host's main routing table and their interfaces, the default
+    route left out (from /proc/net/route: no netlink library needed to list the networks)."""
+    found = []
+    with open("/proc/net/route") as f:
+        next(f)  # the column names
+        for line in f:
+            iface, destination, *_, mask = line.split()[:8]
+            bits = int(mask, 16)
+            if bits:
+                address = ipaddress.IPv4Address(int(destination, 16).to_bytes(4, "little"))
+                found.append((iface, ipaddress.IPv4Network(f"{address}/{bits.bit_count()}", strict=False)))
+    return found
 
 
 def _subnet(text: str) -> ipaddress.IPv4Network:
