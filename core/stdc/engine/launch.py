@@ -151,9 +151,18 @@ def _become_monitor(
         else:
             os.setpgid(0, 0)  # the terminal's ^C reaches the CLI, which forwards it, not the monitor
         io = {"terminal": terminal, "interactive": interactive, "stdin": stdin, "client": client, "size": size}
-        wiring = monitor.Wiring(bundle, null, detach=detach, **io)
+        wiring = monitor.Wiring(bundle, null, executor, detach=detach, **io)
+        if terminal:
+            from stdc.kit.console import with_console_size
+
+            spec = with_console_size(spec, size)
         pid = executor.hook.exec_start(
-            container_id=c.id, bundle=bundle, spec=spec, rootfs_mounts=mounts, stdio=wiring.stdio
+            container_id=c.id,
+            bundle=bundle,
+            spec=spec,
+            rootfs_mounts=mounts,
+            stdio=wiring.stdio,
+            console_socket=wiring.console_socket,
         )
         wiring.hand_over()
         flags = wiring.flags

@@ -674,7 +674,12 @@ class SpecRunner:
         null = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
         try:
             pid = self.backend.hook.exec_start(
-                container_id=container_id, bundle=bundle, spec=spec, rootfs_mounts=mounts, stdio=(null, out_w, out_w)
+                container_id=container_id,
+                bundle=bundle,
+                spec=spec,
+                rootfs_mounts=mounts,
+                stdio=(null, out_w, out_w),
+                console_socket=None,
             )
             os.close(out_w)
             try:
