@@ -64,6 +64,7 @@ __all__ = [
     "test_pause_unpause_then_kill_and_rm",
     "test_stdin_with_i",
     "test_terminal_is_the_controlling_terminal",
+    "test_terminal_comes_from_the_containers_devpts",
     "test_exec_joins_the_running_container",
     "test_exec_exit_status_and_errors",
     "test_exec_terminal_user_env_workdir",
@@ -547,6 +548,38 @@ def test_terminal_is_the_controlling_terminal(cli: Cli) -> None:
     assert "on-a-tty" in r.stdout
     assert tty_nr != "0", "the payload has no controlling terminal"
     assert tpgid == pgrp, "the payload is not in its terminal's foreground"
+
+
+def test_terminal_comes_from_the_containers_devpts(cli: Cli) -> None:
+    """process.terminal: the payload, pid 1, has ``/dev/pts/0`` of the container's own devpts as
+    its terminal, bind-mounted on ``/dev/console`` as runc does; an exec'd process gets the next
+    one, ``/dev/pts/1``; the host's devpts lends none of them."""
+    script = 'echo "$$"; tty; [ -t 0 ] && echo on-a-tty; [ -c /dev/console ] && echo console-chr; '
+    script += '[ "$(stat -c %t:%T /dev/console)" = "$(stat -c %t:%T "$(tty)")" ] && echo console-is-tty'
+    lines = [line.strip() for line in cli("run", "--rm", "-t", "base", "sh", "-c", script).stdout.splitlines()]
+    assert lines == ["1", "/dev/pts/0", "on-a-tty", "console-chr", "console-is-tty"]
+    cid = cli("run", "-d", "-t", "base", "sh", "-c", "exec sleep 300").stdout.strip()
+    try:
+        r = cli("exec", "-t", cid, "sh", "-c", "tty; [ -t 0 ] && echo on-a-tty")
+        assert [line.strip() for line in r.stdout.splitlines()] == ["/dev/pts/1", "on-a-tty"]
+        pid = json.loads(cli("inspect", cid).stdout)[0]["State"]["Pid"]
+        host_devpts = os.stat("/dev/pts").st_dev
+        # the container's processes (not a supervisor the executor runs them under)
+        ours = os.readlink("/proc/self/ns/pid")
+        inside = [p for p in [pid, *_children(pid)] if os.readlink(f"/proc/{p}/ns/pid") != ours]
+        held = [os.stat(f"/proc/{p}/fd/0") for p in inside]
+        assert held and all(st.st_dev != host_devpts for st in held), "a terminal from the host's devpts"
+    finally:
+        cli("rm", "-f", cid)
+
+
+def _children(pid: int) -> list[int]:
+    """Every descendant of ``pid``, from /proc/PID/task/*/children."""
+    found: list[int] = []
+    for path in glob.glob(f"/proc/{pid}/task/*/children"):
+        for child in _read(path).split():
+            found += [int(child), *_children(int(child))]
+    return found
 
 
 def test_exec_joins_the_running_container(cli: Cli) -> None:
