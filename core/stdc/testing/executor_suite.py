@@ -65,6 +65,7 @@ __all__ = [
     "test_stdin_with_i",
     "test_terminal_is_the_controlling_terminal",
     "test_terminal_comes_from_the_containers_devpts",
+    "test_terminal_payload_is_pid_1",
     "test_exec_joins_the_running_container",
     "test_exec_exit_status_and_errors",
     "test_exec_terminal_user_env_workdir",
@@ -551,17 +552,17 @@ def test_terminal_is_the_controlling_terminal(cli: Cli) -> None:
 
 
 def test_terminal_comes_from_the_containers_devpts(cli: Cli) -> None:
-    """process.terminal: the payload, pid 1, has ``/dev/pts/0`` of the container's own devpts as
-    its terminal, bind-mounted on ``/dev/console`` as runc does; an exec'd process gets the next
-    one, ``/dev/pts/1``; the host's devpts lends none of them."""
-    script = 'echo "$$"; tty; [ -t 0 ] && echo on-a-tty; [ -c /dev/console ] && echo console-chr; '
+    """process.terminal: the payload has ``/dev/pts/0`` of the container's own devpts as its
+    terminal, bind-mounted on ``/dev/console`` as runc does; an exec'd process gets the next one,
+    ``/dev/pts/1``; the host's devpts lends none of them."""
+    script = "tty; [ -t 0 ] && echo on-a-tty; [ -c /dev/console ] && echo console-chr; "
     script += '[ "$(stat -c %t:%T /dev/console)" = "$(stat -c %t:%T "$(tty)")" ] && echo console-is-tty'
-    lines = [line.strip() for line in cli("run", "--rm", "-t", "base", "sh", "-c", script).stdout.splitlines()]
-    assert lines == ["1", "/dev/pts/0", "on-a-tty", "console-chr", "console-is-tty"]
+    r = cli("run", "--rm", "-t", "base", "sh", "-c", script)
+    assert r.stdout.replace("\r\n", "\n").splitlines() == ["/dev/pts/0", "on-a-tty", "console-chr", "console-is-tty"]
     cid = cli("run", "-d", "-t", "base", "sh", "-c", "exec sleep 300").stdout.strip()
     try:
         r = cli("exec", "-t", cid, "sh", "-c", "tty; [ -t 0 ] && echo on-a-tty")
-        assert [line.strip() for line in r.stdout.splitlines()] == ["/dev/pts/1", "on-a-tty"]
+        assert r.stdout.replace("\r\n", "\n").splitlines() == ["/dev/pts/1", "on-a-tty"]
         pid = json.loads(cli("inspect", cid).stdout)[0]["State"]["Pid"]
         host_devpts = os.stat("/dev/pts").st_dev
         # the container's processes (not a supervisor the executor runs them under)
@@ -571,6 +572,11 @@ def test_terminal_comes_from_the_containers_devpts(cli: Cli) -> None:
         assert held and all(st.st_dev != host_devpts for st in held), "a terminal from the host's devpts"
     finally:
         cli("rm", "-f", cid)
+
+
+def test_terminal_payload_is_pid_1(cli: Cli) -> None:
+    """process.terminal: the payload is still the container's pid 1, as under docker."""
+    assert cli("run", "--rm", "-t", "base", "sh", "-c", "echo $$").stdout.strip() == "1"
 
 
 def _children(pid: int) -> list[int]:

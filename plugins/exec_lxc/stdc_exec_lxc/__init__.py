@@ -54,20 +54,33 @@ def stdc_warm_up() -> None:
 
 @hookimpl
 def exec_start(
-    container_id: str, bundle: str, spec: dict, rootfs_mounts: list[Mount], stdio: tuple[int, int, int]
+    container_id: str,
+    bundle: str,
+    spec: dict,
+    rootfs_mounts: list[Mount],
+    stdio: tuple[int, int, int],
+    console_socket: int | None,
 ) -> int:
     """Fork the monitor child in which liblxc builds and starts the container."""
     from stdc_exec_lxc import process
 
-    return process.start(container_id, bundle, spec, rootfs_mounts, stdio)
+    return process.start(container_id, bundle, spec, rootfs_mounts, stdio, console_socket)
 
 
 @hookimpl
-def exec_exec(container_id: str, bundle: str, spec: dict, pid: int, process: dict, stdio: tuple[int, int, int]) -> int:
+def exec_exec(
+    container_id: str,
+    bundle: str,
+    spec: dict,
+    pid: int,
+    process: dict,
+    stdio: tuple[int, int, int],
+    console_socket: int | None,
+) -> int:
     """Fork a process that liblxc's attach puts into the running container."""
     from stdc_exec_lxc import execute
 
-    return execute.start(container_id, bundle, spec, pid, process, stdio)
+    return execute.start(container_id, bundle, spec, pid, process, stdio, console_socket)
 
 
 @hookimpl
