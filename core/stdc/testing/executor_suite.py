@@ -66,6 +66,7 @@ __all__ = [
     "test_terminal_is_the_controlling_terminal",
     "test_terminal_comes_from_the_containers_devpts",
     "test_terminal_payload_is_pid_1",
+    "test_terminal_output_is_logged_as_the_terminal_made_it",
     "test_exec_joins_the_running_container",
     "test_exec_exit_status_and_errors",
     "test_exec_terminal_user_env_workdir",
@@ -570,6 +571,17 @@ def test_terminal_comes_from_the_containers_devpts(cli: Cli) -> None:
         inside = [p for p in [pid, *_children(pid)] if os.readlink(f"/proc/{p}/ns/pid") != ours]
         held = [os.stat(f"/proc/{p}/fd/0") for p in inside]
         assert held and all(st.st_dev != host_devpts for st in held), "a terminal from the host's devpts"
+    finally:
+        cli("rm", "-f", cid)
+
+
+def test_terminal_output_is_logged_as_the_terminal_made_it(cli: Cli) -> None:
+    """A terminal turns each newline into CR LF once (no relay adds a second CR); the logs hold
+    that output, which ``logs`` shows as lines."""
+    cid = cli("run", "-d", "-t", "base", "sh", "-c", "echo one; echo two").stdout.strip()
+    try:
+        cli("wait", cid)
+        assert cli("logs", cid).stdout == "one\ntwo\n"
     finally:
         cli("rm", "-f", cid)
 

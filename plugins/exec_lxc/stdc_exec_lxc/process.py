@@ -28,10 +28,12 @@ The child reports on a socket: ``S`` when it calls ``start``, ``R`` when the con
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import select
 import signal
 import socket
+import struct
 import termios
 import time
 from typing import Any, NoReturn
@@ -49,6 +51,7 @@ from stdc_exec_lxc.userns import acting_as_root, idmapped_rootfs, reachable_sour
 #: how long the caller waits for the container's command socket between two looks
 _PROBE_INTERVAL = 0.0005
 _START_TIMEOUT = 120.0
+_TIOCSLCKTRMIOS = 0x5457
 
 
 def start(
@@ -66,10 +69,7 @@ def start(
         relay = _console_relay(console_socket, console_size(spec.get("process") or {}))
         stdio = (relay, relay, relay)
     try:
-        pid = _start(plan, rootfs_mounts, stdio, relay is not None)
-        if relay is not None:
-            _no_second_carriage_return(relay)
-        return pid
+        return _start(plan, rootfs_mounts, stdio, relay is not None)
     finally:
         if relay is not None:
             os.close(relay)
@@ -80,6 +80,7 @@ def _console_relay(console_socket: int, size: tuple[int, int] | None) -> int:
     console socket, its slave returned (the LXC monitor's controlling terminal)."""
     master, slave = os.openpty()
     try:
+        _no_second_carriage_return(slave)
         if size:
             set_size(master, *size)
         send_master(console_socket, master)
@@ -92,12 +93,14 @@ def _console_relay(console_socket: int, size: tuple[int, int] | None) -> int:
 
 
 def _no_second_carriage_return(relay: int) -> None:
-    """liblxc gives the terminal it relays the console to ssh's settings, ONLCR included, once
-    the container is set up: the console has already made each newline CR LF, so clear it (the
-    logs then hold what the payload's own terminal produced, as under docker)."""
+    """Clear ONLCR on the relay and lock it so (TIOCSLCKTRMIOS): liblxc gives the terminal it
+    relays the console to ssh's settings, ONLCR included, but the console has already made each
+    newline CR LF; the logs then hold what the payload's own terminal produced, as under docker."""
     attrs = termios.tcgetattr(relay)
     attrs[1] &= ~termios.ONLCR
     termios.tcsetattr(relay, termios.TCSANOW, attrs)
+    # the kernel's struct termios: iflag, oflag, cflag, lflag, line, cc[19]; a set bit is locked
+    fcntl.ioctl(relay, _TIOCSLCKTRMIOS, struct.pack("4IB19s", 0, termios.ONLCR, 0, 0, 0, bytes(19)))
 
 
 def _start(plan: Plan, rootfs_mounts: list[Mount], stdio: tuple[int, int, int], relayed: bool) -> int:
