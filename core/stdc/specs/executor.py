@@ -65,6 +65,10 @@ def exec_start(
     Returns only once the payload has been executed. If it cannot be, raise
     :class:`stdc.errors.PayloadError` (exit code 127 when the command does not exist, 126 when
     it is not executable) after making sure nothing of the container is left running.
+
+    .. versionchanged:: 1.1
+        ``console_socket`` was added; an executor that does not take it gets a terminal the
+        caller allocated on the host's devpts, as in 1.0.
     """
 
 
@@ -92,6 +96,9 @@ def exec_exec(
     Returns only once the command has been executed; if it cannot be, raise
     :class:`stdc.errors.PayloadError` (127: not found, 126: not executable), leaving nothing
     running.
+
+    .. versionchanged:: 1.1
+        ``console_socket`` was added, as for :func:`exec_start`.
     """
 
 
