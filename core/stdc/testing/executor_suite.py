@@ -555,7 +555,7 @@ def test_terminal_is_the_controlling_terminal(cli: Cli) -> None:
 def test_terminal_comes_from_the_containers_devpts(cli: Cli) -> None:
     """process.terminal: the payload has ``/dev/pts/0`` of the container's own devpts as its
     terminal, bind-mounted on ``/dev/console`` as runc does; an exec'd process gets the next one,
-    ``/dev/pts/1``; the host's devpts lends none of them."""
+    ``/dev/pts/1``, owned by its user; the host's devpts lends none of them."""
     script = "tty; [ -t 0 ] && echo on-a-tty; [ -c /dev/console ] && echo console-chr; "
     script += '[ "$(stat -c %t:%T /dev/console)" = "$(stat -c %t:%T "$(tty)")" ] && echo console-is-tty'
     r = cli("run", "--rm", "-t", "base", "sh", "-c", script)
@@ -564,6 +564,8 @@ def test_terminal_comes_from_the_containers_devpts(cli: Cli) -> None:
     try:
         r = cli("exec", "-t", cid, "sh", "-c", "tty; [ -t 0 ] && echo on-a-tty")
         assert r.stdout.replace("\r\n", "\n").splitlines() == ["/dev/pts/1", "on-a-tty"]
+        r = cli("exec", "-t", "-u", "1000", cid, "sh", "-c", 'stat -c %u "$(tty)"')
+        assert r.stdout.strip() == "1000", "the terminal is not its user's"
         pid = json.loads(cli("inspect", cid).stdout)[0]["State"]["Pid"]
         host_devpts = os.stat("/dev/pts").st_dev
         # the container's processes (not a supervisor the executor runs them under)

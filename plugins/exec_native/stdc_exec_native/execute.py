@@ -67,11 +67,11 @@ def _child(
         for fd, flag in joins:
             syscalls.setns(fd, flag)
             os.close(fd)
-        if console_socket is not None:  # in the container's mount namespace: its /dev/ptmx
-            console.take_terminal(child.CONSOLE_FD, plan.console_size)
-            os.close(child.CONSOLE_FD)
         if userns_fd >= 0:
             become_root(userns_fd)
+        if console_socket is not None:  # the container's /dev/ptmx, as the container's root
+            console.take_terminal(child.CONSOLE_FD, plan.console_size)
+            os.close(child.CONSOLE_FD)
         process.become_payload(plan)
     except BaseException as e:  # noqa: B036 - whatever happens, the caller hears of it and we exit
         code, line = child.failure_report(e, "exec")

@@ -181,6 +181,9 @@ def become_payload(plan: Plan) -> NoReturn:
         for number, soft, hard in plan.rlimits:
             resource.setrlimit(number, (soft, hard))
 
+    if plan.terminal:  # the terminal is the user's, as runc (and login) make it
+        with contextlib.suppress(OSError):
+            os.fchown(0, user.uid, -1)
     _load_seccomp(plan, privileged_now=True)
     caps = plan.capabilities
     capabilities.drop_bounding(caps.bounding)
