@@ -97,7 +97,15 @@ def start(engine: Engine, ref: str, opts: ExecOptions) -> Exec:
             stdio=stdio,
             console_socket=terminal and terminal.console_socket,
         )
-        return Exec(pid, terminal.master() if terminal else None)
+        started = Exec(pid, None)
+        if terminal is not None:
+            try:
+                started.terminal = terminal.master()
+            except BaseException:
+                started.signal(9)  # no process left running without its terminal
+                started.wait()
+                raise
+        return started
     finally:
         os.close(null)
         if terminal is not None:

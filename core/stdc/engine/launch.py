@@ -174,6 +174,8 @@ def _become_monitor(
         os.closerange(8, 65536)
         os.execv(binary, argv)
     except StdcError as e:
+        if pid is not None:  # e.g. no terminal came over the console socket: no payload unmonitored
+            os.kill(pid, 9)
         os.write(report_w, json.dumps({"error": str(e), "code": e.exit_code}).encode())
     except BaseException as e:  # noqa: BLE001 - the parent must hear about any failure
         if pid is not None:  # the monitor could not be exec'd: no payload without its monitor

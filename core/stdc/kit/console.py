@@ -12,6 +12,7 @@ bind-mounts it on ``/dev/console`` (:func:`bind_console`). The caller receives t
 
 from __future__ import annotations
 
+import array
 import contextlib
 import fcntl
 import os
@@ -27,6 +28,7 @@ MASTER_NAME = b"/dev/ptmx"
 _TIOCGPTN = 0x80045430
 _TIOCSPTLCK = 0x40045431
 _TIOCGPTPEER = 0x5441
+_MSG_CMSG_CLOEXEC = 0x40000000
 
 
 def console_size(process: dict) -> tuple[int, int] | None:
@@ -81,12 +83,19 @@ def receive_master(console_socket: int) -> int:
     executor sends it before the payload runs, so it is there once ``exec_start`` returned:
     nothing there is an executor that ignored the socket."""
     sock = socket.socket(fileno=console_socket)
+    fds = array.array("i")
     try:
-        _, fds, _, _ = socket.recv_fds(sock, 256, 1, socket.MSG_DONTWAIT | socket.MSG_CMSG_CLOEXEC)
+        # recvmsg itself: socket.recv_fds ignores its flags before Python 3.12
+        _, ancillary, _, _ = sock.recvmsg(256, socket.CMSG_SPACE(fds.itemsize), socket.MSG_DONTWAIT | _MSG_CMSG_CLOEXEC)
     except BlockingIOError:
-        fds = []
+        ancillary = []
     finally:
         sock.detach()
+    for level, kind, data in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(data[: len(data) - len(data) % fds.itemsize])
+    for extra in fds[1:]:
+        os.close(extra)
     if not fds:
         raise StdcError("the executor sent no terminal over the console socket")
     return fds[0]
