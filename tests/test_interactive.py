@@ -193,6 +193,28 @@ def test_exec_it_in_a_terminal(tmux, stdc, executor):
     stdc("rm", "-f", "host")
 
 
+@EXECUTORS
+def test_tty_is_the_containers_own_pts_and_console(tmux, stdc, executor):
+    """The terminal comes from the container's devpts: `tty` prints /dev/pts/0, which is also
+    /dev/console (a character device), stdin is a terminal; exec -it gets /dev/pts/1."""
+    w = tmux.start(f"{STDC} --exec {executor} run -it --name pts base sh")
+    tmux.wait_for(w, PROMPT)
+    tmux.type(w, "echo tty=$(tty); [ -t 0 ] && echo stdin-is-a-tty; [ -c /dev/console ] && echo console-chr")
+    screen = tmux.wait_for(w, "console-chr", count=2)  # the command line, then its output
+    assert "tty=/dev/pts/0" in screen and "stdin-is-a-tty" in screen
+    tmux.type(w, 'echo same-$(stat -c %t:%T /dev/console)-as-$(stat -c %t:%T "$(tty)")')
+    tmux.wait_for(w, "same-88:0-as-88:0")  # pty slaves are major 136 (0x88), and this one is 0
+    w2 = tmux.start(f"{STDC} exec -it pts sh")
+    tmux.wait_for(w2, PROMPT)
+    tmux.type(w2, "echo exec-tty=$(tty)")
+    tmux.wait_for(w2, "exec-tty=/dev/pts/1")
+    tmux.type(w2, "exit")
+    tmux.wait_for(w2, "EXIT=0")
+    tmux.type(w, "exit")
+    tmux.wait_for(w, "EXIT=0")
+    stdc("rm", "pts")
+
+
 def test_i_pipes_stdin(stdc):
     assert stdc("run", "--rm", "-i", "base", "cat", input="hi\n").stdout == "hi\n"
     r = subprocess.run(f"echo hi | {STDC} run --rm -i base cat", shell=True, capture_output=True, text=True, timeout=60)

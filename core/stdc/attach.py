@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import os
 import select
 import signal
@@ -25,6 +24,7 @@ import termios
 from collections.abc import Iterator
 
 from stdc.errors import BadInput
+from stdc.kit.console import set_size
 
 SOCKET = "attach.sock"
 STDOUT, STDERR, EXIT = 1, 2, 3
@@ -150,10 +150,6 @@ def terminal_size(fd: int) -> tuple[int, int] | None:
     except OSError:
         return None
     return rows, columns
-
-
-def set_size(fd: int, rows: int, columns: int) -> None:
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
 
 
 def _write_all(fd: int, data: bytes) -> None:

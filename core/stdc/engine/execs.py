@@ -73,30 +73,40 @@ def start(engine: Engine, ref: str, opts: ExecOptions) -> Exec:
         process["user"] = parse_user(opts.user)
     if opts.workdir is not None:
         process["cwd"] = opts.workdir
+    if tty and opts.size:
+        process["consoleSize"] = {"height": opts.size[0], "width": opts.size[1]}
     executor = engine.backend("exec", c.backends["exec"])
     null = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
-    master = slave = None
+    terminal = None
     if opts.detach:
         stdio = (null, null, null)
     elif tty:
-        master, slave = os.openpty()
-        if opts.size:
-            from stdc import attach
+        from stdc.engine.consoles import Terminal
 
-            attach.set_size(master, *opts.size)
-        stdio = (slave, slave, slave)
+        terminal = Terminal(executor, "exec_exec", null, opts.size)
+        stdio = terminal.stdio
     else:
         stdio = (0 if opts.interactive else null, 1, 2)
     try:
         pid = executor.hook.exec_exec(
-            container_id=c.id, bundle=engine.bundle(c), spec=spec, pid=c.pid, process=process, stdio=stdio
+            container_id=c.id,
+            bundle=engine.bundle(c),
+            spec=spec,
+            pid=c.pid,
+            process=process,
+            stdio=stdio,
+            console_socket=terminal and terminal.console_socket,
         )
-    except BaseException:
-        if master is not None:
-            os.close(master)
-        raise
+        started = Exec(pid, None)
+        if terminal is not None:
+            try:
+                started.terminal = terminal.master()
+            except BaseException:
+                started.signal(9)  # no process left running without its terminal
+                started.wait()
+                raise
+        return started
     finally:
         os.close(null)
-        if slave is not None:
-            os.close(slave)
-    return Exec(pid, master)
+        if terminal is not None:
+            terminal.close()

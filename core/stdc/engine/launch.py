@@ -151,9 +151,18 @@ def _become_monitor(
         else:
             os.setpgid(0, 0)  # the terminal's ^C reaches the CLI, which forwards it, not the monitor
         io = {"terminal": terminal, "interactive": interactive, "stdin": stdin, "client": client, "size": size}
-        wiring = monitor.Wiring(bundle, null, detach=detach, **io)
+        wiring = monitor.Wiring(bundle, null, executor, detach=detach, **io)
+        if terminal:
+            from stdc.kit.console import with_console_size
+
+            spec = with_console_size(spec, size)
         pid = executor.hook.exec_start(
-            container_id=c.id, bundle=bundle, spec=spec, rootfs_mounts=mounts, stdio=wiring.stdio
+            container_id=c.id,
+            bundle=bundle,
+            spec=spec,
+            rootfs_mounts=mounts,
+            stdio=wiring.stdio,
+            console_socket=wiring.console_socket,
         )
         wiring.hand_over()
         flags = wiring.flags
@@ -165,6 +174,8 @@ def _become_monitor(
         os.closerange(8, 65536)
         os.execv(binary, argv)
     except StdcError as e:
+        if pid is not None:  # e.g. no terminal came over the console socket: no payload unmonitored
+            os.kill(pid, 9)
         os.write(report_w, json.dumps({"error": str(e), "code": e.exit_code}).encode())
     except BaseException as e:  # noqa: BLE001 - the parent must hear about any failure
         if pid is not None:  # the monitor could not be exec'd: no payload without its monitor

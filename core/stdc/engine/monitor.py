@@ -39,18 +39,21 @@ def read_exit(bundle: str) -> dict | None:
 class Wiring:
     """The descriptors between a payload and its monitor, made in the monitor-to-be.
 
-    ``stdio`` are the payload's 0-2 for the executor: the slave of a new pseudo-terminal with
-    ``terminal``; else pipes for stdout and stderr, and for stdin ``stdin`` (the foreground's own)
-    or, when detached and ``interactive``, a pipe the monitor feeds from its clients, else
-    ``null``. :meth:`hand_over` then puts the monitor's ends where stdc-monitor.c wants them: 3
-    the output (or the terminal's master), 4 the errors, 5 the stdin pipe, 6 the attach socket
-    (detached), 7 a client already connected (``client``), and :attr:`flags` say which.
+    ``stdio`` are the payload's 0-2 for the executor; with ``terminal``, the executor sends the
+    master of the payload's terminal over :attr:`console_socket` (see
+    :class:`stdc.engine.consoles.Terminal`); else pipes for stdout and stderr, and for stdin
+    ``stdin`` (the foreground's own) or, when detached and ``interactive``, a pipe the monitor
+    feeds from its clients, else ``null``. :meth:`hand_over` then puts the monitor's ends where
+    stdc-monitor.c wants them: 3 the output (or the terminal's master), 4 the errors, 5 the stdin
+    pipe, 6 the attach socket (detached), 7 a client already connected (``client``), and
+    :attr:`flags` say which.
     """
 
     def __init__(
         self,
         bundle: str,
         null: int,
+        executor: Any,
         *,
         terminal: bool,
         interactive: bool,
@@ -62,20 +65,21 @@ class Wiring:
         self.null = null
         self.fds: dict[int, int] = {}
         self.flags: list[str] = []
-        if detach or size:
-            from stdc import attach  # ~5 ms to import: not for a plain foreground run
+        self.terminal: Any = None
+        self.console_socket: int | None = None
         if detach:
+            from stdc import attach  # ~5 ms to import: not for a plain foreground run
+
             self.fds[6] = attach.bind(bundle).detach()
             self.flags.append("-l")
         if client is not None:
             self.fds[7] = client.detach()
             self.flags.append("-c")
         if terminal:
-            master, slave = os.openpty()  # the slave opened O_NOCTTY: it stays nobody's terminal
-            if size:
-                attach.set_size(master, *size)
-            self.fds[3] = master
-            self.stdio = (slave, slave, slave)
+            from stdc.engine.consoles import Terminal
+
+            self.terminal = Terminal(executor, "exec_start", null, size)
+            self.stdio, self.console_socket = self.terminal.stdio, self.terminal.console_socket
             self.flags += ["-t", "-i"] if interactive else ["-t"]
             return
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
@@ -87,11 +91,15 @@ class Wiring:
         self.stdio = (null if stdin is None else stdin, out_w, err_w)
 
     def hand_over(self) -> None:
-        """Once the payload runs: drop its ends here, put the monitor's on 3-7 (inheritable)."""
+        """Once the payload runs: drop its ends here (with a terminal, take its master), put the
+        monitor's on 3-7 (inheritable)."""
         import fcntl
 
-        for fd in set(self.stdio) - {self.null}:
-            os.close(fd)
+        if self.terminal is not None:
+            self.fds[3] = self.terminal.master()
+        else:
+            for fd in set(self.stdio) - {self.null}:
+                os.close(fd)
         high = {target: fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 100) for target, fd in self.fds.items()}
         for target, fd in high.items():
             os.dup2(fd, target)

@@ -15,6 +15,7 @@ PUBLISHED: dict[str, str] = {
     "syscalls": "Linux system calls the standard library lacks: mount, umount, unshare, setns, pivot_root, ...",
     "mounts": "Mount descriptions as storage drivers return them, and performing them in order",
     "child": "The first steps of a container's init in a forked child, and its report pipe",
+    "console": "The payload's terminal from the container's devpts, its master sent over the console socket",
     "cgroups": "A container's cgroups read, frozen and removed: usage, processes, freeze, OOM kills, removal",
     "cgroupsettings": "The spec's linux.resources as cgroup v1 or v2 settings (controller, file, value)",
     "cgrouphooks": "exec_stats, exec_processes and exec_pause for any executor using the spec's cgroup",

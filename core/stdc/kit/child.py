@@ -21,6 +21,8 @@ from typing import NoReturn
 from stdc.errors import PayloadError, StdcError
 
 REPORT_FD = 3
+#: where :func:`own_process` keeps a console socket (see :mod:`stdc.kit.console`)
+CONSOLE_FD = 4
 _MAX_FD = 0x7FFFFFFF  # closerange's bound; the kernel bounds the work by the open descriptors
 
 
@@ -35,22 +37,28 @@ def handled_signals() -> list[int]:
     return [sig for sig in range(1, 65) if masks >> (sig - 1) & 1 and sig not in (signal.SIGKILL, signal.SIGSTOP)]
 
 
-def own_process(stdio: tuple[int, int, int], report_w: int, terminal: bool = False) -> int:
+def own_process(
+    stdio: tuple[int, int, int], report_w: int, terminal: bool = False, console_socket: int | None = None
+) -> int:
     """Make this (forked) process the container's own; returns the report pipe's descriptor.
 
     With ``terminal``, ``stdio[0]`` is a terminal (a pty's slave) that becomes the controlling
-    terminal of the new session."""
+    terminal of the new session. A ``console_socket`` is kept, on :data:`CONSOLE_FD`
+    (close-on-exec), for :func:`stdc.kit.console.take_terminal` to use later."""
     for sig in handled_signals():  # the others are at their default already
         with contextlib.suppress(OSError, ValueError):
             signal.signal(sig, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_SETMASK, ())
     os.setsid()
     # move everything above 3 first, so that no dup2 below overwrites a descriptor still needed
-    high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, REPORT_FD + 1) for fd in (*stdio, report_w)]
+    kept = (report_w,) if console_socket is None else (report_w, console_socket)
+    high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, CONSOLE_FD + 1) for fd in (*stdio, *kept)]
     for target, fd in enumerate(high[:3]):
         os.dup2(fd, target)
     os.dup2(high[3], REPORT_FD, inheritable=False)
-    os.closerange(REPORT_FD + 1, _MAX_FD)
+    if console_socket is not None:
+        os.dup2(high[4], CONSOLE_FD, inheritable=False)
+    os.closerange(REPORT_FD + 1 if console_socket is None else CONSOLE_FD + 1, _MAX_FD)
     if terminal:
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
     return REPORT_FD

@@ -33,7 +33,14 @@ def exec_unusable() -> str | None:
 
 
 @hookspec(firstresult=True)
-def exec_start(container_id: str, bundle: str, spec: dict, rootfs_mounts: list, stdio: tuple[int, int, int]) -> int:
+def exec_start(
+    container_id: str,
+    bundle: str,
+    spec: dict,
+    rootfs_mounts: list,
+    stdio: tuple[int, int, int],
+    console_socket: int | None,
+) -> int:
     """Start the container and return the pid of its init (or of the supervisor it runs under,
     see above), a child of the calling process whose exit status will be the payload's.
 
@@ -41,33 +48,57 @@ def exec_start(container_id: str, bundle: str, spec: dict, rootfs_mounts: list, 
     is where the root filesystem goes: the executor mounts ``rootfs_mounts``
     (:class:`stdc.kit.mounts.Mount`, see :func:`stdc.kit.mounts.mount_all`) there, preferably inside the
     container's own mount namespace. ``stdio`` are the file descriptors that become the
-    payload's 0, 1 and 2; no other descriptor of the runtime may reach the payload. When
-    ``spec["process"]["terminal"]`` is true, ``stdio`` are the slave of a pseudo-terminal the
-    caller allocated (and whose master it holds): the payload's session must have it as its
-    controlling terminal (setsid, then TIOCSCTTY; :func:`stdc.kit.child.own_process` does both), so
-    that ctrl-c and job control reach the payload.
+    payload's 0, 1 and 2; no other descriptor of the runtime may reach the payload.
+
+    When ``spec["process"]["terminal"]`` is true, ``console_socket`` is one end of a unix socket
+    pair, as runc's ``--console-socket``: the executor allocates the payload's terminal from the
+    container's own devpts instance (``/dev/ptmx`` inside the container, after its
+    ``newinstance`` devpts is mounted), sets its size to ``process.consoleSize``, sends the
+    master over the socket (SCM_RIGHTS) before the payload runs, bind-mounts the slave on
+    ``/dev/console`` and makes it the payload's 0-2 (``stdio`` are then /dev/null, to ignore) and
+    the controlling terminal of its session (setsid, then TIOCSCTTY), so that ``tty`` prints
+    ``/dev/pts/0`` and ctrl-c and job control reach the payload; :mod:`stdc.kit.console` does
+    each step. Without a terminal ``console_socket`` is None. (A caller without a console socket
+    may also pass the slave of a terminal it allocated as ``stdio``, with ``terminal`` true:
+    :func:`stdc.kit.child.own_process` makes it the controlling terminal.)
 
     Returns only once the payload has been executed. If it cannot be, raise
     :class:`stdc.errors.PayloadError` (exit code 127 when the command does not exist, 126 when
     it is not executable) after making sure nothing of the container is left running.
+
+    .. versionchanged:: 1.1
+        ``console_socket`` was added; an executor that does not take it gets a terminal the
+        caller allocated on the host's devpts, as in 1.0.
     """
 
 
 @hookspec(firstresult=True)
-def exec_exec(container_id: str, bundle: str, spec: dict, pid: int, process: dict, stdio: tuple[int, int, int]) -> int:
+def exec_exec(
+    container_id: str,
+    bundle: str,
+    spec: dict,
+    pid: int,
+    process: dict,
+    stdio: tuple[int, int, int],
+    console_socket: int | None,
+) -> int:
     """Start another process in the running container (``stdc exec``) and return its pid, a
     child of the calling process whose exit status is that process's.
 
     ``spec`` is the container's spec and ``pid`` what :func:`exec_start` returned (checked to
     still be running); ``process`` is an OCI ``process`` (args, env, cwd, user, terminal,
-    capabilities, noNewPrivileges) to run in the container's namespaces (all of them: pid,
-    mount, network, ipc, uts, cgroup) and cgroups, as the container's user, capabilities and
-    no_new_privs settings are applied to its init. ``stdio`` as for :func:`exec_start`,
-    ``process["terminal"]`` included.
+    consoleSize, capabilities, noNewPrivileges) to run in the container's namespaces (all of
+    them: pid, mount, network, ipc, uts, cgroup) and cgroups, as the container's user,
+    capabilities and no_new_privs settings are applied to its init. ``stdio`` and
+    ``console_socket`` as for :func:`exec_start`, ``process["terminal"]`` included: the
+    terminal comes from the container's devpts too (no /dev/console for an exec'd process).
 
     Returns only once the command has been executed; if it cannot be, raise
     :class:`stdc.errors.PayloadError` (127: not found, 126: not executable), leaving nothing
     running.
+
+    .. versionchanged:: 1.1
+        ``console_socket`` was added, as for :func:`exec_start`.
     """
 
 

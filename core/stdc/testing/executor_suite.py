@@ -66,6 +66,9 @@ __all__ = [
     "test_pause_unpause_then_kill_and_rm",
     "test_stdin_with_i",
     "test_terminal_is_the_controlling_terminal",
+    "test_terminal_comes_from_the_containers_devpts",
+    "test_terminal_payload_is_pid_1",
+    "test_terminal_output_is_logged_as_the_terminal_made_it",
     "test_exec_joins_the_running_container",
     "test_exec_exit_status_and_errors",
     "test_exec_terminal_user_env_workdir",
@@ -599,6 +602,56 @@ def test_terminal_is_the_controlling_terminal(cli: Cli) -> None:
     assert tpgid == pgrp, "the payload is not in its terminal's foreground"
 
 
+def test_terminal_comes_from_the_containers_devpts(cli: Cli) -> None:
+    """process.terminal: the payload has ``/dev/pts/0`` of the container's own devpts as its
+    terminal, bind-mounted on ``/dev/console`` as runc does; an exec'd process gets the next one,
+    ``/dev/pts/1``, owned by its user; the host's devpts lends none of them."""
+    script = "tty; [ -t 0 ] && echo on-a-tty; [ -c /dev/console ] && echo console-chr; "
+    script += '[ "$(stat -c %t:%T /dev/console)" = "$(stat -c %t:%T "$(tty)")" ] && echo console-is-tty'
+    r = cli("run", "--rm", "-t", "base", "sh", "-c", script)
+    assert r.stdout.replace("\r\n", "\n").splitlines() == ["/dev/pts/0", "on-a-tty", "console-chr", "console-is-tty"]
+    cid = cli("run", "-d", "-t", "base", "sh", "-c", "exec sleep 300").stdout.strip()
+    try:
+        r = cli("exec", "-t", cid, "sh", "-c", "tty; [ -t 0 ] && echo on-a-tty")
+        assert r.stdout.replace("\r\n", "\n").splitlines() == ["/dev/pts/1", "on-a-tty"]
+        r = cli("exec", "-t", "-u", "1000", cid, "sh", "-c", 'stat -c %u "$(tty)"')
+        assert r.stdout.strip() == "1000", "the terminal is not its user's"
+        pid = json.loads(cli("inspect", cid).stdout)[0]["State"]["Pid"]
+        host_devpts = os.stat("/dev/pts").st_dev
+        # the container's processes (not a supervisor the executor runs them under)
+        ours = os.readlink("/proc/self/ns/pid")
+        inside = [p for p in [pid, *_children(pid)] if os.readlink(f"/proc/{p}/ns/pid") != ours]
+        held = [os.stat(f"/proc/{p}/fd/0") for p in inside]
+        assert held and all(st.st_dev != host_devpts for st in held), "a terminal from the host's devpts"
+    finally:
+        cli("rm", "-f", cid)
+
+
+def test_terminal_output_is_logged_as_the_terminal_made_it(cli: Cli) -> None:
+    """A terminal turns each newline into CR LF once (no relay adds a second CR); the logs hold
+    that output, which ``logs`` shows as lines."""
+    cid = cli("run", "-d", "-t", "base", "sh", "-c", "echo one; echo two").stdout.strip()
+    try:
+        cli("wait", cid)
+        assert cli("logs", cid).stdout == "one\ntwo\n"
+    finally:
+        cli("rm", "-f", cid)
+
+
+def test_terminal_payload_is_pid_1(cli: Cli) -> None:
+    """process.terminal: the payload is still the container's pid 1, as under docker."""
+    assert cli("run", "--rm", "-t", "base", "sh", "-c", "echo $$").stdout.strip() == "1"
+
+
+def _children(pid: int) -> list[int]:
+    """Every descendant of ``pid``, from /proc/PID/task/*/children."""
+    found: list[int] = []
+    for path in glob.glob(f"/proc/{pid}/task/*/children"):
+        for child in _read(path).split():
+            found += [int(child), *_children(int(child))]
+    return found
+
+
 def test_exec_joins_the_running_container(cli: Cli) -> None:
     """exec: every namespace of the init, its cgroups, its root."""
     cid = cli("run", "-d", "--hostname", "box", "base", "sleep", "300").stdout.strip()
@@ -724,7 +777,12 @@ class SpecRunner:
         null = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
         try:
             pid = self.backend.hook.exec_start(
-                container_id=container_id, bundle=bundle, spec=spec, rootfs_mounts=mounts, stdio=(null, out_w, out_w)
+                container_id=container_id,
+                bundle=bundle,
+                spec=spec,
+                rootfs_mounts=mounts,
+                stdio=(null, out_w, out_w),
+                console_socket=None,
             )
             os.close(out_w)
             try:

@@ -3,9 +3,9 @@ cgroups, capabilities (``lxc.cap.keep``) and no_new_privs, a child of the caller
 
 The user is resolved beforehand from the image's files, read through the init's root
 (``/proc/PID/root``, never leaving it); liblxc switches to it. The attached process then runs
-the last steps in Python (the binding calls back into the forked interpreter): the controlling
-terminal, the working directory, the umask, and the exec, whose failure it reports on a pipe as
-the native executor does.
+the last steps in Python (the binding calls back into the forked interpreter): the terminal (from
+the container's devpts, its master sent over the console socket), the working directory, the
+umask, and the exec, whose failure it reports on a pipe as the native executor does.
 """
 
 from __future__ import annotations
@@ -17,13 +17,24 @@ import termios
 
 from stdc.errors import StdcError
 from stdc.kit import child
+from stdc.kit.console import console_size, take_terminal
 from stdc.kit.ocispec import DEFAULT_PATH, ProcessSpec
 
 from stdc_exec_lxc import binding, inroot
 
 
-def start(container_id: str, bundle: str, spec: dict, pid: int, proc: dict, stdio: tuple[int, int, int]) -> int:
-    """Attach ``proc`` (an OCI ``process``) to the container; return its pid once executed."""
+def start(
+    container_id: str,
+    bundle: str,
+    spec: dict,
+    pid: int,
+    proc: dict,
+    stdio: tuple[int, int, int],
+    console_socket: int | None = None,
+) -> int:
+    """Attach ``proc`` (an OCI ``process``) to the container; return its pid once executed
+    (and, with a ``console_socket``, the master of its terminal from the container's devpts
+    sent: see :mod:`stdc.kit.console`)."""
     import _lxc
 
     parsed = ProcessSpec({**spec, "process": proc})
@@ -45,7 +56,7 @@ def start(container_id: str, bundle: str, spec: dict, pid: int, proc: dict, stdi
     try:
         new = c.attach(
             _payload,
-            (parsed.args, env, parsed.cwd, parsed.umask, parsed.terminal, err_w),
+            (parsed.args, env, parsed.cwd, parsed.umask, parsed.terminal, err_w, console_socket, console_size(proc)),
             uid=user.uid,
             gid=user.gid,
             env_policy=_lxc.LXC_ATTACH_CLEAR_ENV,
@@ -66,12 +77,16 @@ def start(container_id: str, bundle: str, spec: dict, pid: int, proc: dict, stdi
 
 def _payload(arg: tuple) -> int:
     """In the attached process (liblxc has joined the container and switched user)."""
-    args, env, cwd, umask, terminal, err_w = arg
+    args, env, cwd, umask, terminal, err_w, console_socket, size = arg
     try:
         if terminal:
             with contextlib.suppress(OSError):
                 os.setsid()  # a session leader already, when liblxc made one
-            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+            if console_socket is not None:  # in the container's mount namespace: its /dev/ptmx
+                take_terminal(console_socket, size)
+                os.close(console_socket)
+            else:
+                fcntl.ioctl(0, termios.TIOCSCTTY, 0)
         try:
             os.chdir(cwd)
         except OSError as e:

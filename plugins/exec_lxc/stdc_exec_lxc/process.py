@@ -11,10 +11,14 @@ exit status is the payload's. liblxc forwards the signals the monitor gets to th
 The caller knows the payload was executed when liblxc's command socket answers with the init's
 pid: the monitor serves it only from its main loop, which starts once the exec succeeded.
 
-With ``process.terminal`` the payload runs under liblxc's own init (``init.lxc``, pid 1, as
-``docker run --init`` would), which makes it a session leader with the terminal as its
-controlling terminal: liblxc ``setsid()``s an application container's init and never gives it one
-itself. The terminal is then nobody's until that init takes it; as liblxc's init cannot report a
+With ``process.terminal`` the payload's terminal is LXC's console: liblxc allocates it from the
+container's own devpts instance (``/dev/pts/0``), bind-mounts it on ``/dev/console`` and relays
+it to the monitor's controlling terminal, a pseudo-terminal allocated here whose master goes over
+the console socket (see :mod:`stdc.kit.console`); liblxc passes the monitor's size changes on
+(SIGWINCH). The payload runs under liblxc's own init (``init.lxc``, pid 1, as ``docker run
+--init`` would), which makes it a session leader with the console as its controlling terminal:
+liblxc ``setsid()``s an application container's init right before executing it and never gives
+it one itself, so a payload run as pid 1 would get no ctrl-c. As liblxc's init cannot report a
 failed exec, the payload is looked up in the root filesystem beforehand (127/126 as usual).
 
 The child reports on a socket: ``S`` when it calls ``start``, ``R`` when the container ran, or
@@ -24,15 +28,19 @@ The child reports on a socket: ``S`` when it calls ``start``, ``R`` when the con
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import select
 import signal
 import socket
+import struct
+import termios
 import time
 from typing import Any, NoReturn
 
 from stdc.errors import PayloadError, StdcError
 from stdc.kit import child, rootpath, syscalls
+from stdc.kit.console import console_size, send_master, set_size
 from stdc.kit.mounts import Mount, mount_all
 from stdc.kit.ocispec import DEFAULT_PATH
 
@@ -43,11 +51,60 @@ from stdc_exec_lxc.userns import acting_as_root, idmapped_rootfs, reachable_sour
 #: how long the caller waits for the container's command socket between two looks
 _PROBE_INTERVAL = 0.0005
 _START_TIMEOUT = 120.0
+_TIOCSLCKTRMIOS = 0x5457
 
 
-def start(container_id: str, bundle: str, spec: dict, rootfs_mounts: list[Mount], stdio: tuple[int, int, int]) -> int:
+def start(
+    container_id: str,
+    bundle: str,
+    spec: dict,
+    rootfs_mounts: list[Mount],
+    stdio: tuple[int, int, int],
+    console_socket: int | None = None,
+) -> int:
     """Start the container; return the LXC monitor's pid once the payload is executed."""
     plan = Plan(container_id, bundle, spec)
+    relay = None
+    if plan.terminal and console_socket is not None:
+        relay = _console_relay(console_socket, console_size(spec.get("process") or {}))
+        stdio = (relay, relay, relay)
+    try:
+        return _start(plan, rootfs_mounts, stdio, relay is not None)
+    finally:
+        if relay is not None:
+            os.close(relay)
+
+
+def _console_relay(console_socket: int, size: tuple[int, int] | None) -> int:
+    """The pseudo-terminal liblxc relays the container's console to: its master sent over the
+    console socket, its slave returned (the LXC monitor's controlling terminal)."""
+    master, slave = os.openpty()
+    try:
+        _no_second_carriage_return(slave)
+        if size:
+            set_size(master, *size)
+        send_master(console_socket, master)
+    except BaseException:
+        os.close(slave)
+        raise
+    finally:
+        os.close(master)
+    return slave
+
+
+def _no_second_carriage_return(relay: int) -> None:
+    """Clear ONLCR on the relay and lock it so (TIOCSLCKTRMIOS): liblxc gives the terminal it
+    relays the console to ssh's settings, ONLCR included, but the console has already made each
+    newline CR LF; the logs then hold what the payload's own terminal produced, as under docker."""
+    attrs = termios.tcgetattr(relay)
+    attrs[1] &= ~termios.ONLCR
+    termios.tcsetattr(relay, termios.TCSANOW, attrs)
+    # the kernel's struct termios: iflag, oflag, cflag, lflag, line, cc[19]; a set bit is locked
+    fcntl.ioctl(relay, _TIOCSLCKTRMIOS, struct.pack("4IB19s", 0, termios.ONLCR, 0, 0, 0, bytes(19)))
+
+
+def _start(plan: Plan, rootfs_mounts: list[Mount], stdio: tuple[int, int, int], relayed: bool) -> int:
+    """Fork the LXC monitor; return its pid once the payload is executed."""
     os.makedirs(os.path.join(plan.lxcpath, plan.name), mode=0o700, exist_ok=True)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(os.path.join(plan.lxcpath, plan.name, LOG_FILE))  # a fresh log: it explains this start
@@ -62,7 +119,7 @@ def start(container_id: str, bundle: str, spec: dict, rootfs_mounts: list[Mount]
         raise
     if pid == 0:  # pragma: no cover - the LXC monitor
         os.close(report_r)
-        _monitor(plan, rootfs_mounts, stdio, report_w)
+        _monitor(plan, rootfs_mounts, stdio, report_w, relayed)
     os.close(report_w)
     try:
         _wait_until_executed(plan, report_r)
@@ -112,12 +169,16 @@ def _wait_until_executed(plan: Plan, report_r: int) -> None:
     raise PayloadError(text, int(code))
 
 
-def _monitor(plan: Plan, rootfs_mounts: list[Mount], stdio: tuple[int, int, int], report_w: int) -> NoReturn:
-    """The forked child: build the container with LXC, run it, exit with the payload's status."""
+def _monitor(
+    plan: Plan, rootfs_mounts: list[Mount], stdio: tuple[int, int, int], report_w: int, relayed: bool
+) -> NoReturn:
+    """The forked child: build the container with LXC, run it, exit with the payload's status
+    (``relayed``: stdio is the terminal liblxc relays the console to, made ours to open as
+    /dev/tty)."""
     code, message = 125, "lxc: container start failed"
     try:
-        report_w = child.own_process(stdio, report_w)
-        c = _prepare(plan, rootfs_mounts)
+        report_w = child.own_process(stdio, report_w, relayed)
+        c = _prepare(plan, rootfs_mounts, relayed)
         _send(report_w, b"S")
         ran = c.start(useinit=plan.terminal, daemonize=False, close_fds=False, cmd=tuple(plan.args))
         if ran:
@@ -146,8 +207,9 @@ def _send(fd: int, data: bytes) -> None:
         sock.detach()
 
 
-def _prepare(plan: Plan, rootfs_mounts: list[Mount]) -> Any:
-    """Mount the root filesystem privately, resolve what the image decides, configure LXC."""
+def _prepare(plan: Plan, rootfs_mounts: list[Mount], console: bool) -> Any:
+    """Mount the root filesystem privately, resolve what the image decides, configure LXC
+    (with LXC's ``console`` when the terminal is relayed)."""
     syscalls.unshare(syscalls.CLONE_NEWNS)
     # nothing mounted here may reach the host, whatever the host's propagation is
     syscalls.mount(None, "/", None, syscalls.MS_SLAVE | syscalls.MS_REC)
@@ -170,7 +232,7 @@ def _prepare(plan: Plan, rootfs_mounts: list[Mount]) -> Any:
         if plan.terminal:
             inroot.check_command(root_fd, plan.args[0], plan.env.get("PATH", DEFAULT_PATH))
         cwd = inroot.resolved_dir(root_fd, plan.root, plan.cwd)
-        c = _configure(plan, user, cwd)
+        c = _configure(plan, user, cwd, console)
         nodes = devnodes.make(plan.device_nodes, os.path.join(plan.lxcpath, plan.name, "devices"), fstab_field)
 
         def resolve(destination: str, as_file: bool) -> str:
@@ -186,9 +248,10 @@ def _prepare(plan: Plan, rootfs_mounts: list[Mount]) -> Any:
     return c
 
 
-def _configure(plan: Plan, user: Any, cwd: str) -> Any:
+def _configure(plan: Plan, user: Any, cwd: str, console: bool) -> Any:
     """The ``lxc.Container`` with every item of the plan but the mount entries (``cwd``: the
-    working directory resolved inside the root)."""
+    working directory resolved inside the root; ``console``: LXC allocates the console, from the
+    container's devpts, and relays it to the monitor's terminal)."""
     env = dict(plan.env)
     env.setdefault("HOME", user.home)
     os.umask(plan.umask)
@@ -198,6 +261,8 @@ def _configure(plan: Plan, user: Any, cwd: str) -> Any:
     items["lxc.init.uid"] = str(user.uid)
     items["lxc.init.gid"] = str(user.gid)
     items["lxc.init.cwd"] = cwd
+    if console:
+        items["lxc.console.path"] = []  # unset: liblxc relays the console to our /dev/tty
     if user.groups:
         items["lxc.init.groups"] = ",".join(str(g) for g in user.groups)
     items["lxc.environment"] = [f"{k}={v}" for k, v in env.items()]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from typing import NoReturn
 
-from stdc.kit import child, syscalls
+from stdc.kit import child, console, syscalls
 from stdc.kit.ocispec import cgroup_relative
 
 from stdc_exec_native import cgroupdirs, namespaces, process
@@ -18,9 +18,18 @@ from stdc_exec_native.userns import become_root
 _JOINED = (("ipc", "ipc"), ("uts", "uts"), ("net", "network"), ("cgroup", "cgroup"), ("mnt", "mount"))
 
 
-def start(container_id: str, bundle: str, spec: dict, pid: int, proc: dict, stdio: tuple[int, int, int]) -> int:
+def start(
+    container_id: str,
+    bundle: str,
+    spec: dict,
+    pid: int,
+    proc: dict,
+    stdio: tuple[int, int, int],
+    console_socket: int | None = None,
+) -> int:
     """Start ``proc`` (an OCI ``process``) in the container whose init is ``pid``; return the
-    new process's pid once it was executed."""
+    new process's pid once it was executed (and, with a ``console_socket``, the master of its
+    terminal from the container's devpts sent: see :mod:`stdc.kit.console`)."""
     plan = process.Plan({**spec, "process": proc}, bundle)
     # those it has: a container started by an older stdc may lack a hierarchy
     dirs = [d for d in cgroupdirs.directories(cgroup_relative(spec, container_id)) if os.path.isdir(d)]
@@ -32,7 +41,7 @@ def start(container_id: str, bundle: str, spec: dict, pid: int, proc: dict, stdi
         os.close(err_r)
         raise
     if new == 0:
-        _child(plan, pid, dirs, stdio, err_w)
+        _child(plan, pid, dirs, stdio, err_w, console_socket)
     os.close(err_w)
     report = child.read_report(err_r)
     if not report:
@@ -41,10 +50,12 @@ def start(container_id: str, bundle: str, spec: dict, pid: int, proc: dict, stdi
     raise child.reported_error(report)
 
 
-def _child(plan: process.Plan, pid: int, dirs: list[str], stdio: tuple[int, int, int], err_w: int) -> NoReturn:
+def _child(
+    plan: process.Plan, pid: int, dirs: list[str], stdio: tuple[int, int, int], err_w: int, console_socket: int | None
+) -> NoReturn:
     """The forked child: join the container, become the payload; on failure report and exit."""
     try:
-        err_w = child.own_process(stdio, err_w, plan.terminal)
+        err_w = child.own_process(stdio, err_w, plan.terminal and console_socket is None, console_socket)
         # all opened first: once in the container's mount namespace, the host's /proc is gone
         joins = [
             (os.open(f"/proc/{pid}/ns/{name}", os.O_RDONLY | os.O_CLOEXEC), syscalls.NAMESPACE_FLAGS[kind])
@@ -58,6 +69,9 @@ def _child(plan: process.Plan, pid: int, dirs: list[str], stdio: tuple[int, int,
             os.close(fd)
         if userns_fd >= 0:
             become_root(userns_fd)
+        if console_socket is not None:  # the container's /dev/ptmx, as the container's root
+            console.take_terminal(child.CONSOLE_FD, plan.console_size)
+            os.close(child.CONSOLE_FD)
         process.become_payload(plan)
     except BaseException as e:  # noqa: B036 - whatever happens, the caller hears of it and we exit
         code, line = child.failure_report(e, "exec")

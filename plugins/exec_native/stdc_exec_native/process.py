@@ -14,7 +14,7 @@ import os
 from typing import NoReturn
 
 from stdc.errors import StdcError
-from stdc.kit import child, idmap, syscalls, workdir
+from stdc.kit import child, console, idmap, syscalls, workdir
 from stdc.kit.mounts import Mount
 from stdc.kit.ocispec import DEFAULT_PATH, ProcessSpec, cgroup_relative
 
@@ -42,12 +42,14 @@ class Plan:
         "seccomp",
         "userns",
         "terminal",
+        "console_size",
     )
 
     def __init__(self, spec: dict, bundle: str) -> None:
         process = spec.get("process") or {}
         parsed = ProcessSpec(spec)
         self.terminal = parsed.terminal
+        self.console_size = console.console_size(process)
         self.args, self.env, self.cwd = parsed.args, parsed.env, parsed.cwd
         self.user, self.umask = parsed.user, parsed.umask
         self.capabilities = capabilities.CapabilitySets(process.get("capabilities"))
@@ -78,8 +80,16 @@ class Plan:
         self.userns = UsernsPlan(mappings, self.namespaces.new) if mappings else None
 
 
-def start(container_id: str, bundle: str, spec: dict, rootfs_mounts: list[Mount], stdio: tuple[int, int, int]) -> int:
-    """Start the container's init; return its pid once the payload is executed."""
+def start(
+    container_id: str,
+    bundle: str,
+    spec: dict,
+    rootfs_mounts: list[Mount],
+    stdio: tuple[int, int, int],
+    console_socket: int | None = None,
+) -> int:
+    """Start the container's init; return its pid once the payload is executed (and, with a
+    ``console_socket``, its terminal's master sent: see :mod:`stdc.kit.console`)."""
     plan = Plan(spec, bundle)
     linux = spec.get("linux") or {}
     relative = cgroup_relative(spec, container_id)
@@ -101,7 +111,7 @@ def start(container_id: str, bundle: str, spec: dict, rootfs_mounts: list[Mount]
         cgroupdirs.remove(relative)
         raise
     if pid == 0:
-        _child(plan, dirs, rootfs_mounts, stdio, err_w)
+        _child(plan, dirs, rootfs_mounts, stdio, err_w, console_socket)
     os.close(err_w)
     try:
         report = child.read_report(err_r)
@@ -116,12 +126,17 @@ def start(container_id: str, bundle: str, spec: dict, rootfs_mounts: list[Mount]
 
 
 def _child(
-    plan: Plan, dirs: list[str], rootfs_mounts: list[Mount], stdio: tuple[int, int, int], err_w: int
+    plan: Plan,
+    dirs: list[str],
+    rootfs_mounts: list[Mount],
+    stdio: tuple[int, int, int],
+    err_w: int,
+    console_socket: int | None,
 ) -> NoReturn:
     """The forked child: become the container, exec the payload; on failure report and exit."""
     try:
-        err_w = child.own_process(stdio, err_w, plan.terminal)
-        _become_container(plan, dirs, rootfs_mounts)
+        err_w = child.own_process(stdio, err_w, plan.terminal and console_socket is None, console_socket)
+        _become_container(plan, dirs, rootfs_mounts, console_socket is not None)
     except BaseException as e:  # noqa: B036 - whatever happens, the parent hears of it and we exit
         code, line = child.failure_report(e, "container init")
         try:
@@ -130,15 +145,18 @@ def _child(
             os._exit(code)
 
 
-def _become_container(plan: Plan, dirs: list[str], rootfs_mounts: list[Mount]) -> NoReturn:
-    """runc's order: cgroups and namespaces, filesystem, hostname, pivot_root, masks, then
-    :func:`become_payload`."""
+def _become_container(plan: Plan, dirs: list[str], rootfs_mounts: list[Mount], own_terminal: bool) -> NoReturn:
+    """runc's order: cgroups and namespaces, filesystem, hostname, pivot_root, the terminal from
+    the container's devpts (``own_terminal``) on /dev/console, masks, then :func:`become_payload`."""
     userns_fd = plan.userns.open_user() if plan.userns else -1
     namespaces.enter(plan.namespaces, lambda: cgroupdirs.join(dirs))
     with idmap.act_as(*plan.userns.root_ids) if plan.userns else contextlib.nullcontext():
         rootfs.build(plan.rootfs, rootfs_mounts, plan.userns.idmap(userns_fd) if plan.userns else None)
         if plan.hostname:
             syscalls.sethostname(plan.hostname)
+        if own_terminal:
+            console.bind_console(console.take_terminal(child.CONSOLE_FD, plan.console_size))
+            os.close(child.CONSOLE_FD)
         rootfs.finish(plan.rootfs)
     if plan.userns:
         become_root(userns_fd)
@@ -164,6 +182,9 @@ def become_payload(plan: Plan) -> NoReturn:
         for number, soft, hard in plan.rlimits:
             resource.setrlimit(number, (soft, hard))
 
+    if plan.terminal:  # the terminal is the user's, as runc (and login) make it
+        with contextlib.suppress(OSError):
+            os.fchown(0, user.uid, -1)
     _load_seccomp(plan, privileged_now=True)
     caps = plan.capabilities
     capabilities.drop_bounding(caps.bounding)
