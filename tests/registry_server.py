@@ -108,12 +108,18 @@ class FaultProxy:
     downloads (``GET /v2/…/blobs/sha256:…``) as :attr:`fault` says:
 
     - ``None`` — pass everything through;
-    - ``"cut"`` — send the headers and half the body, then close the connection;
+    - ``"cut"`` — send the headers and half the body, then close the connection (a resumed
+      download's ranged answer too);
     - ``"corrupt"`` — send the right length with one byte changed;
     - ``"500"`` — answer 500 Internal Server Error;
+    - ``"503"`` — answer every request (not only blobs) 503 Service Unavailable, with
+      ``Retry-After: 1``;
     - ``"slow"`` — send the headers, then nothing for :attr:`delay` seconds;
     - ``"bearer"`` — not a fault: demand a bearer token (from ``/token``, for the test's user)
       on every request, as a registry behind a token service does.
+
+    :attr:`times` bounds how many requests the fault hits (``None``: all of them): blob downloads
+    for the blob faults, any request for ``"503"``. :attr:`served_503` counts the 503s sent.
     """
 
     def __init__(self, upstream: str) -> None:
@@ -121,6 +127,8 @@ class FaultProxy:
         self.fault: str | None = None
         self.delay = 10.0
         self.hits = 0
+        self.times: int | None = None
+        self.served_503 = 0
         self.token_requests: list[str] = []
         self.requests: list[tuple[str, str, int]] = []  # (method, path, status) of what was forwarded
         self.login = ("alice", "secret")
@@ -147,11 +155,22 @@ class FaultProxy:
             def log_message(self, *args: object) -> None:
                 pass
 
+            def handle(self) -> None:
+                # a TLS client hello (an insecure registry's https probe): close, as a plain-http
+                # server answers it with a 400 (this one would wait for a line end that may never come)
+                if self.connection.recv(1, socket.MSG_PEEK) == b"\x16":
+                    return
+                super().handle()
+
             def _forward(self) -> None:
                 import base64
 
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None  # read first: the connection is kept
+                if proxy.fault == "503" and (proxy.times is None or proxy.served_503 < proxy.times):
+                    proxy.served_503 += 1
+                    failure = b'{"errors":[{"code":"UNAVAILABLE","message":"injected"}]}'
+                    return self._reply(503, failure, {"Retry-After": "1"})
                 if proxy.fault == "bearer":
                     if self.path.startswith("/token"):
                         proxy.token_requests.append(self.path)
@@ -171,9 +190,10 @@ class FaultProxy:
                 data = response.read()
                 conn.close()
                 proxy.requests.append((self.command, self.path, response.status))
-                blob = self.command == "GET" and "/blobs/sha256:" in self.path and response.status == 200
+                blob = self.command == "GET" and "/blobs/sha256:" in self.path and response.status in (200, 206)
                 if blob:
                     proxy.hits += 1
+                    blob = proxy.times is None or proxy.hits <= proxy.times  # whether the fault hits this one
                 if blob and proxy.fault == "500":
                     return self._reply(500, b'{"errors":[{"code":"UNKNOWN","message":"injected failure"}]}')
                 self.send_response(response.status)
@@ -242,7 +262,9 @@ def environ(tmp: Path, **registry: object) -> dict[str, str]:
     """STDC_CONFIG (a host file with ``[registry]`` set to ``registry``) and DOCKER_CONFIG, both in ``tmp``."""
     lines = ["[registry]"]
     for key, value in registry.items():
-        if isinstance(value, list):
+        if isinstance(value, bool):
+            lines.append(f"{key} = {str(value).lower()}")
+        elif isinstance(value, list):
             lines.append(f"{key} = [{', '.join(repr(str(v)).replace(chr(39), chr(34)) for v in value)}]")
         elif isinstance(value, int | float):
             lines.append(f"{key} = {value}")

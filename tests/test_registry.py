@@ -371,7 +371,7 @@ def test_bad_input_and_unreachable_registry(stdc, plain, configured):
     dead = f"127.0.0.1:{rs.free_port()}"
     configured(insecure=[dead])
     assert "connection refused" in _one_line_error(stdc("pull", f"{dead}/x:1", check=False))
-    configured()  # not insecure: https, which a plain-http registry does not speak
+    configured(tls_verify=True)  # loopback, but verified TLS asked for: a plain-http registry fails
     assert "TLS" in _one_line_error(stdc("pull", f"{plain}/x:1", check=False))
 
 
@@ -383,9 +383,9 @@ def test_basic_auth_over_tls_with_a_ca_of_its_own(stdc, tmp_path, configured):
     with rs.registry(tmp_path / "secure", htpasswd=("alice", "s3cret"), tls=(cert, key)) as host:
         certs = tmp_path / "certs.d"
         certs.mkdir()
-        configured(certs_dir=str(certs))
+        configured(certs_dir=str(certs), tls_verify=True)  # verified although on loopback
         error = _one_line_error(stdc("login", "-u", "alice", "-p", "s3cret", host, check=False))
-        assert "TLS" in error and "cannot verify" in error
+        assert "TLS" in error and "cannot verify" in error and "--tls-verify=false" in error
         (certs / host).mkdir()
         (certs / host / "ca.crt").write_bytes(ca.read_bytes())
         remote = f"{host}/secure/base:1"
