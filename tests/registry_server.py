@@ -1,5 +1,6 @@
 """Test helpers: Debian's docker-registry on a free loopback port (optionally behind htpasswd
-basic auth and TLS with a CA made here), and a small fault-injecting proxy in front of it.
+basic auth and TLS with a CA made here), a small fault-injecting proxy in front of it, an HTTP
+proxy (``CONNECT`` and forwarding) as ``HTTPS_PROXY``/``HTTP_PROXY`` name, and raw requests.
 
 Only 127.0.0.1 is ever contacted. The registry is a child process of the test, stopped by its
 pid; its storage, configuration, keys and certificates live in a temporary directory.
@@ -8,12 +9,15 @@ pid; its storage, configuration, keys and certificates live in a temporary direc
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import http.client
+import select
 import shutil
 import socket
 import subprocess
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -127,6 +131,7 @@ class FaultProxy:
         self.fault: str | None = None
         self.delay = 10.0
         self.hits = 0
+        self.ranges: list[str] = []  # the Range headers of blob requests
         self.times: int | None = None
         self.served_503 = 0
         self.token_requests: list[str] = []
@@ -184,6 +189,8 @@ class FaultProxy:
                             401, b'{"errors":[{"code":"UNAUTHORIZED"}]}', {"WWW-Authenticate": challenge}
                         )
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("authorization", "connection")}
+                if "/blobs/sha256:" in self.path and self.headers.get("Range"):
+                    proxy.ranges.append(self.headers["Range"])
                 conn = http.client.HTTPConnection(proxy.upstream, timeout=60)
                 conn.request(self.command, self.path, body=body, headers=headers)
                 response = conn.getresponse()
@@ -236,9 +243,128 @@ class FaultProxy:
         return Handler
 
 
+class ForwardProxy:
+    """An HTTP proxy on 127.0.0.1, as ``HTTPS_PROXY``/``HTTP_PROXY`` name one: ``CONNECT`` tunnels
+    and absolute-form requests, to 127.0.0.1 only. :attr:`seen` records what went through it
+    (``"CONNECT 127.0.0.1:PORT"``, ``"GET http://127.0.0.1:PORT/v2/…"``)."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> ForwardProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_CONNECT(self) -> None:
+                host, _, port = self.path.rpartition(":")
+                if host != "127.0.0.1":
+                    self.send_error(403)
+                    return
+                proxy.seen.append(f"CONNECT {self.path}")
+                upstream = socket.create_connection((host, int(port)), timeout=60)
+                self.send_response(200, "Connection established")
+                self.end_headers()
+                self.close_connection = True
+                with upstream:
+                    sockets = [self.connection, upstream]
+                    while True:
+                        ready, _, _ = select.select(sockets, [], [], 60)
+                        if not ready:
+                            return
+                        for sock in ready:
+                            data = sock.recv(1 << 16)
+                            if not data:
+                                return
+                            (upstream if sock is self.connection else self.connection).sendall(data)
+
+            def _forward(self) -> None:
+                parts = urllib.parse.urlsplit(self.path)
+                if parts.scheme != "http" or parts.hostname != "127.0.0.1":
+                    self.send_error(403)
+                    return
+                proxy.seen.append(f"{self.command} {self.path}")
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "proxy-connection")}
+                conn = http.client.HTTPConnection(parts.netloc, timeout=60)
+                conn.request(self.command, parts.path + (f"?{parts.query}" if parts.query else ""), body, headers)
+                response = conn.getresponse()
+                data = response.read()
+                conn.close()
+                self.send_response(response.status)
+                for key, value in response.getheaders():
+                    if key.lower() not in ("connection", "transfer-encoding", "content-length"):
+                        self.send_header(key, value)
+                length_header = response.getheader("Content-Length") if self.command == "HEAD" else None
+                self.send_header("Content-Length", length_header or str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+
+            do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _forward
+
+        return Handler
+
+
+def put_blob(host: str, repo: str, data: bytes) -> str:
+    """Upload a blob to the plain-http registry ``host`` in one request; return its digest."""
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    conn = http.client.HTTPConnection(host, timeout=30)
+    conn.request("POST", f"/v2/{repo}/blobs/uploads/", body=b"")
+    started = conn.getresponse()
+    started.read()
+    location = started.getheader("Location").split(host, 1)[-1]
+    conn.request("PUT", f"{location}{'&' if '?' in location else '?'}digest={digest}", body=data)
+    done = conn.getresponse()
+    done.read()
+    conn.close()
+    assert done.status == 201, done.status
+    return digest
+
+
+def put(host: str, path: str, data: bytes, media: str) -> str:
+    """PUT ``data`` (a manifest) at ``path`` of the plain-http registry ``host``; return its digest."""
+    conn = http.client.HTTPConnection(host, timeout=30)
+    conn.request("PUT", path, body=data, headers={"Content-Type": media})
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    assert response.status == 201, response.status
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def get(host: str, path: str, accept: str = "application/vnd.oci.image.manifest.v1+json") -> bytes:
+    """GET ``path`` of the plain-http registry ``host`` (following its redirects on that host)."""
+    conn = http.client.HTTPConnection(host, timeout=30)
+    conn.request("GET", path, headers={"Accept": accept})
+    response = conn.getresponse()
+    data = response.read()
+    conn.close()
+    if response.status in (301, 302, 307):
+        return get(host, urllib.parse.urlsplit(response.getheader("Location")).path, accept)
+    return data
+
+
 def put_index(host: str, repo: str, tag: str, manifests: list[dict]) -> str:
     """PUT an OCI image index naming ``manifests`` (descriptors with platforms); return its digest."""
-    import hashlib
     import json
 
     body = json.dumps(

@@ -9,7 +9,6 @@ host file the test writes (STDC_CONFIG) makes it the default registry.
 from __future__ import annotations
 
 import hashlib
-import http.client
 import json
 import os
 import re
@@ -253,7 +252,7 @@ def test_multi_platform_index(stdc, plain, configured):
     arm_config = json.dumps(
         {"architecture": "arm64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": base["RootFS"]["diff_ids"]}}
     ).encode()
-    config_digest = _put_blob(plain, repo, arm_config)
+    config_digest = rs.put_blob(plain, repo, arm_config)
     layer_size = (_store_root() / "blobs" / "sha256" / base["Layers"][0][7:]).stat().st_size
     arm_manifest = json.dumps(
         {
@@ -269,8 +268,8 @@ def test_multi_platform_index(stdc, plain, configured):
             ],
         }  # fmt: skip
     ).encode()
-    arm64 = _put(plain, f"/v2/{repo}/manifests/arm64", arm_manifest, OCI_MANIFEST)
-    amd64_size = len(_get(plain, f"/v2/{repo}/manifests/{amd64}"))
+    arm64 = rs.put(plain, f"/v2/{repo}/manifests/arm64", arm_manifest, OCI_MANIFEST)
+    amd64_size = len(rs.get(plain, f"/v2/{repo}/manifests/{amd64}"))
     index = rs.put_index(
         plain,
         repo,
@@ -348,7 +347,7 @@ def test_cross_repository_mount(stdc, plain, configured):
             assert len(mounts) == 2 and all(s == 201 for _m, _p, s in mounts)
             assert not any(m in ("PUT", "PATCH") and "/blobs/" in p for m, p, _s in proxy.requests)
             digest = _inspect(stdc, "base")["Digest"]
-            manifest = _get(plain, "/v2/mount/b/manifests/1")
+            manifest = rs.get(plain, "/v2/mount/b/manifests/1")
             assert "sha256:" + hashlib.sha256(manifest).hexdigest() == digest
         finally:
             _drop(stdc, first, second)
@@ -496,40 +495,3 @@ def test_interrupted_pull_restarts_cleanly(stdc, faulty):
     stdc("pull", remote)
     assert _inspect(stdc, remote)["Layers"] == layers
     _drop(stdc, remote)
-
-
-# -- raw registry requests for the index test -----------------------------------------------------
-
-
-def _put_blob(host: str, repo: str, data: bytes) -> str:
-    digest = "sha256:" + hashlib.sha256(data).hexdigest()
-    conn = http.client.HTTPConnection(host, timeout=30)
-    conn.request("POST", f"/v2/{repo}/blobs/uploads/", body=b"")
-    started = conn.getresponse()
-    started.read()
-    location = started.getheader("Location").split(host, 1)[-1]
-    conn.request("PUT", f"{location}{'&' if '?' in location else '?'}digest={digest}", body=data)
-    done = conn.getresponse()
-    done.read()
-    conn.close()
-    assert done.status == 201, done.status
-    return digest
-
-
-def _put(host: str, path: str, data: bytes, media: str) -> str:
-    conn = http.client.HTTPConnection(host, timeout=30)
-    conn.request("PUT", path, body=data, headers={"Content-Type": media})
-    response = conn.getresponse()
-    response.read()
-    conn.close()
-    assert response.status == 201, response.status
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def _get(host: str, path: str) -> bytes:
-    conn = http.client.HTTPConnection(host, timeout=30)
-    conn.request("GET", path, headers={"Accept": OCI_MANIFEST})
-    response = conn.getresponse()
-    data = response.read()
-    conn.close()
-    return data
