@@ -37,7 +37,11 @@ def plain(root, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def secure(root, tmp_path_factory):
-    """A registry on loopback with TLS (a certificate no one trusts) and a login: ``127.0.0.1:PORT``."""
+    """A registry on loopback with TLS (a certificate no one trusts) and a login: ``127.0.0.1:PORT``
+    (and base built in the store)."""
+    from conftest import run
+
+    run("run", "--rm", "base", "true")
     work = tmp_path_factory.mktemp("secure")
     _ca, cert, key = rs.make_ca(work / "pki")
     with rs.registry(work / "registry", htpasswd=LOGIN, tls=(cert, key)) as host:
@@ -100,12 +104,27 @@ def test_loopback_registries_need_no_configuration(stdc, plain, secure, unconfig
     assert "stdc login" in _one_line_error(stdc("pull", remote, check=False))
 
 
-def test_tls_verify_setting_overrides_the_loopback_default(stdc, secure, tmp_path, monkeypatch):
-    """``tls_verify = true`` makes even a loopback registry strict; the error says what to do."""
+def test_tls_verify_setting_and_flag(stdc, secure, unconfigured, tmp_path, monkeypatch):
+    """``--tls-verify`` (true) makes even a loopback registry strict, and says in one line what to
+    do; ``--tls-verify=false`` is insecure even where the host file's ``tls_verify = true`` is
+    strict — for login, push, pull and logout."""
+    error = _one_line_error(stdc("login", "--tls-verify", "-u", LOGIN[0], "-p", LOGIN[1], secure, check=False))
+    assert "cannot verify" in error and "--tls-verify=false" in error and "ca.crt" in error
     for key, value in rs.environ(tmp_path, tls_verify=True).items():
         monkeypatch.setenv(key, value)
-    error = _one_line_error(stdc("login", "-u", LOGIN[0], "-p", LOGIN[1], secure, check=False))
-    assert "cannot verify" in error and "--tls-verify=false" in error and "ca.crt" in error
+    assert "cannot verify" in _one_line_error(stdc("login", "-u", LOGIN[0], "-p", LOGIN[1], secure, check=False))
+    stdc("login", "--tls-verify=false", "-u", LOGIN[0], "-p", LOGIN[1], secure)
+    remote = f"{secure}/flagged/base:1"
+    stdc("tag", "base", remote)
+    try:
+        assert "cannot verify" in _one_line_error(stdc("push", remote, check=False))
+        stdc("push", "--tls-verify=false", remote)
+        stdc("rmi", remote)
+        assert "cannot verify" in _one_line_error(stdc("pull", remote, check=False))
+        stdc("pull", "--tls-verify=false", remote)
+    finally:
+        stdc("rmi", "-f", remote, check=False)
+    assert stdc("logout", "--tls-verify=false", secure).stdout.strip() == f"Removing login credentials for {secure}"
 
 
 # -- proxies ----------------------------------------------------------------------------------------

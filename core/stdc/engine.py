@@ -146,10 +146,15 @@ class Engine:
             return image
 
     def pull(
-        self, ref: str, platform: str | None = None, progress: Callable[[str, int, int], None] | None = None
+        self,
+        ref: str,
+        platform: str | None = None,
+        progress: Callable[[str, int, int], None] | None = None,
+        tls_verify: bool | None = None,
     ) -> Any:
         """Pull ``ref`` from its registry (named docker's way, see ``references.qualify``) and tag it as
-        written (a ``name@digest`` stays untagged); return the image."""
+        written (a ``name@digest`` stays untagged); return the image. ``tls_verify``: see
+        :func:`registry_settings`."""
         from stdc.kit import references
 
         wanted = references.parse(ref)
@@ -160,14 +165,16 @@ class Engine:
             local=str(wanted) if wanted.tag is not None else None,
             store=self.store,
             platform=platform,
-            settings=self.config.registry,
+            settings=self.registry_settings(tls_verify),
             home=self.home("registry", name),
             progress=progress or _no_progress,
         )
         self.emit("stdc_image_added", reference=_remote(wanted), digest=digest, how="pull")
         return self.store.resolve(digest)
 
-    def push(self, ref: str, progress: Callable[[str, int, int], None] | None = None) -> str:
+    def push(
+        self, ref: str, progress: Callable[[str, int, int], None] | None = None, tls_verify: bool | None = None
+    ) -> str:
         """Push the local image ``ref`` to the registry its name says; return the manifest digest."""
         from stdc.kit import references
 
@@ -177,10 +184,17 @@ class Engine:
             local=ref,
             remote=_remote(remote),
             store=self.store,
-            settings=self.config.registry,
+            settings=self.registry_settings(tls_verify),
             home=self.home("registry", name),
             progress=progress or _no_progress,
         )
+
+    def registry_settings(self, tls_verify: bool | None = None) -> dict:
+        """The registry backend's ``settings``: the host file's ``[registry]`` table, with the
+        command line's ``--tls-verify`` choice (``None``: not given) as ``tls_verify``."""
+        if tls_verify is None:
+            return self.config.registry
+        return {**self.config.registry, "tls_verify": tls_verify}
 
     def unpack(self, image: Any, storage: Any, storage_name: str) -> str | None:
         """Make sure every layer of ``image`` exists in the storage driver; return the top layer id."""

@@ -80,6 +80,20 @@ def _display(quiet: bool, done_word: str, exists_word: str) -> Any:
     return PlainProgress(done_word, exists_word)
 
 
+def tls_verify_option(command: Any) -> Any:
+    """``--tls-verify[=BOOL]`` as podman and skopeo take it (absent: loopback and listed registries
+    insecure, every other verified)."""
+    return click.option(
+        "--tls-verify",
+        type=click.BOOL,
+        is_flag=False,
+        flag_value=True,
+        default=None,
+        metavar="[=BOOL]",
+        help="Verify the registry's TLS certificate (false: accept any, or plain http).",
+    )(command)
+
+
 def _qualified(engine: Any, ref: str) -> Any:
     from stdc.kit import references
 
@@ -91,15 +105,16 @@ def _qualified(engine: Any, ref: str) -> Any:
     "--platform", metavar="OS/ARCH[/VARIANT]", help="Of a multi-platform image, this one (default: the host's)."
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress; print only the image's name.")
+@tls_verify_option
 @click.argument("reference")
-def pull(platform: str | None, quiet: bool, reference: str) -> None:
+def pull(platform: str | None, quiet: bool, tls_verify: bool | None, reference: str) -> None:
     """Pull an image from a registry (names without a host: the configured default registry, else
     docker.io) and tag it as written."""
     engine = current_engine()
     remote = _qualified(engine, reference)
     display = _display(quiet, "Pull complete", "Already exists")
     try:
-        image = engine.pull(reference, platform=platform, progress=display)
+        image = engine.pull(reference, platform=platform, progress=display, tls_verify=tls_verify)
     finally:
         if display is not None:
             display.close()
@@ -111,13 +126,14 @@ def pull(platform: str | None, quiet: bool, reference: str) -> None:
 
 @cli.command()
 @click.option("-q", "--quiet", is_flag=True, help="No progress; print only the manifest digest.")
+@tls_verify_option
 @click.argument("reference")
-def push(quiet: bool, reference: str) -> None:
+def push(quiet: bool, tls_verify: bool | None, reference: str) -> None:
     """Push a local image to the registry its name says (tag it there first: stdc tag)."""
     engine = current_engine()
     display = _display(quiet, "Pushed", "Layer already exists")
     try:
-        digest = engine.push(reference, progress=display)
+        digest = engine.push(reference, progress=display, tls_verify=tls_verify)
     finally:
         if display is not None:
             display.close()
@@ -140,8 +156,11 @@ def _host(engine: Any, registry: str | None) -> str:
 @click.option("-u", "--username", metavar="NAME", help="User name.")
 @click.option("-p", "--password", metavar="PASSWORD", help="Password (prefer --password-stdin).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@tls_verify_option
 @click.argument("registry", required=False)
-def login(username: str | None, password: str | None, password_stdin: bool, registry: str | None) -> None:
+def login(
+    username: str | None, password: str | None, password_stdin: bool, tls_verify: bool | None, registry: str | None
+) -> None:
     """Log in to a registry (default: the configured default registry, else docker.io); the
     credentials are stored as docker stores them ($DOCKER_CONFIG/config.json, mode 0600)."""
     engine = current_engine()
@@ -159,17 +178,20 @@ def login(username: str | None, password: str | None, password_stdin: bool, regi
             raise BadInput("a password is needed: -p or --password-stdin")
         password = click.prompt("Password", hide_input=True)
     backend = engine.backend("registry")
-    backend.hook.registry_login(registry=host, username=username, password=password, settings=engine.config.registry)
+    settings = engine.registry_settings(tls_verify)
+    backend.hook.registry_login(registry=host, username=username, password=password, settings=settings)
     click.echo("Login Succeeded")
 
 
 @cli.command()
+@tls_verify_option
 @click.argument("registry", required=False)
-def logout(registry: str | None) -> None:
+def logout(tls_verify: bool | None, registry: str | None) -> None:
     """Forget the stored credentials of a registry."""
     engine = current_engine()
     host = _host(engine, registry)
-    if engine.backend("registry").hook.registry_logout(registry=host, settings=engine.config.registry):
+    settings = engine.registry_settings(tls_verify)
+    if engine.backend("registry").hook.registry_logout(registry=host, settings=settings):
         click.echo(f"Removing login credentials for {host}")
     else:
         click.echo(f"Not logged in to {host}")
