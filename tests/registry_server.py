@@ -21,6 +21,7 @@ import urllib.parse
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Self
 
 REGISTRY_BIN = shutil.which("docker-registry") or "/usr/bin/docker-registry"
 
@@ -107,7 +108,51 @@ def registry(
             proc.wait()
 
 
-class FaultProxy:
+class _LoopbackServer:
+    """A threading HTTP server on a free 127.0.0.1 port, serving while used as a context manager."""
+
+    def __init__(self) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self.address = f"127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        raise NotImplementedError
+
+
+class _QuietHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 (connections kept alive), nothing logged."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def _relay(handler: BaseHTTPRequestHandler, response: http.client.HTTPResponse, data: bytes, close: bool) -> None:
+    """Send an upstream answer's status and headers (``Content-Length`` for ``data``) through ``handler``."""
+    handler.send_response(response.status)
+    for key, value in response.getheaders():
+        if key.lower() not in ("connection", "transfer-encoding", "content-length"):
+            handler.send_header(key, value)
+    length = response.getheader("Content-Length") if handler.command == "HEAD" else None
+    handler.send_header("Content-Length", length or str(len(data)))
+    if close:
+        handler.send_header("Connection", "close")
+    handler.end_headers()
+
+
+class FaultProxy(_LoopbackServer):
     """An HTTP proxy on 127.0.0.1 in front of a plain-http registry, which misbehaves on blob
     downloads (``GET /v2/…/blobs/sha256:…``) as :attr:`fault` says:
 
@@ -137,29 +182,12 @@ class FaultProxy:
         self.token_requests: list[str] = []
         self.requests: list[tuple[str, str, int]] = []  # (method, path, status) of what was forwarded
         self.login = ("alice", "secret")
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self.address = f"127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> FaultProxy:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=10)
+        super().__init__()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
+        class Handler(_QuietHandler):
             def handle(self) -> None:
                 # a TLS client hello (an insecure registry's https probe): close, as a plain-http
                 # server answers it with a 400 (this one would wait for a line end that may never come)
@@ -203,15 +231,7 @@ class FaultProxy:
                     blob = proxy.times is None or proxy.hits <= proxy.times  # whether the fault hits this one
                 if blob and proxy.fault == "500":
                     return self._reply(500, b'{"errors":[{"code":"UNKNOWN","message":"injected failure"}]}')
-                self.send_response(response.status)
-                for key, value in response.getheaders():
-                    if key.lower() not in ("connection", "transfer-encoding", "content-length"):
-                        self.send_header(key, value)
-                length = response.getheader("Content-Length") if self.command == "HEAD" else None
-                self.send_header("Content-Length", length or str(len(data)))
-                if blob and proxy.fault in ("cut", "slow"):
-                    self.send_header("Connection", "close")
-                self.end_headers()
+                _relay(self, response, data, close=bool(blob and proxy.fault in ("cut", "slow")))
                 if self.command == "HEAD":
                     return
                 if blob and proxy.fault == "cut":
@@ -243,36 +263,20 @@ class FaultProxy:
         return Handler
 
 
-class ForwardProxy:
+class ForwardProxy(_LoopbackServer):
     """An HTTP proxy on 127.0.0.1, as ``HTTPS_PROXY``/``HTTP_PROXY`` name one: ``CONNECT`` tunnels
     and absolute-form requests, to 127.0.0.1 only. :attr:`seen` records what went through it
     (``"CONNECT 127.0.0.1:PORT"``, ``"GET http://127.0.0.1:PORT/v2/…"``)."""
 
     def __init__(self) -> None:
         self.seen: list[str] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> ForwardProxy:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=10)
+        super().__init__()
+        self.url = f"http://{self.address}"
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
+        class Handler(_QuietHandler):
             def do_CONNECT(self) -> None:
                 host, _, port = self.path.rpartition(":")
                 if host != "127.0.0.1":
@@ -309,19 +313,21 @@ class ForwardProxy:
                 response = conn.getresponse()
                 data = response.read()
                 conn.close()
-                self.send_response(response.status)
-                for key, value in response.getheaders():
-                    if key.lower() not in ("connection", "transfer-encoding", "content-length"):
-                        self.send_header(key, value)
-                length_header = response.getheader("Content-Length") if self.command == "HEAD" else None
-                self.send_header("Content-Length", length_header or str(len(data)))
-                self.end_headers()
+                _relay(self, response, data, close=False)
                 if self.command != "HEAD":
                     self.wfile.write(data)
 
             do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _forward
 
         return Handler
+
+
+def one_line_error(r: subprocess.CompletedProcess) -> str:
+    """The one line a failed stdc command (exit 125) wrote to stderr."""
+    assert r.returncode == 125, (r.returncode, r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    return lines[0]
 
 
 def put_blob(host: str, repo: str, data: bytes) -> str:

@@ -59,15 +59,69 @@ def unconfigured(tmp_path, monkeypatch):
     return Path(os.environ["DOCKER_CONFIG"])
 
 
+# -- the rules, as pure functions ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("host", "settings", "insecure"),
+    [
+        ("127.0.0.1:5000", {}, True),
+        ("127.8.9.10", {}, True),
+        ("[::1]:5000", {}, True),
+        ("localhost:5000", {}, True),
+        ("10.0.0.5:5000", {}, False),
+        ("registry.example", {}, False),
+        ("10.0.0.5:5000", {"insecure": ["10.0.0.5:5000"]}, True),
+        ("10.0.0.5:5000", {"insecure": ["10.0.0.5"]}, False),
+        ("registry.example", {"tls_verify": False}, True),
+        ("127.0.0.1:5000", {"tls_verify": True}, False),
+        ("10.0.0.5:5000", {"insecure": ["10.0.0.5:5000"], "tls_verify": True}, False),
+    ],
+)
+def test_which_registries_are_insecure(host, settings, insecure):
+    from stdc_registry_oci.client import is_insecure
+
+    assert is_insecure(host, settings) is insecure
+
+
+def test_retry_waits_grow_and_honour_retry_after_within_bounds():
+    from stdc_registry_oci.client import MAX_RETRY_WAIT, retry_wait
+
+    assert [retry_wait(None, n) for n in range(3)] == [0.5, 1.0, 2.0]
+    assert retry_wait("3", 0) == 3.0
+    assert retry_wait("3600", 0) == MAX_RETRY_WAIT
+    assert retry_wait("Wed, 21 Oct 2015 07:28:00 GMT", 1) == 0.0  # a date in the past: at once
+    assert retry_wait("soon", 1) == 1.0  # not understood: the backoff's own
+
+
+def test_proxy_chosen_from_the_environment(monkeypatch):
+    from stdc_registry_oci.client import proxy_for
+
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY", "https_proxy", "http_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    assert proxy_for("https", "registry.example") is None
+    monkeypatch.setenv("HTTPS_PROXY", "http://u%40x:pw@proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", ".corp.example,10.0.0.5")
+    proxy = proxy_for("https", "registry.example:5000")
+    assert proxy is not None and proxy.hostname == "proxy.example" and proxy.port == 3128
+    assert proxy.username == "u%40x"
+    assert proxy_for("http", "registry.example") is None  # HTTP_PROXY unset
+    assert proxy_for("https", "r.corp.example") is None
+    assert proxy_for("https", "10.0.0.5:5000") is None
+
+
+def test_credential_helper_named_per_registry_else_the_store():
+    from stdc_registry_oci.credentials import helper_of
+
+    doc = {"credsStore": "desktop", "credHelpers": {"gcr.example": "gcloud", "https://index.docker.io/v1/": "hub"}}
+    assert helper_of(doc, "gcr.example") == "gcloud"
+    assert helper_of(doc, "docker.io") == "hub"
+    assert helper_of(doc, "other.example:5000") == "desktop"
+    assert helper_of({"auths": {}}, "other.example") is None
+
+
 def _inspect(stdc, name: str) -> dict:
     return json.loads(stdc("inspect", name).stdout)[0]
-
-
-def _one_line_error(r) -> str:
-    assert r.returncode == 125, (r.returncode, r.stdout, r.stderr)
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1, r.stderr
-    return lines[0]
 
 
 def _pushed(stdc, registry: str, name: str) -> str:
@@ -101,26 +155,26 @@ def test_loopback_registries_need_no_configuration(stdc, plain, secure, unconfig
     finally:
         stdc("rmi", "-f", remote, check=False)
     assert stdc("logout", secure).stdout.strip() == f"Removing login credentials for {secure}"
-    assert "stdc login" in _one_line_error(stdc("pull", remote, check=False))
+    assert "stdc login" in rs.one_line_error(stdc("pull", remote, check=False))
 
 
 def test_tls_verify_setting_and_flag(stdc, secure, unconfigured, tmp_path, monkeypatch):
     """``--tls-verify`` (true) makes even a loopback registry strict, and says in one line what to
     do; ``--tls-verify=false`` is insecure even where the host file's ``tls_verify = true`` is
     strict — for login, push, pull and logout."""
-    error = _one_line_error(stdc("login", "--tls-verify", "-u", LOGIN[0], "-p", LOGIN[1], secure, check=False))
+    error = rs.one_line_error(stdc("login", "--tls-verify", "-u", LOGIN[0], "-p", LOGIN[1], secure, check=False))
     assert "cannot verify" in error and "--tls-verify=false" in error and "ca.crt" in error
     for key, value in rs.environ(tmp_path, tls_verify=True).items():
         monkeypatch.setenv(key, value)
-    assert "cannot verify" in _one_line_error(stdc("login", "-u", LOGIN[0], "-p", LOGIN[1], secure, check=False))
+    assert "cannot verify" in rs.one_line_error(stdc("login", "-u", LOGIN[0], "-p", LOGIN[1], secure, check=False))
     stdc("login", "--tls-verify=false", "-u", LOGIN[0], "-p", LOGIN[1], secure)
     remote = f"{secure}/flagged/base:1"
     stdc("tag", "base", remote)
     try:
-        assert "cannot verify" in _one_line_error(stdc("push", remote, check=False))
+        assert "cannot verify" in rs.one_line_error(stdc("push", remote, check=False))
         stdc("push", "--tls-verify=false", remote)
         stdc("rmi", remote)
-        assert "cannot verify" in _one_line_error(stdc("pull", remote, check=False))
+        assert "cannot verify" in rs.one_line_error(stdc("pull", remote, check=False))
         stdc("pull", "--tls-verify=false", remote)
     finally:
         stdc("rmi", "-f", remote, check=False)
@@ -233,7 +287,7 @@ def test_a_credential_helper_is_consulted(stdc, secure, unconfigured, tmp_path, 
     config.write_text(json.dumps({"credHelpers": {secure: "stdctest"}}))
 
     stdc("tag", "base", f"{secure}/helped/base:1")
-    assert "stdc login" in _one_line_error(stdc("push", f"{secure}/helped/base:1", check=False))
+    assert "stdc login" in rs.one_line_error(stdc("push", f"{secure}/helped/base:1", check=False))
     stdc("rmi", f"{secure}/helped/base:1")
     stdc("login", "-u", LOGIN[0], "-p", LOGIN[1], secure)
     assert json.loads(config.read_text())["auths"] == {secure: {}}
