@@ -177,16 +177,15 @@ def _engine(root: str):
 
 def test_generic_diff_and_commit_match_the_fast_ones(stdc, root):
     """The core's fallback (walking the mounted view against the image's) agrees with overlay's fast diff."""
-    from stdc import changes
+    from stdc.engine import changes
 
     stdc("run", "--name", "generic", "base", "sh", "-c", WORK)
     try:
         engine = _engine(root)
-        c = engine.state.get("generic")
-        fast = changes.diff(engine, c, fast=True)
-        generic = changes.diff(engine, c, fast=False)
+        fast = changes.diff(engine, "generic", fast=True)
+        generic = changes.diff(engine, "generic", fast=False)
         assert generic == fast
-        image = changes.commit(engine, c, "generic:v1", fast=False)
+        image = changes.commit(engine, "generic", "generic:v1", fast=False)
     finally:
         stdc("rm", "generic")
     probe = 'stat -c "%a %u %g %h" /data/a; readlink /data/sl; ls /usr/bin; test -e /bin/ls || echo no-ls'
@@ -289,8 +288,8 @@ def test_commit_killed_leaves_no_half_image(stdc, root):
 
 
 def test_whiteout_names_agree_with_the_layer_format():
-    """stdc.changes keeps its own copy of the whiteout names (so `diff` need not import tarfile)."""
-    from stdc import changes
+    """stdc.engine.changes keeps its own copy of the whiteout names (so `diff` need not import tarfile)."""
+    from stdc.engine import changes
     from stdc.images import layers
 
     for name in ("WHITEOUT_PREFIX", "WHITEOUT_META_PREFIX", "WHITEOUT_OPAQUE", "OVERLAY_OPAQUE_XATTR"):

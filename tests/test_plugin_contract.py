@@ -11,7 +11,7 @@ import warnings
 
 import pluggy
 import pytest
-from stdc import plugins
+from stdc import discovery
 from stdc.specs import (
     PROJECT,
     UNDECLARED,
@@ -43,7 +43,7 @@ PIP = [sys.executable, "-m", "pip", "-q", "--disable-pip-version-check"]
     ],
 )
 def test_a_range_that_holds_the_version(declared, version):
-    assert plugins.contract_problem(declared, version) is None
+    assert discovery.contract_problem(declared, version) is None
 
 
 @pytest.mark.parametrize(
@@ -52,19 +52,21 @@ def test_a_range_that_holds_the_version(declared, version):
 )
 def test_a_range_that_misses_the_version(declared, version):
     shown = UNDECLARED if declared is None else declared
-    assert plugins.contract_problem(declared, version) == f"written for stdc contract {shown}; this stdc has {version}"
+    assert (
+        discovery.contract_problem(declared, version) == f"written for stdc contract {shown}; this stdc has {version}"
+    )
 
 
 @pytest.mark.parametrize("declared", ["1.0", "~=1.0", ">=1.0;<2", ">=1.x", "", ">=1.0,", 1.0, [">=1.0"]])
 def test_a_declaration_that_is_no_range(declared):
-    problem = plugins.contract_problem(declared)
+    problem = discovery.contract_problem(declared)
     assert problem is not None and "not a range of versions" in problem and repr(declared) in problem
 
 
 def test_the_version_is_major_dot_minor():
     major, minor = VERSION.split(".")
     assert major.isdigit() and minor.isdigit()
-    assert plugins.contract_problem(UNDECLARED) is None
+    assert discovery.contract_problem(UNDECLARED) is None
 
 
 def _manager_with(spec: type, impl: type) -> None:
@@ -204,7 +206,7 @@ def _load_with_warnings_as_errors(name: str) -> subprocess.CompletedProcess:
     code = (
         "import warnings, stdc.specs; from stdc import plugins; "
         "warnings.simplefilter('error', stdc.specs.ContractDeprecationWarning); "
-        f"plugins.load('storage', {name!r})"
+        f"discovery.load('storage', {name!r})"
     )
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
 

@@ -1,3 +1,3 @@
-from stdc.client import main
+from stdc.daemon.client import main
 
 main()

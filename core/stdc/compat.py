@@ -1,4 +1,5 @@
-"""Old import paths of modules that moved (into :mod:`stdc.kit`, or renamed), kept working for one release.
+"""Old import paths of modules that moved (into :mod:`stdc.kit` and :mod:`stdc.engine`, or renamed),
+kept working for one release.
 
 ``import stdc.syscalls`` (or ``from stdc import syscalls``) still gives the module, now
 ``stdc.kit.syscalls``, with a :class:`DeprecationWarning` that names the new path. The module is
@@ -35,6 +36,21 @@ MOVED = {
     # the conformance suites, named apart from the contracts they test (stdc.specs.executor, ...)
     "stdc.testing.executor": "stdc.testing.executor_suite",
     "stdc.testing.storage": "stdc.testing.storage_suite",
+    "stdc.plugins": "stdc.discovery",
+    # the engine's modules, from when the engine was one module beside them
+    "stdc.state": "stdc.engine.state",
+    "stdc.monitor": "stdc.engine.monitor",
+    "stdc.userns": "stdc.engine.userns",
+    "stdc.resources": "stdc.engine.resources",
+    "stdc.volumes": "stdc.engine.volumes",
+    "stdc.copy": "stdc.engine.copy",
+    "stdc.changes": "stdc.engine.changes",
+    "stdc.fsview": "stdc.engine.fsview",
+    "stdc.logs": "stdc.engine.logs",
+    "stdc.formatting": "stdc.cli.formatting",
+    "stdc.client": "stdc.daemon.client",
+    "stdc.security.options": "stdc.security.settings",
+    "stdc.images.changes": "stdc.images.config_changes",
 }
 
 

@@ -1,85 +1,30 @@
 """The ``stdc`` command line: parse, call the engine, print. Errors are one line, never a traceback
 (set ``STDC_DEBUG=1`` to see one).
 
-The group and its global flags live here; the commands live in one module per area
-(:mod:`stdc.cli.containers`, :mod:`stdc.cli.images`, :mod:`stdc.cli.backends`), each
-registering on :data:`cli`. A new area adds a module and a line in :data:`_AREAS`.
+The group and its global flags live in :mod:`stdc.cli.group`; the commands live in one module
+per area (:mod:`stdc.cli.container_commands`, :mod:`stdc.cli.image_commands`, ...), each
+registering on the group. A new area adds a module and a line in :data:`_AREAS`. Every command
+parses its arguments into a verb's options, calls the verb of :mod:`stdc.engine` and formats
+what it returns: no command calls a backend's hook or touches the records or the image store.
 """
 
 from __future__ import annotations
 
-import os
-import sys
-from typing import Any
-
-import click
-
-from stdc import __version__
-from stdc.errors import StdcError
-
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-class Invocation:
-    """Per-invocation state: the flags, and the engine built from them on first use."""
-
-    def __init__(self, root: str | None, backends: dict[str, str | None]) -> None:
-        self.root = root
-        self.backends = backends
-        self._engine: Any = None
-
-    @property
-    def engine(self) -> Any:
-        if self._engine is None:
-            from stdc import config
-            from stdc.engine import Engine
-
-            self._engine = Engine(config.load(root=self.root, backends=self.backends))
-        return self._engine
-
-
-def current_engine() -> Any:
-    """The engine of this invocation, built from its flags on first use."""
-    return click.get_current_context().find_object(Invocation).engine
-
-
-@click.group(context_settings=CONTEXT)
-@click.option("--root", metavar="DIR", help="Where images and containers live (default /var/lib/stdc; env STDC_ROOT).")
-@click.option("--storage", metavar="NAME", help="Storage driver (env STDC_STORAGE; see `stdc plugins`).")
-@click.option("--exec", "exec_", metavar="NAME", help="Executor (env STDC_EXEC).")
-@click.option("--net", metavar="NAME", help="Network provider: none, host or a plugin (env STDC_NET).")
-@click.option("--registry", metavar="NAME", help="Registry backend (env STDC_REGISTRY).")
-@click.version_option(version=__version__, prog_name="stdc")
-@click.pass_context
-def cli(
-    ctx: click.Context, root: str | None, storage: str | None, exec_: str | None, net: str | None, registry: str | None
-) -> None:
-    """stdc — Standard Containers: run any payload in an isolated container built from layered,
-    copy-on-write images. Every backend is a plugin, chosen by flag, environment or
-    /etc/stdc/config.toml ([backends] storage/exec/net).
-
-    \b
-    Examples:
-      stdc run base /bin/echo hello
-      stdc run -d --name web base httpd -f -p 8080
-      stdc --storage overlay --exec native logs -f web
-    """
-    ctx.obj = Invocation(root, {"storage": storage, "exec": exec_, "net": net, "registry": registry})
-
+from stdc.cli.group import run_commands
 
 _AREAS = (
-    "containers",
-    "interactive",
-    "resources",
-    "lifecycle",
-    "images",
-    "backends",
-    "changes",
-    "daemon",
-    "network",
-    "registry",
-    "info",
-    "volumes",
+    "container_commands",
+    "interactive_commands",
+    "resource_commands",
+    "lifecycle_commands",
+    "image_commands",
+    "plugin_commands",
+    "change_commands",
+    "daemon_commands",
+    "network_commands",
+    "registry_commands",
+    "info_commands",
+    "volume_commands",
 )
 
 
@@ -94,29 +39,7 @@ def load_commands() -> None:
 def main() -> None:
     """Run the CLI in this process, with one-line errors."""
     load_commands()
-    try:
-        cli.main(standalone_mode=False, prog_name="stdc")
-    except StdcError as e:
-        click.echo(f"stdc: {e}", err=True)
-        sys.exit(e.exit_code)
-    except click.exceptions.Abort:
-        click.echo("stdc: aborted", err=True)
-        sys.exit(130)
-    except click.ClickException as e:
-        e.show()
-        sys.exit(e.exit_code if e.exit_code != 1 else 125)
-    except KeyboardInterrupt:
-        sys.exit(130)
-    except OSError as e:
-        if os.environ.get("STDC_DEBUG"):
-            raise
-        click.echo(f"stdc: {e.strerror or e}{': ' + str(e.filename) if e.filename else ''}", err=True)
-        sys.exit(125)
-    except Exception as e:  # noqa: BLE001 - a traceback is not an error message
-        if os.environ.get("STDC_DEBUG"):
-            raise
-        click.echo(f"stdc: internal error: {type(e).__name__}: {e} (STDC_DEBUG=1 shows the traceback)", err=True)
-        sys.exit(125)
+    run_commands()
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ CLI's start fast):
 - :mod:`~stdc.images.layers` — extracting a layer for a storage driver, with its whiteout format.
 - :mod:`~stdc.images.layerwriter` — writing layer tars (commit, export, cp), whiteouts converted.
 - :mod:`~stdc.images.archive` — ``save``/``load``: OCI and docker archives, OCI layout directories.
-- :mod:`~stdc.images.changes` — ``--change`` instructions.
+- :mod:`~stdc.images.config_changes` — ``--change`` instructions.
 - :mod:`~stdc.images.importer` — ``stdc import``: a tarball becomes a one-layer image.
 - :mod:`~stdc.images.base` — the built-in ``base`` image, from the host's busybox.
 """

@@ -12,8 +12,8 @@ import os
 from typing import Any, BinaryIO
 
 from stdc.errors import BadInput
-from stdc.images.changes import apply_changes
 from stdc.images.compression import CHUNK, Readable, Tee
+from stdc.images.config_changes import apply_changes
 from stdc.images.safepath import clean_name
 from stdc.images.store import ImageStore
 from stdc.images.tarstream import LayerTar
@@ -28,7 +28,7 @@ def import_tarball(
 ) -> imagespec.Image:
     """Import a root filesystem tarball (plain tar or gzip) as the image ``ref``.
 
-    ``changes`` are ``--change`` instructions (``CMD …``, ``ENV …``; see :mod:`stdc.images.changes`).
+    ``changes`` are ``--change`` instructions (``CMD …``, ``ENV …``; see :mod:`stdc.images.config_changes`).
     Raises ``BadInput("<source>: not a valid tar archive: …")`` for anything that is not a
     whole, safe tar archive (members escaping with ``..``, hardlinks pointing outside); the
     store is then unchanged.

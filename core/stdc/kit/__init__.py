@@ -4,7 +4,7 @@ and registry backends to share, so that no backend carries a copy of another's l
 A backend may import :mod:`stdc.specs` (the contracts and ``hookimpl``), :mod:`stdc.errors`,
 :mod:`stdc.testing` (the conformance suites) and the modules listed in :data:`PUBLISHED` —
 nothing else of ``stdc``: the engine, the CLI and the image store change without notice.
-``tests/test_import_direction.py`` holds every plugin and the vfs example to it.
+``tests/test_unit_import_direction.py`` holds every plugin and the vfs example to it.
 
 Nothing is imported here: import the module you need (``from stdc.kit import syscalls``), so a
 backend pays only for what it uses.
@@ -18,6 +18,7 @@ PUBLISHED: dict[str, str] = {
     "cgroups": "A container's cgroups read, frozen and removed: usage, processes, freeze, OOM kills, removal",
     "cgroupsettings": "The spec's linux.resources as cgroup v1 or v2 settings (controller, file, value)",
     "cgrouphooks": "exec_stats, exec_processes and exec_pause for any executor using the spec's cgroup",
+    "deferredhooks": "Hookimpls made from the hookspec that import their implementation on first call",
     "devices": "Device control rules: which nodes a container may create and open",
     "idmap": "User namespaces made from the outside, and idmapped mounts",
     "rootpath": "The container's root (root.path, checked), and mount destinations resolved inside it",

@@ -1,5 +1,5 @@
 """User namespaces made from the outside, and idmapped mounts: part of the published API for
-executors (both need the same; see :mod:`stdc.userns` for where the ranges come from).
+executors (both need the same; see :mod:`stdc.engine.userns` for where the ranges come from).
 
 A :class:`UserNamespace` is created by a short-lived helper process (like crun and podman do) and
 kept open by file descriptor: executors ``setns`` into it and idmap mounts with it.

@@ -4,7 +4,7 @@
  *   stdc ARGS...
  *
  * When a `stdc daemon` answers on $STDC_DAEMON_SOCKET (default /run/stdc/daemon.sock), the
- * invocation is handed to it exactly as stdc/client.py hands it (that module is the protocol's
+ * invocation is handed to it exactly as stdc/daemon/client.py hands it (that module is the protocol's
  * reference): "S" with fds 0, 1, 2 as SCM_RIGHTS, then the length-prefixed request (protocol,
  * cwd, argc, argv, environment); the daemon replies "P<worker pid>\n" (signals are forwarded
  * there) and "X<status>\n". Otherwise it execs the Python CLI: STDC_PYTHON -P -m stdc ARGS, the
@@ -74,7 +74,7 @@ static int send_all(int fd, const char *p, size_t len)
     return 0;
 }
 
-/* fields joined by NUL, after an 8-byte big-endian length: see stdc.client.encode_request */
+/* fields joined by NUL, after an 8-byte big-endian length: see stdc.daemon.protocol.encode_request */
 static char *request(int argc, char **argv, size_t *size)
 {
     char cwd[4096], count[16];

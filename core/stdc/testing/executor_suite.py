@@ -92,9 +92,9 @@ def _chosen(config: pytest.Config, module: object) -> list[str]:
     if not names:
         names = list(getattr(module, "EXECUTORS", []))
     if not names:
-        from stdc import plugins
+        from stdc import discovery
 
-        names = plugins.installed_names("exec")
+        names = discovery.installed_names("exec")
     return names
 
 
@@ -119,12 +119,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture(scope="session")
 def executor(request: pytest.FixtureRequest) -> str:
     """The executor under test; one that cannot work here fails, with its reason."""
-    from stdc import plugins
+    from stdc import discovery
 
     name = request.param
     if os.geteuid() != 0:
         pytest.fail("the executor suite runs real containers and needs root")
-    reason = plugins.load("exec", name).unusable()
+    reason = discovery.load("exec", name).unusable()
     assert reason is None, f"executor {name} is not usable here: {reason}"
     return name
 
@@ -622,9 +622,9 @@ class SpecRunner:
     """Runs a busybox root filesystem under the executor with a spec the test adjusts."""
 
     def __init__(self, executor: str, workdir: str) -> None:
-        from stdc import plugins
+        from stdc import discovery
 
-        self.backend = plugins.require("exec", executor)
+        self.backend = discovery.require("exec", executor)
         self.workdir = workdir
         self.ids: set[str] = set()
         self.rootfs = os.path.join(workdir, "rootfs-template")

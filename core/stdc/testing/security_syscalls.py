@@ -290,7 +290,7 @@ def test_non_root_user_has_no_effective_capabilities(cli: Cli) -> None:
 
 def test_no_new_privileges_default_and_opt_out(cli: Cli) -> None:
     """docker's --security-opt no-new-privileges[=true|false]. stdc's default is true (docker's
-    is false, see stdc.security.options); with false the filter is still loaded (runc loads it
+    is false, see stdc.security.settings); with false the filter is still loaded (runc loads it
     before dropping CAP_SYS_ADMIN then), for root and for a non-root user."""
     assert status(cli)["NoNewPrivs"] == "1"
     assert status(cli, "--security-opt", "no-new-privileges")["NoNewPrivs"] == "1"

@@ -88,9 +88,9 @@ def _chosen(config: pytest.Config, module: object) -> list[str]:
     if not names:
         names = list(getattr(module, "STORAGES", []))
     if not names:
-        from stdc import plugins
+        from stdc import discovery
 
-        names = plugins.installed_names("storage")
+        names = discovery.installed_names("storage")
     return names
 
 
@@ -166,9 +166,9 @@ class Driver:
     def view(self, snapshot: str, fn: Callable[[str], Any]) -> Any:
         """Mount the snapshot in a private mount namespace and return ``fn(mounted_dir)``."""
         self.need_kernel()
-        from stdc import fsview
         from stdc.kit import syscalls
         from stdc.kit.mounts import mount_all
+        from stdc.kit.privatens import in_private_namespace
 
         mounts = self.hook.storage_mounts(home=self.home, snapshot_id=snapshot)
         where = tempfile.mkdtemp(prefix="view-", dir=os.path.dirname(self.home))
@@ -181,7 +181,7 @@ class Driver:
                 syscalls.umount(where, syscalls.MNT_DETACH)
 
         try:
-            return fsview.in_private_namespace(work)
+            return in_private_namespace(work)
         finally:
             os.rmdir(where)
 
@@ -213,11 +213,11 @@ def storage_scratch() -> Iterator[str]:
 @pytest.fixture
 def driver(storage: str, storage_scratch: str) -> Iterator[Driver]:
     """The driver with a fresh home; everything it holds is removed after the test, and checked."""
-    from stdc import plugins
+    from stdc import discovery
 
     home = tempfile.mkdtemp(prefix=f"{storage}-", dir=storage_scratch)
     os.rmdir(home)  # a driver makes its home itself
-    backend = plugins.load("storage", storage)
+    backend = discovery.load("storage", storage)
     d = Driver(storage, backend.hook, home, backend.unusable(home))
     yield d
     d.remove_everything()
@@ -686,9 +686,9 @@ _CHANGES = (
 def test_diff_commit_round_trip(storage: str, storage_scratch: str) -> None:
     """Changes of every kind, made by a container on a two-layer image, survive diff, commit and
     a new container; nothing stays mounted and no snapshot is left after rm."""
-    from stdc import plugins
+    from stdc import discovery
 
-    backend = plugins.load("storage", storage)
+    backend = discovery.load("storage", storage)
     root = os.path.join(storage_scratch, f"root-{storage}")
     reason = backend.unusable(os.path.join(root, "storage", storage))
     if reason:

@@ -19,8 +19,8 @@ import os
 import signal as signals
 
 from stdc.kit.cgrouphooks import exec_pause, exec_processes, exec_stats  # noqa: F401 - as they are
-from stdc.kit.mounts import Mount
-from stdc.specs import hookimpl
+from stdc.kit.deferredhooks import deferred
+from stdc.specs import executor, hookimpl
 
 #: the versions of the stdc contract this backend was written for (see stdc.specs)
 STDC_CONTRACT = ">=1.0,<2"
@@ -52,22 +52,9 @@ def stdc_warm_up() -> None:
     binding.unusable()
 
 
-@hookimpl
-def exec_start(
-    container_id: str, bundle: str, spec: dict, rootfs_mounts: list[Mount], stdio: tuple[int, int, int]
-) -> int:
-    """Fork the monitor child in which liblxc builds and starts the container."""
-    from stdc_exec_lxc import process
-
-    return process.start(container_id, bundle, spec, rootfs_mounts, stdio)
-
-
-@hookimpl
-def exec_exec(container_id: str, bundle: str, spec: dict, pid: int, process: dict, stdio: tuple[int, int, int]) -> int:
-    """Fork a process that liblxc's attach puts into the running container."""
-    from stdc_exec_lxc import execute
-
-    return execute.start(container_id, bundle, spec, pid, process, stdio)
+# the start and exec paths are imported only by the commands that run them
+exec_start = deferred(executor.exec_start, "stdc_exec_lxc.process:start")
+exec_exec = deferred(executor.exec_exec, "stdc_exec_lxc.execute:start")
 
 
 @hookimpl

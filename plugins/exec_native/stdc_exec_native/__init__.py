@@ -12,9 +12,9 @@ import contextlib
 import os
 
 from stdc.kit.cgrouphooks import exec_pause, exec_processes, exec_stats  # noqa: F401 - as they are
-from stdc.kit.mounts import Mount
+from stdc.kit.deferredhooks import deferred
 from stdc.kit.ocispec import cgroup_relative
-from stdc.specs import hookimpl
+from stdc.specs import executor, hookimpl
 
 #: the versions of the stdc contract this backend was written for (see stdc.specs)
 STDC_CONTRACT = ">=1.0,<2"
@@ -42,22 +42,9 @@ def stdc_warm_up() -> None:
     from stdc_exec_native import process, seccomp  # noqa: F401
 
 
-@hookimpl
-def exec_start(
-    container_id: str, bundle: str, spec: dict, rootfs_mounts: list[Mount], stdio: tuple[int, int, int]
-) -> int:
-    """Fork the container's init, which sets the container up itself and executes the payload."""
-    from stdc_exec_native import process
-
-    return process.start(container_id, bundle, spec, rootfs_mounts, stdio)
-
-
-@hookimpl
-def exec_exec(container_id: str, bundle: str, spec: dict, pid: int, process: dict, stdio: tuple[int, int, int]) -> int:
-    """Fork a process that joins the running container's cgroups and namespaces and executes."""
-    from stdc_exec_native import execute
-
-    return execute.start(container_id, bundle, spec, pid, process, stdio)
+# the start and exec paths are imported only by the commands that run them
+exec_start = deferred(executor.exec_start, "stdc_exec_native.process:start")
+exec_exec = deferred(executor.exec_exec, "stdc_exec_native.execute:start")
 
 
 @hookimpl

@@ -1,0 +1,117 @@
+"""The ``stdc`` group: its global flags, the engine each invocation builds from them, and what
+every area's commands share (:func:`current_engine`, :func:`unknown_exits_1`, :data:`CONTEXT`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+import click
+
+from stdc import __version__
+from stdc.errors import NotFound, StdcError
+
+if TYPE_CHECKING:
+    from stdc.engine import Engine
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class Invocation:
+    """Per-invocation state: the flags, and the engine built from them on first use."""
+
+    def __init__(self, root: str | None, backends: dict[str, str | None]) -> None:
+        self.root = root
+        self.backends = backends
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        """The engine of this invocation's root and backends."""
+        if self._engine is None:
+            from stdc import config
+            from stdc.engine import Engine
+
+            self._engine = Engine(config.load(root=self.root, backends=self.backends))
+        return self._engine
+
+
+def current_engine() -> Engine:
+    """The engine of this invocation, built from its flags on first use."""
+    return click.get_current_context().find_object(Invocation).engine
+
+
+@contextlib.contextmanager
+def unknown_exits_1() -> Iterator[None]:
+    """An unknown container exits 1 inside this block, as docker's daemon errors do."""
+    try:
+        yield
+    except NotFound as e:
+        e.exit_code = 1
+        raise
+
+
+def each_container(refs: tuple[str, ...], verb: Callable[..., object], *args: object, exits_1: bool = False) -> None:
+    """Call ``verb(engine, ref, *args)`` for every container named, printing each name once done.
+    ``exits_1``: an unknown container exits 1 (:func:`unknown_exits_1`)."""
+    engine = current_engine()
+    for ref in refs:
+        with unknown_exits_1() if exits_1 else contextlib.nullcontext():
+            verb(engine, ref, *args)
+        click.echo(ref)
+
+
+@click.group(context_settings=CONTEXT)
+@click.option("--root", metavar="DIR", help="Where images and containers live (default /var/lib/stdc; env STDC_ROOT).")
+@click.option("--storage", metavar="NAME", help="Storage driver (env STDC_STORAGE; see `stdc plugins`).")
+@click.option("--exec", "exec_", metavar="NAME", help="Executor (env STDC_EXEC).")
+@click.option("--net", metavar="NAME", help="Network provider: none, host or a plugin (env STDC_NET).")
+@click.option("--registry", metavar="NAME", help="Registry backend (env STDC_REGISTRY).")
+@click.version_option(version=__version__, prog_name="stdc")
+@click.pass_context
+def cli(
+    ctx: click.Context, root: str | None, storage: str | None, exec_: str | None, net: str | None, registry: str | None
+) -> None:
+    """stdc — Standard Containers: run any payload in an isolated container built from layered,
+    copy-on-write images. Every backend is a plugin, chosen by flag, environment or
+    /etc/stdc/config.toml ([backends] storage/exec/net).
+
+    \b
+    Examples:
+      stdc run base /bin/echo hello
+      stdc run -d --name web base httpd -f -p 8080
+      stdc --storage overlay --exec native logs -f web
+    """
+    ctx.obj = Invocation(root, {"storage": storage, "exec": exec_, "net": net, "registry": registry})
+
+
+def run_commands() -> None:
+    """Run the command line of this process (``sys.argv``) with one-line errors; the areas' commands
+    must be loaded (:func:`stdc.cli.load_commands`)."""
+    try:
+        cli.main(standalone_mode=False, prog_name="stdc")
+    except StdcError as e:
+        click.echo(f"stdc: {e}", err=True)
+        sys.exit(e.exit_code)
+    except click.exceptions.Abort:
+        click.echo("stdc: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code if e.exit_code != 1 else 125)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except OSError as e:
+        if os.environ.get("STDC_DEBUG"):
+            raise
+        click.echo(f"stdc: {e.strerror or e}{': ' + str(e.filename) if e.filename else ''}", err=True)
+        sys.exit(125)
+    except Exception as e:  # noqa: BLE001 - a traceback is not an error message
+        if os.environ.get("STDC_DEBUG"):
+            raise
+        click.echo(f"stdc: internal error: {type(e).__name__}: {e} (STDC_DEBUG=1 shows the traceback)", err=True)
+        sys.exit(125)

@@ -1,0 +1,93 @@
+"""Volume commands (volume create/ls/inspect/rm) and the run/create options that mount them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from stdc.cli.group import CONTEXT, cli, current_engine
+
+
+def volume_options() -> list[Any]:
+    """``-v``, ``--tmpfs`` and ``--read-only`` for ``run`` and ``create``."""
+    return [
+        click.option(
+            "-v",
+            "--volume",
+            "volumes",
+            multiple=True,
+            metavar="SRC:CPATH[:ro|rw]",
+            help="Mount SRC at CPATH: an absolute host path (which must exist: stdc refuses a missing "
+            "one, like podman, where docker's -v would create it) or a volume name (created if absent).",
+        ),
+        click.option(
+            "--tmpfs",
+            multiple=True,
+            metavar="CPATH[:OPTS]",
+            help="Mount a tmpfs at CPATH (nosuid,nodev,noexec unless OPTS say otherwise; e.g. size=64m,mode=1777).",
+        ),
+        click.option(
+            "--read-only",
+            is_flag=True,
+            help="Make the root filesystem read-only (/dev/shm, --tmpfs and volumes stay writable).",
+        ),
+    ]
+
+
+@cli.group(context_settings=CONTEXT)
+def volume() -> None:
+    """Manage named volumes: directories under the stdc root that outlive containers."""
+
+
+@volume.command("create")
+@click.argument("name")
+def volume_create(name: str) -> None:
+    """Create a volume (nothing happens if it exists)."""
+    from stdc.engine import volumes
+
+    click.echo(volumes.create(current_engine(), name)["Name"])
+
+
+@volume.command("ls")
+@click.option("-q", "--quiet", is_flag=True, help="Only names.")
+def volume_ls(quiet: bool) -> None:
+    """List volumes."""
+    from stdc.cli import formatting
+    from stdc.engine import volumes
+
+    names = volumes.list_volumes(current_engine())
+    if quiet:
+        for name in names:
+            click.echo(name)
+        return
+    click.echo(formatting.table(("DRIVER", "VOLUME NAME"), [("local", n) for n in names]))
+
+
+@volume.command("inspect")
+@click.argument("names", nargs=-1, required=True)
+def volume_inspect(names: tuple[str, ...]) -> None:
+    """Show volumes as JSON (Mountpoint is where the content lives on the host)."""
+    from stdc.engine import volumes
+
+    click.echo(json.dumps(volumes.inspect(current_engine(), list(names)), indent=4))
+
+
+@volume.command("rm")
+@click.option("-f", "--force", is_flag=True, help="No error for a volume that does not exist.")
+@click.argument("names", nargs=-1, required=True)
+def volume_rm(force: bool, names: tuple[str, ...]) -> None:
+    """Remove volumes and their content; refused while a container (even stopped) uses one, as docker does."""
+    from stdc.engine import volumes
+    from stdc.errors import NotFound
+
+    engine = current_engine()
+    for name in names:
+        try:
+            volumes.remove(engine, name)
+        except NotFound:
+            if not force:
+                raise
+            continue
+        click.echo(name)

@@ -1,0 +1,301 @@
+"""Container verbs: create, start, run, stop, kill, wait, remove, pause, unpause, restart,
+rename, list, inspect, stats, processes and attach.
+
+Every verb takes the container's name or id (or a unique id prefix) and returns data; none
+prints. Starting lives in :mod:`stdc.engine.launch`, ending in :mod:`stdc.engine.teardown`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal as signals
+from typing import TYPE_CHECKING
+
+from stdc.engine import launch, networks, teardown
+from stdc.engine.options import RunOptions, merge_env, parse_user, with_terminal_env
+from stdc.errors import BadInput, Conflict, NotFound, StdcError
+from stdc.kit import netns
+
+if TYPE_CHECKING:
+    import socket
+
+    from stdc.engine.context import Engine
+    from stdc.engine.state import Container
+
+__all__ = ["RunOptions"]
+
+
+def create(engine: Engine, opts: RunOptions) -> Container:
+    """Create a container: record, writable snapshot and OCI spec; nothing runs yet."""
+    import json
+
+    from stdc.engine import images, userns, volumes
+    from stdc.kit import devices, workdir
+    from stdc.kit.ocispec import DEFAULT_CAPABILITIES, DEFAULT_PATH, build_spec
+    from stdc.security.settings import SecuritySettings
+
+    granted = [devices.parse_option(d) for d in opts.devices]  # before anything is made
+    asked = volumes.plan(opts.volumes, opts.tmpfs, opts.read_only, engine.volumes)
+    security = SecuritySettings(opts.cap_add, opts.cap_drop, opts.privileged, opts.security_opt)
+    names = {kind: engine.config.backends[kind] for kind in ("storage", "exec", "net")}
+    storage = engine.backend("storage", names["storage"])
+    engine.backend("exec", names["exec"])
+    network = networks.choose(engine, opts.network, names)
+    image = images.resolve(engine, opts.image)
+    img = image.config.get("config", {}) or {}
+    network["publish"] = networks.published_ports(opts, img, names["net"])
+    entrypoint = [opts.entrypoint] if opts.entrypoint else list(img.get("Entrypoint") or [])
+    args = entrypoint + (list(opts.command) or ([] if opts.entrypoint else list(img.get("Cmd") or [])))
+    if not args:
+        raise BadInput(f"no command given and image {opts.image} has none")
+    env = with_terminal_env(merge_env(list(img.get("Env") or [f"PATH={DEFAULT_PATH}"]), opts.env), opts.tty)
+    cwd = opts.workdir or img.get("WorkingDir") or "/"
+    if not cwd.startswith("/"):
+        raise BadInput(f"the working directory {cwd!r} is not an absolute path")
+    cwd = workdir.check(cwd)  # normalized, as docker cleans it
+    user = parse_user(opts.user or img.get("User") or "0")
+    top = images.unpack(engine, image, storage, names["storage"])
+    ids = userns.choose(opts.userns, engine.config, engine.state, os.path.join(engine.root, "locks"))
+    config = {
+        "args": args,
+        "env": env,
+        "cwd": cwd,
+        "user": user,
+        "hostname": opts.hostname,
+        "auto_remove": opts.auto_remove,
+        "snapshot_parent": top,
+        "layers": image.chain_ids(),
+        "network": network,
+        "mounts": asked.described,
+        "resources": opts.resources,
+        "restart_policy": opts.restart or {"Name": "no", "MaximumRetryCount": 0},
+        "userns": {k: v for k, v in (ids or {}).items() if k != "_lock"} or None,
+        "interactive": opts.interactive,
+    }
+    try:
+        c = engine.state.create(name=opts.name, image=opts.image, image_id=image.id, config=config, backends=names)
+    finally:
+        userns.release_lock(ids)
+    bundle = engine.bundle(c)
+    try:
+        os.makedirs(os.path.join(bundle, "rootfs"), mode=0o700)
+        mounts = storage.hook.storage_prepare(
+            home=engine.home("storage", names["storage"]), snapshot_id=c.id, parent_id=top
+        )
+        with open(os.path.join(bundle, "mounts.json"), "w") as f:
+            json.dump([m.to_dict() for m in mounts], f)
+        own_netns = names["net"] not in netns.BUILTIN
+        spec = build_spec(
+            args=args,
+            env=env,
+            cwd=cwd,
+            user=user,
+            hostname=opts.hostname or c.short_id,
+            rootfs=os.path.join(bundle, "rootfs"),
+            cgroups_path=f"/{engine.config.cgroup_parent}/{c.id}",
+            netns=netns.path(engine.config.runtime_dir, c.id) if own_netns else None,
+            share_host_network=names["net"] == "host",
+            resources=opts.resources,
+            terminal=opts.tty,
+            extra_mounts=netns.etc_mounts(networks.files_dir(engine, c)) if own_netns else [],
+            annotations={"org.opencontainers.image.ref.name": opts.image},
+        )
+        asked.apply(spec)
+        security.apply(spec, DEFAULT_CAPABILITIES)
+        userns.apply(spec, config["userns"])
+        devices.grant(spec, granted)
+        with open(os.path.join(bundle, "config.json"), "w") as f:
+            json.dump(spec, f, indent=1)
+        volumes.make(engine.volumes, asked.create)  # made once the name is known to be free
+        volumes.populate(engine, c, asked)
+    except BaseException:
+        teardown.discard(engine, c)
+        raise
+    engine.emit("stdc_container_created", container=teardown.describe(engine, c))
+    return c
+
+
+def get(engine: Engine, ref: str) -> Container:
+    """The container's record, up to date."""
+    return engine.container(ref)
+
+
+def run(engine: Engine, ref: str, on_signal: launch.SignalHook) -> int:
+    """Start the container attached to this process's stdio; return its exit code.
+
+    ``on_signal`` receives the function that forwards a signal to the payload."""
+    c = engine.container(ref)
+    launch.allow_restarts(engine, c)
+    return launch.run_foreground(engine, c, on_signal)
+
+
+def start(engine: Engine, ref: str) -> None:
+    """Start the container in the background, under its monitor."""
+    c = engine.container(ref)
+    launch.allow_restarts(engine, c)
+    launch.start_detached(engine, c)
+
+
+class Attachment:
+    """A connection to a container's monitor: its output, our input, the exit code last."""
+
+    # a plain class: a dataclass costs a plain `run`, which never attaches, its creation
+    def __init__(self, container: Container, sock: socket.socket, terminal: bool, interactive: bool) -> None:
+        self.container = container
+        self.socket = sock
+        self.terminal = terminal
+        self.interactive = interactive
+
+
+def start_attached(engine: Engine, ref: str, size: tuple[int, int] | None = None) -> Attachment:
+    """Start the container under its monitor with a connection to it made before the payload
+    runs (nothing it writes is missed); ``size`` is its terminal's (rows, columns)."""
+    c = engine.container(ref)
+    terminal = _has_terminal(engine, c)  # read before --rm can take the bundle away
+    launch.allow_restarts(engine, c)
+    sock = launch.start_detached(engine, c, attach=True, size=size)
+    return Attachment(c, sock, terminal, bool(c.config.get("interactive")))
+
+
+def attach(engine: Engine, ref: str) -> Attachment:
+    """Connect to the monitor of a running container (see :mod:`stdc.attach`)."""
+    from stdc import attach as monitor_socket
+
+    c = engine.container(ref)
+    if not c.running:
+        raise Conflict(f"container {c.name} is not running: start it first")
+    terminal = _has_terminal(engine, c)
+    sock = monitor_socket.connect(engine.bundle(c))
+    if sock is None:
+        raise Conflict(f"container {c.name} has no monitor to attach to (it runs attached to another stdc)")
+    return Attachment(c, sock, terminal, bool(c.config.get("interactive")))
+
+
+def attachment_ended(attachment: Attachment, code: int | None) -> int:
+    """Once the monitor has told the payload's exit ``code``: wait for its clean-up (``--rm``
+    included) and return the code."""
+    teardown.wait_monitor(attachment.container)
+    if code is None:
+        name = attachment.container.name
+        raise StdcError(f"the monitor of container {name} ended without telling the payload's exit")
+    return code
+
+
+def has_terminal(engine: Engine, ref: str) -> bool:
+    """Whether the container's payload runs on a terminal (``-t``)."""
+    return _has_terminal(engine, engine.state.get(ref))
+
+
+def _has_terminal(engine: Engine, c: Container) -> bool:
+    spec, _ = engine.run_files(c)
+    return bool(spec.get("process", {}).get("terminal"))
+
+
+def stop(engine: Engine, ref: str, timeout: float = 10) -> None:
+    """SIGTERM, then SIGKILL after ``timeout`` seconds; returns once it is cleaned up."""
+    teardown.stop(engine, engine.container(ref), timeout)
+
+
+def kill(engine: Engine, ref: str, sig: int = signals.SIGKILL) -> None:
+    """Send ``sig`` to the container's init."""
+    teardown.kill(engine, engine.container(ref), sig)
+
+
+def wait(engine: Engine, ref: str, timeout: float | None = None) -> int | None:
+    """Wait until the container has exited and been cleaned up; return its exit code."""
+    return teardown.wait(engine, engine.container(ref), timeout)
+
+
+def remove(engine: Engine, ref: str, force: bool = False) -> None:
+    """Remove a container and everything it owns; ``force`` kills a running one first."""
+    teardown.remove(engine, engine.container(ref), force=force)
+
+
+def restart(engine: Engine, ref: str, timeout: float = 10) -> None:
+    """Stop (``stop -t``) and start the container again, detached."""
+    c = engine.container(ref)
+    teardown.stop(engine, c, timeout)
+    start(engine, c.id)
+
+
+def _running(engine: Engine, ref: str) -> Container:
+    c = engine.container(ref)
+    if not c.running:
+        raise Conflict(f"container {c.name} is not running")
+    return c
+
+
+def pause(engine: Engine, ref: str) -> None:
+    """Freeze every process of the container (the cgroup freezer)."""
+    c = _running(engine, ref)
+    if c.paused:
+        raise Conflict(f"container {c.name} is already paused")
+    teardown.set_paused(engine, c, True)
+
+
+def unpause(engine: Engine, ref: str) -> None:
+    """Thaw a paused container."""
+    c = _running(engine, ref)
+    if not c.paused:
+        raise Conflict(f"container {c.name} is not paused")
+    teardown.set_paused(engine, c, False)
+
+
+def rename(engine: Engine, ref: str, name: str) -> None:
+    """Give the container a new, unique name (docker's name syntax)."""
+    import re
+
+    c = engine.state.get(ref)
+    if not re.fullmatch(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*", name):
+        raise BadInput(f"Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+    if name == c.name:
+        raise Conflict(f"Renaming a container with the same name as its current name ({name})")
+    engine.state.rename(c.id, name)
+
+
+def list_containers(engine: Engine, all: bool = False) -> list[Container]:
+    """The running containers (``all``: every one), their records up to date."""
+    found = [engine.refresh(c) for c in engine.state.all()]
+    return found if all else [c for c in found if c.running]
+
+
+def inspect(engine: Engine, ref: str) -> dict:
+    """What ``stdc inspect`` shows of a container."""
+    return teardown.describe(engine, engine.container(ref))
+
+
+def inspect_any(engine: Engine, ref: str) -> dict:
+    """A container named ``ref``, else an image."""
+    from stdc.engine import images
+
+    try:
+        return inspect(engine, ref)
+    except NotFound:
+        return images.inspect(engine, ref)
+
+
+def stats(engine: Engine, ref: str) -> dict | None:
+    """The container's cgroup usage (see :func:`stdc.kit.cgroups.usage`), None unless it runs."""
+    c = engine.container(ref)
+    if not c.running:
+        return None
+    executor, spec = engine.executor(c)
+    return executor.hook.exec_stats(container_id=c.id, bundle=engine.bundle(c), spec=spec)
+
+
+def processes(engine: Engine, ref: str) -> list[int]:
+    """The host pids of the running container's processes."""
+    c = _running(engine, ref)
+    executor, spec = engine.executor(c)
+    return sorted(executor.hook.exec_processes(container_id=c.id, bundle=engine.bundle(c), spec=spec) or [])
+
+
+def after_exit(engine: Engine, ref: str) -> None:
+    """Run by a detached container's monitor once the payload has exited: release what the
+    backends hold, then apply the restart policy."""
+    from stdc.engine import restart_policy
+
+    with contextlib.suppress(NotFound):  # removed meanwhile (rm -f)
+        teardown.finish(engine, engine.state.get(ref))
+    restart_policy.after_exit(engine, ref)

@@ -1,0 +1,80 @@
+"""A container's output read back from its JSON-lines log: all of it or the last entries, and
+with ``follow`` live until the container (and its monitor) has ended. Entries are yielded; the
+front end writes them where it wants.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from stdc.engine import monitor
+
+if TYPE_CHECKING:
+    from stdc.engine.context import Engine
+    from stdc.engine.state import Container
+
+__all__ = ["LogEntry", "LogOptions", "entries"]
+
+
+@dataclass
+class LogOptions:
+    """What ``stdc logs`` was asked for."""
+
+    follow: bool = False
+    tail: int | None = None  # only the last N entries; None: all
+    timestamps: bool = False
+
+
+@dataclass
+class LogEntry:
+    """One chunk of output: its text, ``stdout`` or ``stderr``, and when it was written (RFC 3339)."""
+
+    text: str
+    stream: str
+    time: str
+
+
+def _entry(line: str) -> LogEntry | None:
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None  # a line being written right now; following reads it again whole
+    return LogEntry(record.get("log", ""), record.get("stream", "stdout"), record.get("time", ""))
+
+
+def _live(engine: Engine, c: Container) -> bool:
+    """Whether more output may still come: the payload or its monitor is alive."""
+    c = engine.refresh(engine.state.get(c.id))
+    return c.running or engine.monitor_alive(c)
+
+
+def entries(engine: Engine, ref: str, opts: LogOptions) -> Iterator[LogEntry]:
+    """The log's entries; with ``opts.follow``, more as they come until the container has exited."""
+    c = engine.state.get(ref)
+    path = os.path.join(engine.bundle(c), monitor.LOG_FILE)
+    while opts.follow and not os.path.exists(path) and _live(engine, c):
+        time.sleep(0.1)
+    if not os.path.exists(path):
+        return
+    with open(path, encoding="utf-8", errors="replace") as log:
+        lines = deque(log, maxlen=opts.tail) if opts.tail is not None else log
+        yield from (e for line in lines if line.endswith("\n") and (e := _entry(line)) is not None)
+        pending = ""
+        while opts.follow:
+            chunk = log.read()
+            if chunk:
+                pending += chunk
+                *complete, pending = pending.split("\n")
+                yield from (e for line in complete if (e := _entry(line)) is not None)
+            elif _live(engine, c):
+                time.sleep(0.1)
+            else:
+                rest = (pending + log.read()).split("\n")
+                yield from (e for line in rest if line and (e := _entry(line)) is not None)
+                return
