@@ -55,6 +55,7 @@ DEFAULT_TIMEOUT = 60.0
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 RETRIES = 3  # after the first answer: waits of 0.5, 1 and 2 s unless the registry names its own
 MAX_RETRY_WAIT = 10.0
+PROBE_TIMEOUT = 10.0  # seconds an insecure registry has to answer a TLS hello before plain http is tried
 
 
 class RegistryError(StdcError):
@@ -202,6 +203,7 @@ class Registry:
             if self.scheme is not None:
                 return self.scheme
         probe = self._new_connection(self.host, "https")
+        probe.timeout = min(self.timeout, PROBE_TIMEOUT)
         try:
             with self.errors():
                 try:
@@ -209,6 +211,10 @@ class Registry:
                     scheme = "https"
                 except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
                     scheme = "http"  # something answered, but not TLS
+                except TimeoutError:
+                    if probe.sock is None:
+                        raise  # not even a TCP connection: no registry to fall back to
+                    scheme = "http"  # connected, but no TLS answer: a plain server waiting for a line
         finally:
             probe.close()
         with self._lock:
