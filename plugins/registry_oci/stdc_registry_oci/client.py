@@ -229,7 +229,10 @@ class Registry:
             address += ":80"
         conn: _HTTP | _HTTPS
         if scheme == "https":
-            conn = _HTTPS(address, timeout=self.timeout, context=self._ssl or _tls_context(None))
+            # an insecure registry's leniency ends at its own host: its storage and token
+            # service elsewhere are verified
+            lenient = self.insecure and netloc != self.host
+            conn = _HTTPS(address, timeout=self.timeout, context=_tls_context(None) if lenient else self._ssl)
         else:
             conn = _HTTP(address, timeout=self.timeout)
         conn.sockets = self._sockets
