@@ -72,7 +72,7 @@ class Registry:
         self.certs_dir = settings.get("certs_dir") or DEFAULT_CERTS_DIR
         # an insecure registry's scheme is found on the first connection (https, else http)
         self.scheme: str | None = None if self.insecure else "https"
-        self._ssl = _unverified_context() if self.insecure else _tls_context(os.path.join(self.certs_dir, host))
+        self._ssl = _tls_context(os.path.join(self.certs_dir, host), verify=not self.insecure)
         self._aborted = threading.Event()
         self._login = login if login is not None else credentials.lookup(host)
         self._local = threading.local()
@@ -474,17 +474,13 @@ def _error_message(body: bytes) -> str:
         return ""
 
 
-def _unverified_context() -> ssl.SSLContext:
-    """TLS that accepts any certificate: for insecure registries only."""
+def _tls_context(cert_dir: str | None, verify: bool = True) -> ssl.SSLContext:
+    """The system's CAs, plus ``cert_dir/*.crt`` and a client certificate when there is one;
+    ``verify=False`` (an insecure registry): any server certificate accepted."""
     context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
-
-
-def _tls_context(cert_dir: str | None) -> ssl.SSLContext:
-    """The system's CAs, plus ``cert_dir/*.crt`` and a client certificate when there is one."""
-    context = ssl.create_default_context()
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
     if cert_dir and os.path.isdir(cert_dir):
         for ca in sorted(glob.glob(os.path.join(cert_dir, "*.crt"))):
             context.load_verify_locations(cafile=ca)
