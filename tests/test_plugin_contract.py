@@ -204,7 +204,7 @@ def test_backends_written_for_this_and_other_contract_versions(stdc, probes):
 
 def _load_with_warnings_as_errors(name: str) -> subprocess.CompletedProcess:
     code = (
-        "import warnings, stdc.specs; from stdc import plugins; "
+        "import warnings, stdc.specs; from stdc import discovery; "
         "warnings.simplefilter('error', stdc.specs.ContractDeprecationWarning); "
         f"discovery.load('storage', {name!r})"
     )

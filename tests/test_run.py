@@ -101,11 +101,13 @@ CONTAINER_MOUNTS = {"/", "/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue",
 
 
 def test_host_mounts_invisible(stdc):
-    from stdc.kit.ocispec import MASKED_PATHS, READONLY_PATHS
+    from stdc.kit.ocispec import CGROUP_MOUNT, MASKED_PATHS, READONLY_PATHS
 
-    inside = {
-        line.split()[4] for line in stdc("run", "--rm", "base", "cat", "/proc/self/mountinfo").stdout.splitlines()
-    }
+    lines = [line.split() for line in stdc("run", "--rm", "base", "cat", "/proc/self/mountinfo").stdout.splitlines()]
+    # the container's own cgroups: each the root of its cgroup namespace, none the host's hierarchy
+    cgroups = {fields[4]: fields[3] for fields in lines if (fields[4] + "/").startswith(CGROUP_MOUNT + "/")}
+    assert CGROUP_MOUNT in cgroups and set(cgroups.values()) == {"/"}, cgroups
+    inside = {fields[4] for fields in lines} - set(cgroups)
     assert {"/", "/proc", "/dev", "/sys"} <= inside
     assert inside <= CONTAINER_MOUNTS | set(MASKED_PATHS) | set(READONLY_PATHS), inside
     with open("/proc/self/mountinfo") as f:

@@ -69,7 +69,7 @@ def _in_subprocess(path: os.PathLike, call: str) -> subprocess.CompletedProcess:
     """``call`` (of :mod:`stdc.discovery`) with ``path`` on sys.path and an entry-point cache of its own;
     a StdcError is printed as ``Class: message``."""
     code = (
-        "import sys; from stdc import plugins; from stdc.errors import StdcError\n"
+        "import sys; from stdc import discovery; from stdc.errors import StdcError\n"
         f"try:\n    {call}\n"
         "except StdcError as e:\n    print(type(e).__name__, e, sep=': '); sys.exit(e.exit_code)\n"
     )

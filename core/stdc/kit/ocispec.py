@@ -1,7 +1,8 @@
 """The OCI runtime spec (runtime-spec config.json) the core hands every executor.
 
-Defaults follow Docker's and runc's: the capability set, the mounts under /dev, /proc and /sys,
-the masked and read-only /proc paths. This is the one place a container's settings are
+Defaults follow Docker's and runc's: the capability set, the mounts under /dev, /proc and /sys
+(the container's own cgroups read-only at /sys/fs/cgroup, in a cgroup namespace), the masked and
+read-only /proc paths. This is the one place a container's settings are
 written down; ``<bundle>/config.json`` holds it for the container's life.
 """
 
@@ -46,6 +47,9 @@ READONLY_PATHS = [
     "/proc/sysrq-trigger",
 ]
 
+#: where a container sees its own cgroups (the spec's mount of type ``cgroup``)
+CGROUP_MOUNT = "/sys/fs/cgroup"
+
 DEFAULT_MOUNTS = [
     {"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]},
     {
@@ -68,6 +72,14 @@ DEFAULT_MOUNTS = [
     },
     {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]},
     {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]},
+    # runc's and docker's: the executor shows the container's own cgroup there (v2), or a tmpfs
+    # with its own directory of each v1 hierarchy; "ro" unless --privileged
+    {
+        "destination": CGROUP_MOUNT,
+        "type": "cgroup",
+        "source": "cgroup",
+        "options": ["nosuid", "noexec", "nodev", "relatime", "ro"],
+    },
 ]
 
 #: Device nodes every container gets (runc's default allowed devices).

@@ -98,11 +98,11 @@ class SecuritySettings:
         else:
             linux["seccomp"] = seccomp.to_oci(seccomp.default_profile(), set(caps))
         if self.privileged:
-            # docker's --privileged: /proc and /sys as they are, writable, and every device
+            # docker's --privileged: /proc, /sys and its cgroups as they are, writable, and every device
             linux["maskedPaths"] = []
             linux["readonlyPaths"] = []
             for mount in spec.get("mounts") or []:
-                if mount.get("type") == "sysfs":
+                if mount.get("type") in ("sysfs", "cgroup"):
                     mount["options"] = [o for o in mount.get("options") or [] if o != "ro"]
             from stdc.kit import devices
 

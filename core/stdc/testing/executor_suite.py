@@ -60,6 +60,8 @@ __all__ = [
     "test_pids_limit_stops_a_fork_bomb",
     "test_cpus_limit_measured",
     "test_limits_in_the_cgroups_and_removed_with_them",
+    "test_own_cgroup_visible_read_only_at_sys_fs_cgroup",
+    "test_privileged_sees_its_cgroup_writable",
     "test_stats_and_top",
     "test_pause_unpause_then_kill_and_rm",
     "test_stdin_with_i",
@@ -481,6 +483,52 @@ def test_limits_in_the_cgroups_and_removed_with_them(cli: Cli) -> None:
     finally:
         cli("rm", "-f", cid)
     assert not glob.glob(f"{CGROUP_ROOT}/*/stdc/{cid}*") + glob.glob(f"{CGROUP_ROOT}/stdc/{cid}*")
+
+
+def _own_cgroup_files() -> tuple[dict[str, str], str, str]:
+    """Inside a container run with -m 256m --cpus 0.5: its cgroup files under /sys/fs/cgroup
+    and their values, one file to write and one place to make a cgroup in."""
+    if os.path.exists(os.path.join(CGROUP_ROOT, "cgroup.controllers")):
+        values = {"memory.max": "268435456", "cpu.max": "50000 100000", "pids.max": "max"}
+        return values, "memory.max", "sub"
+    values = {
+        "memory/memory.limit_in_bytes": "268435456",
+        "cpu/cpu.cfs_quota_us": "50000",
+        "cpu/cpu.cfs_period_us": "100000",
+        "pids/pids.max": "max",
+    }
+    return values, "memory/memory.limit_in_bytes", "memory/sub"
+
+
+def test_own_cgroup_visible_read_only_at_sys_fs_cgroup(cli: Cli) -> None:
+    """As docker and podman: the container's own cgroup at /sys/fs/cgroup (its limits readable,
+    as JVMs and Go runtimes read them), read-only, in a cgroup namespace (/proc/self/cgroup: /)."""
+    values, write, make = _own_cgroup_files()
+    script = (
+        'for f in "$@"; do echo "$f=$(cat /sys/fs/cgroup/$f)"; done; '
+        f"(echo 268435456 > /sys/fs/cgroup/{write}) 2>&1; mkdir /sys/fs/cgroup/{make} 2>&1; "
+        "cat /proc/self/cgroup"
+    )
+    r = cli("run", "--rm", "-m", "256m", "--cpus", "0.5", "base", "sh", "-c", script, "sh", *values)
+    lines = r.stdout.splitlines()
+    seen = dict(line.split("=", 1) for line in lines[: len(values)])
+    assert seen == values, r.stdout + r.stderr
+    refused = lines[len(values) : len(values) + 2]
+    assert len(refused) == 2 and all("Read-only file system" in line for line in refused), r.stdout
+    memberships = lines[len(values) + 2 :]
+    assert memberships and all(line.endswith(":/") for line in memberships), memberships
+    if "memory.max" not in values:
+        # v1: the hierarchies a JVM requires (cpu, cpuacct, cpuset, memory), by name or symlink
+        names = cli("run", "--rm", "base", "ls", "/sys/fs/cgroup").stdout.split()
+        assert {"cpu", "cpuacct", "cpuset", "memory", "pids"} <= set(names), names
+
+
+def test_privileged_sees_its_cgroup_writable(cli: Cli) -> None:
+    """``--privileged``: the same cgroup, writable (docker's); a cgroup made in it is the container's."""
+    _, _, make = _own_cgroup_files()
+    script = f"mkdir /sys/fs/cgroup/{make} && rmdir /sys/fs/cgroup/{make} && echo rw"
+    r = cli("run", "--rm", "--privileged", "base", "sh", "-c", script)
+    assert r.stdout == "rw\n", r.stdout + r.stderr
 
 
 def test_stats_and_top(cli: Cli) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from stdc.errors import StdcError
 from stdc.kit import cgroups, cgroupsettings, devices, idmap, rootpath
-from stdc.kit.ocispec import ProcessSpec, cgroup_relative
+from stdc.kit.ocispec import CGROUP_MOUNT, ProcessSpec, cgroup_relative
 
 from stdc_exec_lxc import seccomp
 
@@ -237,6 +237,9 @@ class Plan:
             if destination == "/dev/pts" and kind == "devpts":
                 items.append(("lxc.pty.max", "1024"))  # LXC mounts a new devpts instance and /dev/ptmx
                 continue
+            if kind == "cgroup":
+                items.append(("lxc.mount.auto", _cgroup_automount(destination, options)))
+                continue
             source = str(m.get("source") or kind)
             bind = kind == "bind" or "bind" in options or "rbind" in options
             if bind:
@@ -288,3 +291,11 @@ class Plan:
             else:
                 entries.append(f"/dev/null {inside} none bind,optional 0 0")
         return entries
+
+
+def _cgroup_automount(destination: str, options: list[str]) -> str:
+    """The spec's ``cgroup`` mount as LXC's own ``lxc.mount.auto`` (``force``: LXC mounts them
+    itself although the container has a cgroup namespace, whose root they then show)."""
+    if destination != CGROUP_MOUNT:
+        raise StdcError(f"lxc: a cgroup mount on {destination}: LXC mounts cgroups on {CGROUP_MOUNT} only")
+    return "cgroup:ro:force" if "ro" in options else "cgroup:rw:force"

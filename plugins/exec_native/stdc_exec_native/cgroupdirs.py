@@ -16,38 +16,30 @@ from stdc.kit import cgroups, cgroupsettings
 from stdc_exec_native import devices
 
 ROOT = cgroups.ROOT
-#: v1 controllers every container gets a directory under (freezer: for pause; devices: device control).
-V1_CONTROLLERS = ("cpu", "cpuacct", "memory", "pids", "freezer", "devices")
 #: v2 controllers enabled for the stdc subtree, when the host has them.
 V2_CONTROLLERS = ("cpu", "cpuset", "memory", "pids")
 
 
-def _wants_cpuset(resources: dict) -> bool:
-    cpu = resources.get("cpu") or {}
-    return bool(cpu.get("cpus") or cpu.get("mems"))
+def v1_hierarchies() -> list[str]:
+    """Every v1 hierarchy mounted under /sys/fs/cgroup, each once (by its real path: cpu and
+    cpuacct are often one), named ones (``name=systemd``) included; not a hybrid host's v2 tree.
 
-
-def directories(relative: str, resources: dict | None = None, *, every: bool = False) -> list[str]:
-    """The container's cgroup directories: one per v1 hierarchy it uses, or the v2 one.
-
-    ``every`` adds the hierarchies a container may have used (for cleanup).
+    A container gets a cgroup in each, as with runc and LXC: it sees them all at its own
+    /sys/fs/cgroup, and a JVM finds the cpuset hierarchy it insists on.
     """
+    found: list[str] = []
+    for entry in sorted(os.listdir(ROOT)):
+        real = os.path.realpath(os.path.join(ROOT, entry))
+        if real not in found and os.path.exists(os.path.join(real, "tasks")):
+            found.append(real)
+    return found
+
+
+def directories(relative: str) -> list[str]:
+    """The container's cgroup directories: one per v1 hierarchy, or the v2 one."""
     if cgroups.is_unified():
         return [os.path.join(ROOT, relative)]
-    controllers = list(V1_CONTROLLERS)
-    if every or _wants_cpuset(resources or {}):
-        controllers.append("cpuset")
-    dirs: list[str] = []
-    seen: set[str] = set()
-    for controller in controllers:
-        mount = os.path.join(ROOT, controller)
-        if not os.path.isdir(mount):
-            continue
-        real = os.path.realpath(mount)  # cpu and cpuacct are often one hierarchy
-        if real not in seen:
-            seen.add(real)
-            dirs.append(os.path.join(real, relative))
-    return dirs
+    return [os.path.join(hierarchy, relative) for hierarchy in v1_hierarchies()]
 
 
 def _write(path: str, value: str) -> None:
@@ -104,7 +96,7 @@ def create(relative: str, resources: dict | None) -> list[str]:
     resources = resources or {}
     unified = cgroups.is_unified()
     settings = cgroupsettings.settings(resources, cgroups.version())
-    dirs = directories(relative, resources)
+    dirs = directories(relative)
     try:
         for directory in dirs:
             if unified:
@@ -141,6 +133,6 @@ def join(dirs: list[str]) -> None:
 
 def remove(relative: str) -> None:
     """Kill what is left in the container's cgroups and remove their directories. Idempotent."""
-    for directory in directories(relative, every=True):
+    for directory in directories(relative):
         if os.path.isdir(directory):
             cgroups.remove(directory, relative)

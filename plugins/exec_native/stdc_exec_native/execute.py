@@ -22,8 +22,8 @@ def start(container_id: str, bundle: str, spec: dict, pid: int, proc: dict, stdi
     """Start ``proc`` (an OCI ``process``) in the container whose init is ``pid``; return the
     new process's pid once it was executed."""
     plan = process.Plan({**spec, "process": proc}, bundle)
-    linux = spec.get("linux") or {}
-    dirs = cgroupdirs.directories(cgroup_relative(spec, container_id), linux.get("resources"))
+    # those it has: a container started by an older stdc may lack a hierarchy
+    dirs = [d for d in cgroupdirs.directories(cgroup_relative(spec, container_id)) if os.path.isdir(d)]
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
     try:
         new = namespaces.fork_in_pid_namespace(f"/proc/{pid}/ns/pid")

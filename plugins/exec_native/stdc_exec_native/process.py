@@ -85,6 +85,7 @@ def start(container_id: str, bundle: str, spec: dict, rootfs_mounts: list[Mount]
     relative = cgroup_relative(spec, container_id)
     dirs = cgroupdirs.create(relative, linux.get("resources"))
     try:
+        plan.rootfs.show_cgroups(relative, dirs, "cgroup" in plan.namespaces.new)
         if plan.userns:
             plan.namespaces.made_apart(plan.userns.make())
         err_r, err_w = os.pipe2(os.O_CLOEXEC)

@@ -17,6 +17,8 @@ from stdc.errors import StdcError
 from stdc.kit import rootpath, syscalls
 from stdc.kit.mounts import Mount, mount_all
 
+from stdc_exec_native import cgroupfs
+
 _PROPAGATION = {
     "private": syscalls.MS_PRIVATE,
     "rprivate": syscalls.MS_PRIVATE | syscalls.MS_REC,
@@ -72,7 +74,7 @@ _DEV_LINKS = (
 class MountPlan:
     """One entry of ``spec["mounts"]``, parsed once in the parent."""
 
-    __slots__ = ("destination", "type", "source", "flags", "propagation", "data", "bind")
+    __slots__ = ("destination", "type", "source", "flags", "propagation", "data", "bind", "cgroupfs")
 
     def __init__(self, entry: dict, bundle: str) -> None:
         self.destination = entry["destination"]
@@ -97,6 +99,8 @@ class MountPlan:
             if not os.path.isabs(self.source):
                 self.source = os.path.join(bundle, self.source)
         self.data = ",".join(data) or None
+        #: a ``cgroup`` mount, once the container's cgroups are known (RootfsPlan.show_cgroups)
+        self.cgroupfs: cgroupfs.CgroupfsPlan | None = None
 
 
 def _remount_flags(path: str) -> int:
@@ -104,6 +108,11 @@ def _remount_flags(path: str) -> int:
 
 
 def _mount_one(root_fd: int, m: MountPlan) -> None:
+    if m.type == "cgroup":
+        if m.cgroupfs is None:
+            raise StdcError(f"mount of type cgroup on {m.destination}: the container's cgroups are not known")
+        cgroupfs.mount(root_fd, m.cgroupfs)
+        return
     # runc's rule: proc and sysfs go on a real directory of the image, never through a symlink
     strict = m.type in ("proc", "sysfs")
     target = rootpath.mountpoint(
@@ -233,6 +242,13 @@ class RootfsPlan:
         self.dev_links = any(m.destination == "/dev" and not m.bind for m in self.mounts)
         self.masked = list(linux.get("maskedPaths") or [])
         self.readonly_paths = list(linux.get("readonlyPaths") or [])
+
+    def show_cgroups(self, relative: str, dirs: list[str], new_cgroupns: bool) -> None:
+        """The container's cgroups are ``dirs`` (``relative`` in each hierarchy): what its
+        ``cgroup`` mounts show (see :mod:`stdc_exec_native.cgroupfs`)."""
+        for m in self.mounts:
+            if m.type == "cgroup":
+                m.cgroupfs = cgroupfs.CgroupfsPlan(m.destination, m.flags, relative, dirs, new_cgroupns)
 
 
 def build(plan: RootfsPlan, rootfs_mounts: list[Mount], idmap: tuple | None = None) -> None:
