@@ -53,6 +53,9 @@ def _base_layer() -> bytes:
     )
 
 
+ZSTD_LAYER = "application/vnd.oci.image.layer.v1.tar+zstd"
+
+
 def _oci_archive(
     path: str,
     layers: list[bytes],
@@ -262,7 +265,10 @@ def test_bad_archives_change_nothing(stdc, root, tmp_path):
         ),
         "wrong-digest": dict(layers=[base], layer_digests={0: _digest(b"something else")}),
         "wrong-diff-id": dict(layers=[base], diff_ids=[_digest(b"not this layer")]),
-        "zstd-layer": dict(layers=[base], layer_media="application/vnd.oci.image.layer.v1.tar+zstd"),
+        "unknown-layer-type": dict(layers=[base], layer_media="application/vnd.oci.image.layer.v1.tar+lz4"),
+        "corrupt-zstd": dict(
+            layers=[b"\x28\xb5\x2f\xfd" + os.urandom(4000)], diff_ids=[_digest(base)], layer_media=ZSTD_LAYER
+        ),
         "unknown-manifest-type": dict(layers=[base], manifest_media="application/x-unknown"),
     }
     before = _store_state(stdc, root)
@@ -281,6 +287,23 @@ def test_bad_archives_change_nothing(stdc, root, tmp_path):
     truncated.write_bytes(data[: len(data) // 2])
     _one_line_error(stdc("load", "-i", str(truncated), check=False))
     assert _store_state(stdc, root) == before
+
+
+def test_zstd_layer_loads_and_runs(stdc, tmp_path):
+    """A layer compressed with zstd (``tar+zstd``, as ``--compression-format zstd`` writes) is
+    read like a gzip one: its diff_id checked over the uncompressed tar."""
+    import zstandard
+
+    base = _base_layer()
+    packed = zstandard.ZstdCompressor(write_checksum=True).compress(base)
+    path = _oci_archive(
+        str(tmp_path / "z.tar"), [packed], "zstd/made:1", layer_media=ZSTD_LAYER, diff_ids=[_digest(base)]
+    )
+    stdc("load", "-i", path)
+    try:
+        assert stdc("run", "--rm", "zstd/made:1", "sh", "-c", "echo from zstd").stdout.strip() == "from zstd"
+    finally:
+        stdc("rmi", "zstd/made:1")
 
 
 HOSTILE_MARKER = f"stdc-hostile-{os.getpid()}"

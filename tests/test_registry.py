@@ -9,7 +9,6 @@ host file the test writes (STDC_CONFIG) makes it the default registry.
 from __future__ import annotations
 
 import hashlib
-import http.client
 import json
 import os
 import re
@@ -79,13 +78,6 @@ def _skopeo(*args: str) -> str:
 
 def _inspect(stdc, name: str) -> dict:
     return json.loads(stdc("inspect", name).stdout)[0]
-
-
-def _one_line_error(r) -> str:
-    assert r.returncode == 125, (r.returncode, r.stdout, r.stderr)
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1, r.stderr
-    return lines[0]
 
 
 def _store_root() -> Path:
@@ -253,7 +245,7 @@ def test_multi_platform_index(stdc, plain, configured):
     arm_config = json.dumps(
         {"architecture": "arm64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": base["RootFS"]["diff_ids"]}}
     ).encode()
-    config_digest = _put_blob(plain, repo, arm_config)
+    config_digest = rs.put_blob(plain, repo, arm_config)
     layer_size = (_store_root() / "blobs" / "sha256" / base["Layers"][0][7:]).stat().st_size
     arm_manifest = json.dumps(
         {
@@ -269,8 +261,8 @@ def test_multi_platform_index(stdc, plain, configured):
             ],
         }  # fmt: skip
     ).encode()
-    arm64 = _put(plain, f"/v2/{repo}/manifests/arm64", arm_manifest, OCI_MANIFEST)
-    amd64_size = len(_get(plain, f"/v2/{repo}/manifests/{amd64}"))
+    arm64 = rs.put(plain, f"/v2/{repo}/manifests/arm64", arm_manifest, OCI_MANIFEST)
+    amd64_size = len(rs.get(plain, f"/v2/{repo}/manifests/{amd64}"))
     index = rs.put_index(
         plain,
         repo,
@@ -298,7 +290,7 @@ def test_multi_platform_index(stdc, plain, configured):
         stdc("pull", "--platform", "linux/arm64", remote)
         got = _inspect(stdc, remote)
         assert (got["Digest"], got["Architecture"]) == (arm64, "arm64")
-        error = _one_line_error(stdc("pull", "--platform", "linux/s390x", remote, check=False))
+        error = rs.one_line_error(stdc("pull", "--platform", "linux/s390x", remote, check=False))
         assert "no image for linux/s390x" in error
         assert _inspect(stdc, remote)["Digest"] == arm64  # a failed pull changes nothing
         stdc("pull", f"{plain}/{repo}@{index}")
@@ -348,7 +340,7 @@ def test_cross_repository_mount(stdc, plain, configured):
             assert len(mounts) == 2 and all(s == 201 for _m, _p, s in mounts)
             assert not any(m in ("PUT", "PATCH") and "/blobs/" in p for m, p, _s in proxy.requests)
             digest = _inspect(stdc, "base")["Digest"]
-            manifest = _get(plain, "/v2/mount/b/manifests/1")
+            manifest = rs.get(plain, "/v2/mount/b/manifests/1")
             assert "sha256:" + hashlib.sha256(manifest).hexdigest() == digest
         finally:
             _drop(stdc, first, second)
@@ -358,21 +350,21 @@ def test_without_a_registry_nothing_is_pulled(stdc, configured):
     """No default registry: an absent name is not looked for anywhere; base is built offline."""
     configured()
     r = stdc("run", "--rm", "reg-absent-image", "true", check=False)
-    assert _one_line_error(r) == "stdc: no such image: reg-absent-image"
+    assert rs.one_line_error(r) == "stdc: no such image: reg-absent-image"
     assert stdc("run", "--rm", "base", "true").returncode == 0
 
 
 def test_bad_input_and_unreachable_registry(stdc, plain, configured):
     configured(insecure=[plain], timeout=5)
-    assert "invalid reference" in _one_line_error(stdc("pull", "Bad:Ref:x", check=False))
-    assert "invalid platform" in _one_line_error(stdc("pull", "--platform", "amd64", f"{plain}/x", check=False))
-    error = _one_line_error(stdc("pull", f"{plain}/nobody/none:1", check=False))
+    assert "invalid reference" in rs.one_line_error(stdc("pull", "Bad:Ref:x", check=False))
+    assert "invalid platform" in rs.one_line_error(stdc("pull", "--platform", "amd64", f"{plain}/x", check=False))
+    error = rs.one_line_error(stdc("pull", f"{plain}/nobody/none:1", check=False))
     assert "not found in registry" in error
     dead = f"127.0.0.1:{rs.free_port()}"
     configured(insecure=[dead])
-    assert "connection refused" in _one_line_error(stdc("pull", f"{dead}/x:1", check=False))
-    configured()  # not insecure: https, which a plain-http registry does not speak
-    assert "TLS" in _one_line_error(stdc("pull", f"{plain}/x:1", check=False))
+    assert "connection refused" in rs.one_line_error(stdc("pull", f"{dead}/x:1", check=False))
+    configured(tls_verify=True)  # loopback, but verified TLS asked for: a plain-http registry fails
+    assert "TLS" in rs.one_line_error(stdc("pull", f"{plain}/x:1", check=False))
 
 
 # -- authentication and TLS -----------------------------------------------------------------------
@@ -383,16 +375,16 @@ def test_basic_auth_over_tls_with_a_ca_of_its_own(stdc, tmp_path, configured):
     with rs.registry(tmp_path / "secure", htpasswd=("alice", "s3cret"), tls=(cert, key)) as host:
         certs = tmp_path / "certs.d"
         certs.mkdir()
-        configured(certs_dir=str(certs))
-        error = _one_line_error(stdc("login", "-u", "alice", "-p", "s3cret", host, check=False))
-        assert "TLS" in error and "cannot verify" in error
+        configured(certs_dir=str(certs), tls_verify=True)  # verified although on loopback
+        error = rs.one_line_error(stdc("login", "-u", "alice", "-p", "s3cret", host, check=False))
+        assert "TLS" in error and "cannot verify" in error and "--tls-verify=false" in error
         (certs / host).mkdir()
         (certs / host / "ca.crt").write_bytes(ca.read_bytes())
         remote = f"{host}/secure/base:1"
         stdc("tag", "base", remote)
         try:
-            assert "stdc login" in _one_line_error(stdc("push", remote, check=False))
-            error = _one_line_error(stdc("login", "-u", "alice", "-p", "wrong", host, check=False))
+            assert "stdc login" in rs.one_line_error(stdc("push", remote, check=False))
+            error = rs.one_line_error(stdc("login", "-u", "alice", "-p", "wrong", host, check=False))
             assert "wrong username or password" in error
             auth_file = Path(os.environ["DOCKER_CONFIG"]) / "config.json"
             assert not auth_file.exists()
@@ -406,7 +398,7 @@ def test_basic_auth_over_tls_with_a_ca_of_its_own(stdc, tmp_path, configured):
             assert _inspect(stdc, remote)["Digest"] == digest
             assert stdc("logout", host).stdout.strip() == f"Removing login credentials for {host}"
             assert host not in json.loads(auth_file.read_text())["auths"]
-            assert "stdc login" in _one_line_error(stdc("pull", remote, check=False))
+            assert "stdc login" in rs.one_line_error(stdc("pull", remote, check=False))
         finally:
             _drop(stdc, remote)
 
@@ -420,8 +412,8 @@ def test_bearer_token_challenge(stdc, plain, configured):
         remote = f"{proxy.address}/bearer/base:1"
         stdc("tag", "base", remote)
         try:
-            assert "stdc login" in _one_line_error(stdc("push", remote, check=False))
-            error = _one_line_error(stdc("login", "-u", "alice", "-p", "nope", proxy.address, check=False))
+            assert "stdc login" in rs.one_line_error(stdc("push", remote, check=False))
+            error = rs.one_line_error(stdc("login", "-u", "alice", "-p", "nope", proxy.address, check=False))
             assert "wrong username or password" in error
             stdc("login", "-u", "alice", "-p", "secret", proxy.address)
             digest = stdc("push", "-q", remote).stdout.strip()
@@ -467,7 +459,7 @@ def faulty(stdc, plain, configured, tmp_path):
 def test_fault_gives_a_clear_error_and_stores_nothing(stdc, faulty, fault, message):
     proxy, remote, layers = faulty
     proxy.fault, proxy.delay = fault, 5
-    error = _one_line_error(stdc("pull", remote, check=False))
+    error = rs.one_line_error(stdc("pull", remote, check=False))
     assert message in error and proxy.address in error
     assert remote.rsplit(":", 1)[0] not in stdc("images").stdout
     _nothing_half_stored(layers)
@@ -496,40 +488,3 @@ def test_interrupted_pull_restarts_cleanly(stdc, faulty):
     stdc("pull", remote)
     assert _inspect(stdc, remote)["Layers"] == layers
     _drop(stdc, remote)
-
-
-# -- raw registry requests for the index test -----------------------------------------------------
-
-
-def _put_blob(host: str, repo: str, data: bytes) -> str:
-    digest = "sha256:" + hashlib.sha256(data).hexdigest()
-    conn = http.client.HTTPConnection(host, timeout=30)
-    conn.request("POST", f"/v2/{repo}/blobs/uploads/", body=b"")
-    started = conn.getresponse()
-    started.read()
-    location = started.getheader("Location").split(host, 1)[-1]
-    conn.request("PUT", f"{location}{'&' if '?' in location else '?'}digest={digest}", body=data)
-    done = conn.getresponse()
-    done.read()
-    conn.close()
-    assert done.status == 201, done.status
-    return digest
-
-
-def _put(host: str, path: str, data: bytes, media: str) -> str:
-    conn = http.client.HTTPConnection(host, timeout=30)
-    conn.request("PUT", path, body=data, headers={"Content-Type": media})
-    response = conn.getresponse()
-    response.read()
-    conn.close()
-    assert response.status == 201, response.status
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def _get(host: str, path: str) -> bytes:
-    conn = http.client.HTTPConnection(host, timeout=30)
-    conn.request("GET", path, headers={"Accept": OCI_MANIFEST})
-    response = conn.getresponse()
-    data = response.read()
-    conn.close()
-    return data

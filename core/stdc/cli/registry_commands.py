@@ -80,13 +80,28 @@ def _display(quiet: bool, done_word: str, exists_word: str) -> Any:
     return PlainProgress(done_word, exists_word)
 
 
+def tls_verify_option(command: Any) -> Any:
+    """``--tls-verify[=BOOL]`` as podman and skopeo take it (absent: loopback and listed registries
+    insecure, every other verified)."""
+    return click.option(
+        "--tls-verify",
+        type=click.BOOL,
+        is_flag=False,
+        flag_value=True,
+        default=None,
+        metavar="[=BOOL]",
+        help="Verify the registry's TLS certificate (false: accept any, or plain http).",
+    )(command)
+
+
 @cli.command()
 @click.option(
     "--platform", metavar="OS/ARCH[/VARIANT]", help="Of a multi-platform image, this one (default: the host's)."
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress; print only the image's name.")
+@tls_verify_option
 @click.argument("reference")
-def pull(platform: str | None, quiet: bool, reference: str) -> None:
+def pull(platform: str | None, quiet: bool, tls_verify: bool | None, reference: str) -> None:
     """Pull an image from a registry (names without a host: the configured default registry, else
     docker.io) and tag it as written."""
     from stdc.engine import images
@@ -94,7 +109,7 @@ def pull(platform: str | None, quiet: bool, reference: str) -> None:
     engine = current_engine()
     display = _display(quiet, "Pull complete", "Already exists")
     try:
-        image = images.pull(engine, reference, platform=platform, progress=display)
+        image = images.pull(engine, reference, platform=platform, progress=display, tls_verify=tls_verify)
     finally:
         if display is not None:
             display.close()
@@ -106,15 +121,16 @@ def pull(platform: str | None, quiet: bool, reference: str) -> None:
 
 @cli.command()
 @click.option("-q", "--quiet", is_flag=True, help="No progress; print only the manifest digest.")
+@tls_verify_option
 @click.argument("reference")
-def push(quiet: bool, reference: str) -> None:
+def push(quiet: bool, tls_verify: bool | None, reference: str) -> None:
     """Push a local image to the registry its name says (tag it there first: stdc tag)."""
     from stdc.engine import images
 
     engine = current_engine()
     display = _display(quiet, "Pushed", "Layer already exists")
     try:
-        digest = images.push(engine, reference, progress=display)
+        digest = images.push(engine, reference, progress=display, tls_verify=tls_verify)
     finally:
         if display is not None:
             display.close()
@@ -125,8 +141,11 @@ def push(quiet: bool, reference: str) -> None:
 @click.option("-u", "--username", metavar="NAME", help="User name.")
 @click.option("-p", "--password", metavar="PASSWORD", help="Password (prefer --password-stdin).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@tls_verify_option
 @click.argument("registry", required=False)
-def login(username: str | None, password: str | None, password_stdin: bool, registry: str | None) -> None:
+def login(
+    username: str | None, password: str | None, password_stdin: bool, tls_verify: bool | None, registry: str | None
+) -> None:
     """Log in to a registry (default: the configured default registry, else docker.io); the
     credentials are stored as docker stores them ($DOCKER_CONFIG/config.json, mode 0600)."""
     from stdc.engine import registries
@@ -145,17 +164,18 @@ def login(username: str | None, password: str | None, password_stdin: bool, regi
         if not sys.stdin.isatty():
             raise BadInput("a password is needed: -p or --password-stdin")
         password = click.prompt("Password", hide_input=True)
-    registries.login(engine, registry, username, password)
+    registries.login(engine, registry, username, password, tls_verify)
     click.echo("Login Succeeded")
 
 
 @cli.command()
+@tls_verify_option
 @click.argument("registry", required=False)
-def logout(registry: str | None) -> None:
+def logout(tls_verify: bool | None, registry: str | None) -> None:
     """Forget the stored credentials of a registry."""
     from stdc.engine import registries
 
-    host, was_logged_in = registries.logout(current_engine(), registry)
+    host, was_logged_in = registries.logout(current_engine(), registry, tls_verify)
     if was_logged_in:
         click.echo(f"Removing login credentials for {host}")
     else:

@@ -71,8 +71,16 @@ def _no_progress(_what: str, _done: int, _total: int) -> None:
     pass
 
 
-def pull(engine: Engine, ref: str, platform: str | None = None, progress: Progress | None = None) -> Image:
-    """Pull ``ref`` from its registry and tag it as written (a ``name@digest`` stays untagged)."""
+def pull(
+    engine: Engine,
+    ref: str,
+    platform: str | None = None,
+    progress: Progress | None = None,
+    tls_verify: bool | None = None,
+) -> Image:
+    """Pull ``ref`` from its registry and tag it as written (a ``name@digest`` stays untagged);
+    ``tls_verify``: the front end's ``--tls-verify`` (see :func:`stdc.engine.registries.settings`)."""
+    from stdc.engine import registries
     from stdc.kit import references
 
     wanted = references.parse(ref)
@@ -82,7 +90,7 @@ def pull(engine: Engine, ref: str, platform: str | None = None, progress: Progre
         local=str(wanted) if wanted.tag is not None else None,
         store=engine.store,
         platform=platform,
-        settings=engine.config.registry,
+        settings=registries.settings(engine, tls_verify),
         home=engine.home("registry", name),
         progress=progress or _no_progress,
     )
@@ -90,14 +98,16 @@ def pull(engine: Engine, ref: str, platform: str | None = None, progress: Progre
     return engine.store.resolve(digest)
 
 
-def push(engine: Engine, ref: str, progress: Progress | None = None) -> str:
+def push(engine: Engine, ref: str, progress: Progress | None = None, tls_verify: bool | None = None) -> str:
     """Push the local image ``ref`` to the registry its name says; return the manifest digest."""
+    from stdc.engine import registries
+
     name = engine.config.backends["registry"]
     return engine.backend("registry").hook.registry_push(
         local=ref,
         remote=_remote(_qualified(engine, ref)),
         store=engine.store,
-        settings=engine.config.registry,
+        settings=registries.settings(engine, tls_verify),
         home=engine.home("registry", name),
         progress=progress or _no_progress,
     )

@@ -22,16 +22,25 @@ def host(engine: Engine, registry: str | None) -> str:
     return references.DEFAULT_DOMAIN if name == references.LEGACY_DOMAIN else name
 
 
-def login(engine: Engine, registry: str | None, username: str, password: str) -> str:
+def settings(engine: Engine, tls_verify: bool | None = None) -> dict:
+    """The registry backend's ``settings``: the host file's ``[registry]`` table, with the front
+    end's ``--tls-verify`` choice (``None``: not given) as ``tls_verify`` (see stdc.specs.registry)."""
+    if tls_verify is None:
+        return engine.config.registry
+    return {**engine.config.registry, "tls_verify": tls_verify}
+
+
+def login(engine: Engine, registry: str | None, username: str, password: str, tls_verify: bool | None = None) -> str:
     """Check and store the credentials of ``registry``; return its host."""
     where = host(engine, registry)
     engine.backend("registry").hook.registry_login(
-        registry=where, username=username, password=password, settings=engine.config.registry
+        registry=where, username=username, password=password, settings=settings(engine, tls_verify)
     )
     return where
 
 
-def logout(engine: Engine, registry: str | None) -> tuple[str, bool]:
+def logout(engine: Engine, registry: str | None, tls_verify: bool | None = None) -> tuple[str, bool]:
     """Forget the stored credentials of ``registry``; return its host and whether there were any."""
     where = host(engine, registry)
-    return where, bool(engine.backend("registry").hook.registry_logout(registry=where, settings=engine.config.registry))
+    hook = engine.backend("registry").hook
+    return where, bool(hook.registry_logout(registry=where, settings=settings(engine, tls_verify)))

@@ -1,4 +1,4 @@
-"""Readers for layer streams: compression detected by magic bytes, gzip undone, bytes hashed.
+"""Readers for layer streams: compression detected by magic bytes, gzip and zstd undone, bytes hashed.
 
 Each reader has one method, ``read(n) -> bytes`` (``b""`` at the end), which is all
 ``tarfile``'s stream mode asks of a file object. Errors in the compressed data are
@@ -23,7 +23,6 @@ _MAGIC = {
     b"BZh": "bzip2",
 }
 _UNSUPPORTED = {
-    "zstd": "zstd layers not supported",
     "xz": "xz-compressed tar archives are not supported (decompress it first, or use gzip)",
     "bzip2": "bzip2-compressed tar archives are not supported (decompress it first, or use gzip)",
 }
@@ -38,8 +37,8 @@ class Readable(Protocol):
 def open_uncompressed(stream: Readable) -> tuple[str, Readable]:
     """Detect the compression of ``stream`` from its first bytes; return ``(kind, reader)``.
 
-    ``kind`` is ``"gzip"`` or ``"none"``; the reader yields the uncompressed bytes (the whole
-    stream, including what was read to detect it). zstd, xz and bzip2 raise ``BadInput``.
+    ``kind`` is ``"gzip"``, ``"zstd"`` or ``"none"``; the reader yields the uncompressed bytes
+    (the whole stream, including what was read to detect it). xz and bzip2 raise ``BadInput``.
     """
     prefix = b""
     while len(prefix) < 6:
@@ -51,7 +50,11 @@ def open_uncompressed(stream: Readable) -> tuple[str, Readable]:
     if kind in _UNSUPPORTED:
         raise BadInput(_UNSUPPORTED[kind])
     source = Prefixed(prefix, stream)
-    return kind, (Gunzip(source) if kind == "gzip" else source)
+    if kind == "gzip":
+        return kind, Gunzip(source)
+    if kind == "zstd":
+        return kind, Unzstd(source)
+    return kind, source
 
 
 class Prefixed:
@@ -121,6 +124,25 @@ class Gunzip:
             raise BadInput("trailing garbage after gzip data")
         self._z = zlib.decompressobj(16 + zlib.MAX_WBITS)
         self._input = rest
+
+
+class Unzstd:
+    """Decompress a zstd stream (concatenated frames accepted) with the ``zstandard`` package;
+    corruption and truncation are ``BadInput``."""
+
+    def __init__(self, source: Readable) -> None:
+        import zstandard  # only layers that are zstd pay for the import
+
+        self._error = zstandard.ZstdError
+        self._reader = zstandard.ZstdDecompressor().stream_reader(source, read_size=CHUNK, read_across_frames=True)
+
+    def read(self, n: int = -1, /) -> bytes:
+        if n is None or n < 0:
+            n = CHUNK
+        try:
+            return self._reader.read(n)
+        except self._error as e:
+            raise BadInput(f"invalid zstd data ({e})") from None
 
 
 class Digesting:

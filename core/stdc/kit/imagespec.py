@@ -147,6 +147,7 @@ DOCKER_LAYER_TAR = "application/vnd.docker.image.rootfs.diff.tar"
 LAYER_TYPES = {
     LAYER_TAR,
     LAYER_GZIP,
+    LAYER_ZSTD,
     DOCKER_LAYER_GZIP,
     DOCKER_LAYER_TAR,
     "application/vnd.oci.image.layer.nondistributable.v1.tar",

@@ -7,7 +7,14 @@ so every blob's digest is verified before it becomes visible, and it adds a pull
 
 References reach a backend already qualified (:func:`stdc.kit.references.qualify`):
 ``host[:port]/path[:tag][@sha256:…]``. ``settings`` is the host file's ``[registry]`` table as it
-is (``default``, ``insecure``, ``certs_dir``, ``timeout``, … — see the backend's documentation).
+is (``default``, ``insecure``, ``certs_dir``, ``timeout``, … — see the backend's documentation),
+plus what the command line chose for this call:
+
+- ``tls_verify`` (``--tls-verify``, as podman and skopeo take it): ``False`` — the registry is
+  insecure (TLS without verifying its certificate, plain http when it does not speak TLS);
+  ``True`` — verified TLS even where the backend's default would not verify (loopback and
+  ``insecure`` registries); absent or ``None`` — the backend's default: verified TLS except for
+  loopback registries (127.0.0.0/8, ::1) and those listed ``insecure``, as docker decides.
 ``progress(what, done, total)`` is called as bytes move (``what``: a short blob digest), for the
 CLI's display; it may be called from several threads at once.
 """

@@ -1,20 +1,24 @@
 """stdc registry backend ``oci``: pull and push over the OCI Distribution API.
 
 Manifests and image indexes (OCI and Docker v2 schema 2), blobs streamed into the store's
-verifying writer several at a time, uploads in one request or in chunks, cross-repository mounts,
-basic and bearer authentication with docker's credentials file, TLS with the system's CAs and a
-per-registry CA directory, plain http only for registries listed as insecure. The host file's
-``[registry]`` table configures it::
+verifying writer several at a time (a cut download resumed with a Range request), uploads in one
+request or in chunks, cross-repository mounts, basic and bearer authentication with docker's
+credentials file and credential helpers, TLS with the system's CAs and a per-registry CA
+directory; insecure registries (loopback ones, those listed, ``--tls-verify=false``) get TLS
+without verification or plain http. Proxies come from ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY``;
+429 and 5xx answers are retried with a backoff. The host file's ``[registry]`` table configures it::
 
     [registry]
     default = "registry.example:5000"      # names without a host (docker.io when unset)
-    insecure = ["127.0.0.1:5000"]          # plain http for these, never for others
+    insecure = ["10.0.0.5:5000"]           # TLS unverified or plain http (loopback: without listing)
+    tls_verify = true                      # verify TLS even for loopback and listed registries
     certs_dir = "/etc/stdc/certs.d"        # certs_dir/HOST:PORT/*.crt: CAs for that registry
     timeout = 60                           # seconds without progress before giving up
     chunk_size = 16777216                  # bigger blobs are uploaded in chunks of this size
     parallel = 4                           # blobs moved at once
 
-Modules: :mod:`.client` (HTTP, TLS, authentication), :mod:`.credentials` (config.json),
+Modules: :mod:`.client` (HTTP, TLS, proxies, retries, authentication), :mod:`.credentials`
+(config.json and credential helpers),
 :mod:`.pull`, :mod:`.push`, :mod:`.sources` (where blobs were seen, for mounts).
 """
 

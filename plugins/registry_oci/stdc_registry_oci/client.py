@@ -1,16 +1,29 @@
-"""One registry over HTTP(S): connections, TLS, the authentication challenge, errors in one line.
+"""One registry over HTTP(S): connections, TLS, proxies, retries, the authentication challenge,
+errors in one line.
 
 Standard library only (``http.client``, ``ssl``): a pull is a handful of requests and a few
-long streamed bodies, which ``http.client`` reads straight into a buffer; nothing else is needed
-and nothing is imported that a ``stdc run`` would pay for.
+long streamed bodies, which ``http.client`` reads straight into a buffer. What a library such as
+urllib3 would bring (proxies, retries) is a few lines here; what it would not (docker's https ->
+http fallback for insecure registries, resuming a cut body, waking threads blocked in a read with
+:meth:`Registry.abort`) would have to be written around it anyway.
 
-Settings (the host file's ``[registry]`` table):
+Settings (the host file's ``[registry]`` table, and the command line's ``--tls-verify``):
 
-- ``insecure = ["host:port", …]`` — plain http for these registries, never for any other;
+- ``insecure = ["host:port", …]`` — insecure registries, as docker's ``insecure-registries``:
+  TLS without verifying the certificate, falling back to plain http when the registry does not
+  speak TLS. Loopback registries (127.0.0.0/8, ::1, ``localhost``) are insecure without being
+  listed, as under docker; every other registry is verified TLS;
+- ``tls_verify`` — ``False`` (``--tls-verify=false``): this registry is insecure as above;
+  ``True``: verified TLS even for a loopback or listed registry; unset: the rule above;
 - ``certs_dir = "/etc/stdc/certs.d"`` — ``certs_dir/HOST[:PORT]/*.crt`` are CAs trusted for that
   registry besides the system's (``client.cert``/``client.key`` there: a client certificate),
   the layout docker uses in /etc/docker/certs.d;
 - ``timeout = 60`` — seconds without progress on a connection before giving up.
+
+``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY`` (or their lower-case forms) are honoured as curl
+does — loopback is proxied too unless ``NO_PROXY`` names it: https through a ``CONNECT`` tunnel,
+http in the proxy's absolute form. A GET or HEAD answered 429 or 5xx is tried again after a
+backoff (``Retry-After`` honoured, bounded).
 
 Each thread has a connection of its own (``http.client`` connections are not shared); the
 authentication state (basic credentials or bearer tokens per scope) is shared.
@@ -22,12 +35,14 @@ import base64
 import contextlib
 import glob
 import http.client
+import ipaddress
 import json
 import os
 import socket
 import ssl
 import threading
 import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -37,6 +52,10 @@ from stdc_registry_oci import credentials
 
 DEFAULT_CERTS_DIR = "/etc/stdc/certs.d"
 DEFAULT_TIMEOUT = 60.0
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+RETRIES = 3  # after the first answer: waits of 0.5, 1 and 2 s unless the registry names its own
+MAX_RETRY_WAIT = 10.0
+PROBE_TIMEOUT = 10.0  # seconds an insecure registry has to answer a TLS hello before plain http is tried
 
 
 class RegistryError(StdcError):
@@ -48,11 +67,13 @@ class Registry:
 
     def __init__(self, host: str, settings: dict, login: tuple[str, str] | None = None) -> None:
         self.host = host
-        self.insecure = host in (settings.get("insecure") or [])
+        self.insecure = is_insecure(host, settings)
         self.timeout = float(settings.get("timeout") or DEFAULT_TIMEOUT)
         self.certs_dir = settings.get("certs_dir") or DEFAULT_CERTS_DIR
-        self.scheme = "http" if self.insecure else "https"
-        self._ssl = None if self.insecure else _tls_context(os.path.join(self.certs_dir, host))
+        # an insecure registry's scheme is found on the first connection (https, else http)
+        self.scheme: str | None = None if self.insecure else "https"
+        self._ssl = _tls_context(os.path.join(self.certs_dir, host), verify=not self.insecure)
+        self._aborted = threading.Event()
         self._login = login if login is not None else credentials.lookup(host)
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -74,19 +95,37 @@ class Registry:
         expect: tuple[int, ...] = (200,),
         what: str | None = None,
     ) -> http.client.HTTPResponse:
-        """Send a request (answering one authentication challenge); return the response, body
-        unread, when its status is one of ``expect``; else raise a one-line error."""
+        """Send a request (answering one authentication challenge, trying a GET or HEAD again
+        on 429 and 5xx); return the response, body unread, when its status is one of
+        ``expect``; else raise a one-line error."""
+        for retry in range(RETRIES + 1):
+            response = self._authorized(method, path, scope, headers, body)
+            if response.status in expect or response.status not in RETRY_STATUSES:
+                break
+            if method not in ("GET", "HEAD") or retry == RETRIES:
+                break
+            with self.errors():
+                response.read()
+            if self._aborted.wait(retry_wait(response.getheader("Retry-After"), retry)):
+                raise RegistryError(f"registry {self.host}: stopped")
+        if response.status not in expect:
+            error = self._error(method, path, response, what)
+            self.discard()  # whatever is left of the error's body must not be read as the next answer
+            raise error
+        return response
+
+    def _authorized(
+        self, method: str, path: str, scope: tuple[str, ...], headers: dict[str, str] | None, body: bytes | None
+    ) -> http.client.HTTPResponse:
+        """Send a request, and once more after answering a 401's authentication challenge."""
         for attempt in range(2):
             response = self._send(method, path, {**(headers or {}), **self._authorization(scope)}, body)
             if response.status != 401 or attempt == 1:
                 break
             challenge = response.getheader("WWW-Authenticate") or ""
-            response.read()
+            with self.errors():
+                response.read()
             self._answer(challenge, scope)
-        if response.status not in expect:
-            error = self._error(method, path, response, what)
-            self.discard()  # whatever is left of the error's body must not be read as the next answer
-            raise error
         return response
 
     def open_url(self, url: str, headers: dict[str, str]) -> http.client.HTTPResponse:
@@ -96,7 +135,8 @@ class Registry:
             raise RegistryError(f"registry {self.host} redirected to plain http ({parts.netloc}); refused")
         conn = self._new_connection(parts.netloc, parts.scheme)
         with self.errors():
-            conn.request("GET", parts.path + (f"?{parts.query}" if parts.query else ""), headers=headers)
+            target = parts.path + (f"?{parts.query}" if parts.query else "")
+            conn.request("GET", conn.target(target), headers={**headers, **conn.proxy_headers})
             return conn.getresponse()
 
     def discard(self) -> None:
@@ -106,7 +146,8 @@ class Registry:
             conn.close()
 
     def abort(self) -> None:
-        """Shut every connection down, waking threads blocked reading from one."""
+        """Shut every connection down, waking threads blocked reading from one (or waiting to retry)."""
+        self._aborted.set()
         with self._lock:
             for sock in self._sockets:
                 with contextlib.suppress(OSError):
@@ -127,8 +168,9 @@ class Registry:
             yield
         except ssl.SSLCertVerificationError as e:
             raise RegistryError(
-                f"TLS: cannot verify registry {host}: {e.verify_message} "
-                f"(trust its CA: {os.path.join(self.certs_dir, host, 'ca.crt')})"
+                f"TLS: cannot verify registry {host}: {e.verify_message}; for a registry without a valid "
+                f"certificate use --tls-verify=false or list it under [registry] insecure, or put its CA in "
+                f"{os.path.join(self.certs_dir, host, 'ca.crt')}"
             ) from None
         except ssl.SSLError as e:
             raise RegistryError(f"TLS with registry {host} failed: {e.reason or e}") from None
@@ -149,20 +191,59 @@ class Registry:
 
     # -- connections --------------------------------------------------------------------------
 
-    def _connection(self) -> http.client.HTTPConnection:
+    def _connection(self) -> _HTTP | _HTTPS:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = self._local.conn = self._new_connection(self.host, self.scheme)
+            conn = self._local.conn = self._new_connection(self.host, self._scheme())
         return conn
 
-    def _new_connection(self, netloc: str, scheme: str) -> http.client.HTTPConnection:
+    def _scheme(self) -> str:
+        """``https``, or for an insecure registry that does not speak TLS ``http`` (docker's fallback)."""
+        with self._lock:
+            if self.scheme is not None:
+                return self.scheme
+        probe = self._new_connection(self.host, "https")
+        probe.timeout = min(self.timeout, PROBE_TIMEOUT)
+        try:
+            with self.errors():
+                try:
+                    probe.connect()
+                    scheme = "https"
+                except (ssl.SSLError, ConnectionResetError, BrokenPipeError):
+                    scheme = "http"  # something answered, but not TLS
+                except TimeoutError:
+                    if probe.sock is None:
+                        raise  # not even a TCP connection: no registry to fall back to
+                    scheme = "http"  # connected, but no TLS answer: a plain server waiting for a line
+        finally:
+            probe.close()
+        with self._lock:
+            self.scheme = scheme
+        return scheme
+
+    def _new_connection(self, netloc: str, scheme: str) -> _HTTP | _HTTPS:
+        """A connection to ``netloc``, through the proxy the environment names for it, if any."""
+        proxy = proxy_for(scheme, netloc)
+        address = proxy.netloc.rpartition("@")[2] if proxy else netloc
+        if proxy and not proxy.port:
+            address += ":80"
+        conn: _HTTP | _HTTPS
         if scheme == "https":
-            conn: http.client.HTTPConnection = _HTTPS(
-                netloc, timeout=self.timeout, context=self._ssl or _tls_context(None)
-            )
+            # an insecure registry's leniency ends at its own host: its storage and token
+            # service elsewhere are verified
+            lenient = self.insecure and netloc != self.host
+            conn = _HTTPS(address, timeout=self.timeout, context=_tls_context(None) if lenient else self._ssl)
         else:
-            conn = _HTTP(netloc, timeout=self.timeout)
-        conn.sockets = self._sockets  # type: ignore[attr-defined]
+            conn = _HTTP(address, timeout=self.timeout)
+        conn.sockets = self._sockets
+        conn.proxy_headers = {}
+        conn.forward = ""
+        if proxy is not None:
+            auth = _proxy_authorization(proxy)
+            if scheme == "https":
+                conn.set_tunnel(netloc, headers=auth)
+            else:
+                conn.proxy_headers, conn.forward = auth, f"http://{netloc}"
         with self._lock:
             self._connections.append(conn)
         return conn
@@ -174,7 +255,7 @@ class Registry:
                 conn = self._connection()
                 reused = conn.sock is not None
                 try:
-                    conn.request(method, path, body=body, headers=headers)
+                    conn.request(method, conn.target(path), body=body, headers={**headers, **conn.proxy_headers})
                     return conn.getresponse()
                 except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
                     conn.close()
@@ -227,7 +308,7 @@ class Registry:
         if realm.query or query:
             path += "?" + "&".join(filter(None, [realm.query, urllib.parse.urlencode(query)]))
         with self.errors():
-            conn.request("GET", path, headers=headers)
+            conn.request("GET", conn.target(path), headers={**headers, **conn.proxy_headers})
             response = conn.getresponse()
             data = response.read(1 << 20)
         conn.close()
@@ -274,21 +355,90 @@ class Registry:
 
 class _HTTP(http.client.HTTPConnection):
     """Remembers its sockets: a response that ends with ``Connection: close`` takes the socket
-    from its connection, and a blocked read on it must still be woken by :meth:`Registry.abort`."""
+    from its connection, and a blocked read on it must still be woken by :meth:`Registry.abort`.
+    Through an http proxy, requests name the whole URL (``forward`` + path) and carry
+    ``proxy_headers``."""
 
     sockets: list[socket.socket]
+    proxy_headers: dict[str, str]
+    forward: str
 
     def connect(self) -> None:
         super().connect()
         self.sockets.append(self.sock)
+
+    def target(self, path: str) -> str:
+        """What the request line names: the path, or the absolute URL for a forwarding proxy."""
+        return self.forward + path
 
 
 class _HTTPS(http.client.HTTPSConnection):
     sockets: list[socket.socket]
+    proxy_headers: dict[str, str]
+    forward: str
 
     def connect(self) -> None:
         super().connect()
         self.sockets.append(self.sock)
+
+    def target(self, path: str) -> str:
+        """The path (a proxy, if any, is a ``CONNECT`` tunnel)."""
+        return path
+
+
+def is_insecure(host: str, settings: dict) -> bool:
+    """Whether ``host`` (``host[:port]``) is an insecure registry: ``tls_verify`` when set, else
+    listed under ``insecure`` or on loopback (127.0.0.0/8, ::1, localhost), as docker decides."""
+    verify = settings.get("tls_verify")
+    if verify is not None:
+        return not verify
+    if host in (settings.get("insecure") or []):
+        return True
+    name = urllib.parse.urlsplit(f"//{host}").hostname or ""
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def proxy_for(scheme: str, netloc: str) -> urllib.parse.SplitResult | None:
+    """The proxy ``HTTPS_PROXY``/``HTTP_PROXY`` (or lower case) name for ``scheme://netloc``,
+    unless ``NO_PROXY`` (or ``no_proxy``) covers it."""
+    proxies = urllib.request.getproxies_environment()
+    url = proxies.get(scheme)
+    if not url or urllib.request.proxy_bypass_environment(netloc, proxies):
+        return None
+    parts = urllib.parse.urlsplit(url if "://" in url else f"http://{url}")
+    if parts.scheme != "http":
+        raise RegistryError(f"proxy {url}: only http:// proxies are supported")
+    return parts
+
+
+def _proxy_authorization(proxy: urllib.parse.SplitResult) -> dict[str, str]:
+    if proxy.username is None:
+        return {}
+    user = urllib.parse.unquote(proxy.username)
+    password = urllib.parse.unquote(proxy.password or "")
+    return {"Proxy-Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def retry_wait(retry_after: str | None, retry: int) -> float:
+    """Seconds to wait before retry number ``retry`` (0 first): the registry's ``Retry-After``
+    (seconds or an HTTP date) when it gives one, else 0.5 s doubling; never above 10 s."""
+    wait = 0.5 * 2**retry
+    if retry_after:
+        text = retry_after.strip()
+        if text.isdigit():
+            wait = float(text)
+        else:
+            import email.utils
+            import time
+
+            with contextlib.suppress(TypeError, ValueError):
+                wait = email.utils.parsedate_to_datetime(text).timestamp() - time.time()
+    return min(max(wait, 0.0), MAX_RETRY_WAIT)
 
 
 def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
@@ -324,9 +474,13 @@ def _error_message(body: bytes) -> str:
         return ""
 
 
-def _tls_context(cert_dir: str | None) -> ssl.SSLContext:
-    """The system's CAs, plus ``cert_dir/*.crt`` and a client certificate when there is one."""
+def _tls_context(cert_dir: str | None, verify: bool = True) -> ssl.SSLContext:
+    """The system's CAs, plus ``cert_dir/*.crt`` and a client certificate when there is one;
+    ``verify=False`` (an insecure registry): any server certificate accepted."""
     context = ssl.create_default_context()
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
     if cert_dir and os.path.isdir(cert_dir):
         for ca in sorted(glob.glob(os.path.join(cert_dir, "*.crt"))):
             context.load_verify_locations(cafile=ca)

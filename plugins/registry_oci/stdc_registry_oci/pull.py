@@ -10,7 +10,9 @@ clean and nothing half-downloaded is ever listed.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
+import ssl
 import threading
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from typing import Any
@@ -26,6 +28,7 @@ ACCEPT = ", ".join((imagespec.MANIFEST, imagespec.DOCKER_MANIFEST, imagespec.IND
 MANIFEST_LIMIT = 4 << 20  # what distribution itself accepts
 DEFAULT_PARALLEL = 4
 _BUFFER = 1 << 20
+RESUMES = 3  # a blob whose connection is cut is resumed this many times
 _REDIRECTS = (301, 302, 303, 307, 308)
 
 
@@ -176,6 +179,8 @@ def _download_all(
 def _download(
     registry: Registry, repo: str, store: Any, desc: dict, scope: tuple[str, ...], progress: Any, stop: threading.Event
 ) -> None:
+    """Stream one blob into the store; a connection cut mid-blob is resumed (a ``Range`` request
+    from where it stopped, up to :data:`RESUMES` times), and the digest checked over the whole."""
     digest, size = desc["digest"], desc["size"]
     short = digest[7:19]
     if store.has_blob(digest):
@@ -183,34 +188,19 @@ def _download(
         return
     progress(short, 0, size)
     try:
-        response = registry.request(
-            "GET", f"/v2/{repo}/blobs/{digest}", scope, expect=(200, *_REDIRECTS), what=f"blob {digest}"
-        )
-        if response.status in _REDIRECTS:
-            location = response.getheader("Location") or ""
-            response.read()
-            response = registry.open_url(_absolute(registry, location), {"User-Agent": "stdc"})
-            if response.status != 200:
-                raise RegistryError(f"registry {registry.host}: blob {digest}: storage answered {response.status}")
-        length = response.getheader("Content-Length")
-        if length is not None and length.isdigit() and int(length) != size:
-            raise RegistryError(f"registry {registry.host} sent {length} bytes for blob {digest} of {size}")
-        buffer = memoryview(bytearray(_BUFFER))
         with store.blob_writer() as writer:
-            done = 0
-            with registry.errors():
-                while n := response.readinto(buffer):
-                    if stop.is_set():
-                        raise _Stopped
-                    writer.write(buffer[:n])
-                    done += n
-                    if done > size:
-                        raise RegistryError(f"registry {registry.host} sent more than {size} bytes for blob {digest}")
-                    progress(short, done, size)
-            if done < size:
-                raise RegistryError(
-                    f"registry {registry.host} cut the connection after {done} of {size} bytes of {short}"
-                )
+            done = resumes = 0
+            while True:
+                response = _open_blob(registry, repo, digest, size, scope, done)
+                done = _copy(registry, response, writer, digest, size, done, progress, stop)
+                if done == size:
+                    break
+                registry.discard()
+                if resumes == RESUMES:
+                    raise RegistryError(
+                        f"registry {registry.host} cut the connection after {done} of {size} bytes of {short}"
+                    )
+                resumes += 1
             try:
                 writer.commit(digest, size)
             except BadInput as e:
@@ -218,6 +208,71 @@ def _download(
     except BaseException:
         registry.discard()  # the body may be half read: this connection cannot be reused
         raise
+
+
+def _open_blob(
+    registry: Registry, repo: str, digest: str, size: int, scope: tuple[str, ...], offset: int
+) -> http.client.HTTPResponse:
+    """GET the blob (from ``offset`` on: a ``Range`` request), following a redirect to storage;
+    the response's body starts at ``offset`` (a registry that ignored the range has its first
+    bytes skipped)."""
+    headers = {"Range": f"bytes={offset}-"} if offset else {}
+    response = registry.request(
+        "GET", f"/v2/{repo}/blobs/{digest}", scope, headers, expect=(200, 206, *_REDIRECTS), what=f"blob {digest}"
+    )
+    if response.status in _REDIRECTS:
+        location = response.getheader("Location") or ""
+        with registry.errors():
+            response.read()
+        response = registry.open_url(_absolute(registry, location), {"User-Agent": "stdc", **headers})
+        if response.status not in (200, 206):
+            raise RegistryError(f"registry {registry.host}: blob {digest}: storage answered {response.status}")
+    length = response.getheader("Content-Length")
+    start = offset if response.status == 206 else 0
+    if response.status == 206 and not (response.getheader("Content-Range") or "").startswith(f"bytes {offset}-"):
+        raise RegistryError(f"registry {registry.host} answered a resumed download of {digest} with another range")
+    if length is not None and length.isdigit() and start + int(length) != size:
+        raise RegistryError(f"registry {registry.host} sent {length} bytes for blob {digest} of {size}")
+    with registry.errors():
+        skip = offset - start
+        while skip:
+            skipped = len(response.read(min(skip, _BUFFER)))
+            if not skipped:
+                raise RegistryError(f"registry {registry.host} cut the connection while resuming {digest}")
+            skip -= skipped
+    return response
+
+
+def _copy(
+    registry: Registry,
+    response: http.client.HTTPResponse,
+    writer: Any,
+    digest: str,
+    size: int,
+    done: int,
+    progress: Any,
+    stop: threading.Event,
+) -> int:
+    """Write the body into ``writer``; return how many bytes of the blob it now holds (less
+    than ``size`` when the connection was cut)."""
+    buffer = memoryview(bytearray(_BUFFER))
+    with registry.errors():
+        while True:
+            try:
+                n = response.readinto(buffer)
+            except (http.client.IncompleteRead, ConnectionResetError, ssl.SSLEOFError):
+                if stop.is_set():
+                    raise _Stopped from None
+                return done
+            if stop.is_set():
+                raise _Stopped
+            if not n:
+                return done
+            writer.write(buffer[:n])
+            done += n
+            if done > size:
+                raise RegistryError(f"registry {registry.host} sent more than {size} bytes for blob {digest}")
+            progress(digest[7:19], done, size)
 
 
 def _absolute(registry: Registry, location: str) -> str:
