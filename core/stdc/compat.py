@@ -10,11 +10,13 @@ before. The table goes in the release after next; nothing in stdc itself uses th
 from __future__ import annotations
 
 import importlib
-import importlib.abc
 import importlib.machinery
 import sys
 import warnings
-from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from types import ModuleType
 
 #: old name -> new name
 MOVED = {
@@ -54,7 +56,9 @@ MOVED = {
 }
 
 
-class _Alias(importlib.abc.Loader):
+class _Alias:
+    """The loader of an old name (a plain class: importlib.abc costs ~20 ms of every start)."""
+
     def __init__(self, new: str) -> None:
         self.new = new
 
@@ -70,7 +74,7 @@ class _Alias(importlib.abc.Loader):
         pass  # the module is the new one, run already
 
 
-class MovedFinder(importlib.abc.MetaPathFinder):
+class MovedFinder:
     """Finds an old name of :data:`MOVED` and hands back the module under its new name."""
 
     def find_spec(self, fullname: str, path: object, target: object = None) -> importlib.machinery.ModuleSpec | None:
