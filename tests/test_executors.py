@@ -15,10 +15,7 @@ from stdc.testing.executor_suite import Cli, _wait_for
 EXECUTORS = ["native", "lxc"]
 
 #: bugs the suite found, reported to their owners; strict: a fix makes the entry fail until removed
-KNOWN_FAILURES: dict[tuple[str, str], str] = {
-    ("test_terminal_payload_is_pid_1", "lxc"): "liblxc setsid()s the init right before exec and never gives it a "
-    "controlling terminal (only init.lxc's child gets one): a -t payload runs under init.lxc",
-}
+KNOWN_FAILURES: dict[tuple[str, str], str] = {}
 
 
 def test_lxc_without_binding_is_not_usable_and_touches_nothing(tmp_path):

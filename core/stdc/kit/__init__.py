@@ -16,6 +16,7 @@ PUBLISHED: dict[str, str] = {
     "mounts": "Mount descriptions as storage drivers return them, and performing them in order",
     "child": "The first steps of a container's init in a forked child, and its report pipe",
     "console": "The payload's terminal from the container's devpts, its master sent over the console socket",
+    "cprograms": "The C programs stdc ships as source, built on first use: the monitor, the terminal init",
     "cgroups": "A container's cgroups read, frozen and removed: usage, processes, freeze, OOM kills, removal",
     "cgroupsettings": "The spec's linux.resources as cgroup v1 or v2 settings (controller, file, value)",
     "cgrouphooks": "exec_stats, exec_processes and exec_pause for any executor using the spec's cgroup",

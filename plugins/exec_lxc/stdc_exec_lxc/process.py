@@ -15,11 +15,13 @@ With ``process.terminal`` the payload's terminal is LXC's console: liblxc alloca
 container's own devpts instance (``/dev/pts/0``), bind-mounts it on ``/dev/console`` and relays
 it to the monitor's controlling terminal, a pseudo-terminal allocated here whose master goes over
 the console socket (see :mod:`stdc.kit.console`); liblxc passes the monitor's size changes on
-(SIGWINCH). The payload runs under liblxc's own init (``init.lxc``, pid 1, as ``docker run
---init`` would), which makes it a session leader with the console as its controlling terminal:
-liblxc ``setsid()``s an application container's init right before executing it and never gives
-it one itself, so a payload run as pid 1 would get no ctrl-c. As liblxc's init cannot report a
-failed exec, the payload is looked up in the root filesystem beforehand (127/126 as usual).
+(SIGWINCH). liblxc ``setsid()``s the container's init right before executing it and never gives
+it a controlling terminal, so a payload executed directly would get no ctrl-c: the init is
+:mod:`stdc.kit.cprograms`' terminal init instead, which takes the console (its stdin) as its
+controlling terminal and executes the payload, pid 1 from then on as under docker. It is
+executed from a descriptor the monitor opened on the host (``/proc/self/fd/N``, close-on-exec),
+so nothing is added to the container's filesystem. As it cannot report a failed exec through
+liblxc, the payload is looked up in the root filesystem beforehand (127/126 as usual).
 
 The child reports on a socket: ``S`` when it calls ``start``, ``R`` when the container ran, or
 ``CODE MESSAGE`` when it could not be started.
@@ -39,7 +41,7 @@ import time
 from typing import Any, NoReturn
 
 from stdc.errors import PayloadError, StdcError
-from stdc.kit import child, rootpath, syscalls
+from stdc.kit import child, cprograms, rootpath, syscalls
 from stdc.kit.console import console_size, send_master, set_size
 from stdc.kit.mounts import Mount, mount_all
 from stdc.kit.ocispec import DEFAULT_PATH
@@ -64,12 +66,13 @@ def start(
 ) -> int:
     """Start the container; return the LXC monitor's pid once the payload is executed."""
     plan = Plan(container_id, bundle, spec)
+    init = cprograms.terminal_init(bundle) if plan.terminal else None
     relay = None
     if plan.terminal and console_socket is not None:
         relay = _console_relay(console_socket, console_size(spec.get("process") or {}))
         stdio = (relay, relay, relay)
     try:
-        return _start(plan, rootfs_mounts, stdio, relay is not None)
+        return _start(plan, rootfs_mounts, stdio, relay is not None, init)
     finally:
         if relay is not None:
             os.close(relay)
@@ -103,8 +106,9 @@ def _no_second_carriage_return(relay: int) -> None:
     fcntl.ioctl(relay, _TIOCSLCKTRMIOS, struct.pack("4IB19s", 0, termios.ONLCR, 0, 0, 0, bytes(19)))
 
 
-def _start(plan: Plan, rootfs_mounts: list[Mount], stdio: tuple[int, int, int], relayed: bool) -> int:
-    """Fork the LXC monitor; return its pid once the payload is executed."""
+def _start(plan: Plan, rootfs_mounts: list[Mount], stdio: tuple[int, int, int], relayed: bool, init: str | None) -> int:
+    """Fork the LXC monitor; return its pid once the payload is executed (through ``init``, the
+    terminal init, when there is one)."""
     os.makedirs(os.path.join(plan.lxcpath, plan.name), mode=0o700, exist_ok=True)
     with contextlib.suppress(FileNotFoundError):
         os.unlink(os.path.join(plan.lxcpath, plan.name, LOG_FILE))  # a fresh log: it explains this start
@@ -119,7 +123,7 @@ def _start(plan: Plan, rootfs_mounts: list[Mount], stdio: tuple[int, int, int], 
         raise
     if pid == 0:  # pragma: no cover - the LXC monitor
         os.close(report_r)
-        _monitor(plan, rootfs_mounts, stdio, report_w, relayed)
+        _monitor(plan, rootfs_mounts, stdio, report_w, relayed, init)
     os.close(report_w)
     try:
         _wait_until_executed(plan, report_r)
@@ -170,17 +174,27 @@ def _wait_until_executed(plan: Plan, report_r: int) -> None:
 
 
 def _monitor(
-    plan: Plan, rootfs_mounts: list[Mount], stdio: tuple[int, int, int], report_w: int, relayed: bool
+    plan: Plan,
+    rootfs_mounts: list[Mount],
+    stdio: tuple[int, int, int],
+    report_w: int,
+    relayed: bool,
+    init: str | None,
 ) -> NoReturn:
     """The forked child: build the container with LXC, run it, exit with the payload's status
     (``relayed``: stdio is the terminal liblxc relays the console to, made ours to open as
-    /dev/tty)."""
+    /dev/tty; ``init``: the terminal init to execute the payload through)."""
     code, message = 125, "lxc: container start failed"
     try:
         report_w = child.own_process(stdio, report_w, relayed)
+        cmd = tuple(plan.args)
+        if init is not None:
+            # inherited by the container's init, which executes it by its /proc path: the kernel
+            # opens it before closing it (close-on-exec), and the payload never sees it
+            cmd = (f"/proc/self/fd/{os.open(init, os.O_RDONLY | os.O_CLOEXEC)}", *cmd)
         c = _prepare(plan, rootfs_mounts, relayed)
         _send(report_w, b"S")
-        ran = c.start(useinit=plan.terminal, daemonize=False, close_fds=False, cmd=tuple(plan.args))
+        ran = c.start(useinit=False, daemonize=False, close_fds=False, cmd=cmd)
         if ran:
             status = binding.error_num(c, plan.name)
             with contextlib.suppress(OSError):
@@ -303,13 +317,16 @@ def _failure(plan: Plan) -> tuple[int, str]:
         lines = []
     name = plan.args[0]
     for line in lines:
-        if 'Failed to exec "' in line:
-            reason = line.split(" - ")[-2] if line.count(" - ") >= 2 else ""
-            if reason.startswith("No such file or directory") or reason.startswith("Not a directory"):
-                if "/" not in name:
-                    return 127, f'exec: "{name}": executable file not found in $PATH'
-                return 127, f'exec: "{name}": no such file or directory'
-            return 126, f'exec: "{name}": {reason.lower() or "cannot execute"}'
+        if 'Failed to exec "' not in line:
+            continue
+        reason = line.split(" - ")[-2] if line.count(" - ") >= 2 else ""
+        if 'Failed to exec "/proc/self/fd/' in line:  # the terminal init itself
+            return 125, f"lxc: cannot execute the terminal init: {reason.lower() or 'unknown reason'}"
+        if reason.startswith("No such file or directory") or reason.startswith("Not a directory"):
+            if "/" not in name:
+                return 127, f'exec: "{name}": executable file not found in $PATH'
+            return 127, f'exec: "{name}": no such file or directory'
+        return 126, f'exec: "{name}": {reason.lower() or "cannot execute"}'
     detail = lines[0].split(" - ", 1)[-1] if lines else "liblxc gave no reason"
     return 125, f"lxc: container start failed: {detail}"
 
