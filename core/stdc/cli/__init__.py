@@ -25,6 +25,7 @@ _AREAS = (
     "registry_commands",
     "info_commands",
     "volume_commands",
+    "system_commands",
 )
 
 

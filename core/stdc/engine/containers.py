@@ -194,7 +194,9 @@ def _has_terminal(engine: Engine, c: Container) -> bool:
 
 def stop(engine: Engine, ref: str, timeout: float = 10) -> None:
     """SIGTERM, then SIGKILL after ``timeout`` seconds; returns once it is cleaned up."""
-    teardown.stop(engine, engine.container(ref), timeout)
+    c = engine.container(ref)
+    teardown.stop(engine, c, timeout)
+    engine.record_container(c, "stop")
 
 
 def kill(engine: Engine, ref: str, sig: int = signals.SIGKILL) -> None:
@@ -217,6 +219,7 @@ def restart(engine: Engine, ref: str, timeout: float = 10) -> None:
     c = engine.container(ref)
     teardown.stop(engine, c, timeout)
     start(engine, c.id)
+    engine.record_container(c, "restart")
 
 
 def _running(engine: Engine, ref: str) -> Container:
@@ -232,6 +235,7 @@ def pause(engine: Engine, ref: str) -> None:
     if c.paused:
         raise Conflict(f"container {c.name} is already paused")
     teardown.set_paused(engine, c, True)
+    engine.record_container(c, "pause")
 
 
 def unpause(engine: Engine, ref: str) -> None:
@@ -240,6 +244,7 @@ def unpause(engine: Engine, ref: str) -> None:
     if not c.paused:
         raise Conflict(f"container {c.name} is not paused")
     teardown.set_paused(engine, c, False)
+    engine.record_container(c, "unpause")
 
 
 def rename(engine: Engine, ref: str, name: str) -> None:
@@ -252,6 +257,8 @@ def rename(engine: Engine, ref: str, name: str) -> None:
     if name == c.name:
         raise Conflict(f"Renaming a container with the same name as its current name ({name})")
     engine.state.rename(c.id, name)
+    old_name, c.name = c.name, name
+    engine.record_container(c, "rename", oldName=old_name)
 
 
 def list_containers(engine: Engine, all: bool = False) -> list[Container]:

@@ -241,7 +241,12 @@ def populate(engine: Engine, c: Container, asked: VolumePlan) -> None:
 
 def create(engine: Engine, name: str) -> dict:
     """Create the named volume (nothing happens if it exists); return its description."""
-    return engine.volumes.create(name)
+    store = engine.volumes
+    existed = store.exists(name)
+    described = store.create(name)
+    if not existed:
+        engine.record("volume", "create", name, {"driver": "local"})
+    return described
 
 
 def list_volumes(engine: Engine) -> list[str]:
@@ -258,3 +263,4 @@ def inspect(engine: Engine, names: list[str]) -> list[dict]:
 def remove(engine: Engine, name: str) -> None:
     """Remove a volume and its content; refused while a container (even stopped) uses it."""
     engine.volumes.remove(name, users_of(engine.state.all(), name))
+    engine.record("volume", "destroy", name, {"driver": "local"})
