@@ -26,6 +26,7 @@ _AREAS = (
     "info_commands",
     "volume_commands",
     "system_commands",
+    "prune_commands",
 )
 
 

@@ -48,3 +48,80 @@ def events(since: str | None, until: str | None, filters: tuple[str, ...], fmt: 
     for doc in stream:
         line = json.dumps(doc) if fmt == "{{json .}}" else template.execute(doc) if template else event_line(doc)
         click.echo(line)
+
+
+@cli.group(context_settings=CONTEXT)
+def system() -> None:
+    """Manage the root as a whole: df, prune (and, as top-level commands, info and events)."""
+
+
+def _reclaim(size: int, reclaimable: int) -> str:
+    from stdc.cli.prune_commands import human_size
+
+    share = f" ({round(100 * reclaimable / size)}%)" if size else ""
+    return f"{human_size(reclaimable)}{share}"
+
+
+@system.command("df")
+@click.option("-v", "--verbose", is_flag=True, help="Show every image, container and volume.")
+@click.option("--format", "fmt", metavar="TEMPLATE", help="A Go template per row, e.g. '{{json .}}'.")
+def system_df(verbose: bool, fmt: str | None) -> None:
+    """Show what images, containers and local volumes take, and what pruning would free."""
+    from stdc.cli import formatting
+    from stdc.cli.prune_commands import human_size
+    from stdc.engine import disk_usage
+
+    usage = disk_usage.disk_usage(current_engine())
+    rows = disk_usage.summary(usage)
+    if fmt:
+        from stdc.cli import gotemplate
+
+        template = gotemplate.parse(fmt)
+        for row in rows:
+            click.echo(json.dumps(row) if fmt == "{{json .}}" else template.execute(row))
+        return
+    if not verbose:
+        table = [
+            (r["Type"], r["TotalCount"], r["Active"], human_size(r["Size"]), _reclaim(r["Size"], r["Reclaimable"]))
+            for r in rows
+        ]
+        click.echo(formatting.table(("TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"), table))
+        return
+    images = []
+    for i in usage["Images"]:
+        unique = i["Size"] - i["SharedSize"]
+        for tag in i["RepoTags"] or ["<none>:<none>"]:
+            repo, _, name = tag.rpartition(":")
+            images.append(
+                (
+                    repo,
+                    name,
+                    i["Id"].split(":")[-1][:12],
+                    formatting.ago(i["Created"]),
+                    human_size(i["Size"]),
+                    human_size(i["SharedSize"]),
+                    human_size(unique),
+                    i["Containers"],
+                )
+            )
+    click.echo("Images space usage:\n")
+    header = ("REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE", "SHARED SIZE", "UNIQUE SIZE", "CONTAINERS")
+    click.echo(formatting.table(header, images))
+    click.echo("\nContainers space usage:\n")
+    containers = [
+        (
+            c["Id"][:12],
+            c["Image"],
+            formatting.command(c["Command"].split()),
+            human_size(c["SizeRw"] or 0),
+            formatting.ago(c["Created"]),
+            c["State"],
+            c["Names"][0],
+        )
+        for c in usage["Containers"]
+    ]
+    click.echo(formatting.table(("CONTAINER ID", "IMAGE", "COMMAND", "SIZE", "CREATED", "STATUS", "NAMES"), containers))
+    click.echo("\nLocal Volumes space usage:\n")
+    volumes = [(v["Name"], v["UsageData"]["RefCount"], human_size(v["UsageData"]["Size"])) for v in usage["Volumes"]]
+    click.echo(formatting.table(("VOLUME NAME", "LINKS", "SIZE"), volumes))
+    click.echo("\nBuild cache usage: 0B")

@@ -109,7 +109,11 @@ class Volumes:
         except FileNotFoundError:
             raise NotFound(f"no such volume: {name}") from None
         created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(meta.get("CreatedAt", 0)))
-        return {"Name": name, "Driver": "local", "Mountpoint": self.path(name), "CreatedAt": created, "Scope": "local"}
+        described = {"Name": name, "Driver": "local", "Mountpoint": self.path(name), "CreatedAt": created}
+        described.update(Labels=meta.get("Labels") or {}, Scope="local")
+        if meta.get("Anonymous"):
+            described["Anonymous"] = True
+        return described
 
     def names(self) -> list[str]:
         if not os.path.isdir(self.dir):
