@@ -13,6 +13,7 @@ import sys
 
 import click
 
+from stdc.cli import formatting
 from stdc.cli.group import CONTEXT, cli, current_engine
 from stdc.cli.system_commands import system
 from stdc.cli.volume_commands import volume
@@ -21,16 +22,6 @@ _FORCE = click.option("-f", "--force", is_flag=True, help="Do not prompt for con
 _FILTER = click.option(
     "--filter", "filters", multiple=True, metavar="KEY=VALUE", help="until=TIME, label=KEY[=VALUE], label!=..."
 )
-
-
-def human_size(n: float) -> str:
-    """Docker's go-units ``HumanSize``: four significant digits, decimal units (``212B``, ``16.43MB``)."""
-    units = ("B", "kB", "MB", "GB", "TB", "PB")
-    i = 0
-    while n >= 1000 and i < len(units) - 1:
-        n /= 1000
-        i += 1
-    return f"{n:.4g}{units[i]}"
 
 
 def confirmed(force: bool, warning: str) -> bool:
@@ -70,7 +61,7 @@ def container_prune(force: bool, filters: tuple[str, ...]) -> None:
         return
     pruned = pruning.containers(current_engine(), list(filters))
     report("Containers", pruned.deleted)
-    click.echo(f"Total reclaimed space: {human_size(pruned.reclaimed)}")
+    click.echo(f"Total reclaimed space: {formatting.human_size(pruned.reclaimed)}")
 
 
 @cli.group(context_settings=CONTEXT)
@@ -95,7 +86,7 @@ def image_prune(all_: bool, force: bool, filters: tuple[str, ...]) -> None:
         return
     pruned = pruning.images(current_engine(), all=all_, filters=list(filters))
     report("Images", pruned.deleted)
-    click.echo(f"Total reclaimed space: {human_size(pruned.reclaimed)}")
+    click.echo(f"Total reclaimed space: {formatting.human_size(pruned.reclaimed)}")
 
 
 @volume.command("prune")
@@ -111,7 +102,7 @@ def volume_prune(all_: bool, force: bool, filters: tuple[str, ...]) -> None:
         return
     pruned = pruning.volumes(current_engine(), all=all_, filters=list(filters))
     report("Volumes", pruned.deleted)
-    click.echo(f"Total reclaimed space: {human_size(pruned.reclaimed)}")
+    click.echo(f"Total reclaimed space: {formatting.human_size(pruned.reclaimed)}")
 
 
 @system.command("prune")
@@ -140,4 +131,4 @@ def system_prune(all_: bool, with_volumes: bool, force: bool, filters: tuple[str
         report("Volumes", found["Volumes"].deleted)
         reclaimed += found["Volumes"].reclaimed
     report("Images", found["Images"].deleted)
-    click.echo(f"Total reclaimed space: {human_size(reclaimed)}")
+    click.echo(f"Total reclaimed space: {formatting.human_size(reclaimed)}")

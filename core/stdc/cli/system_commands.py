@@ -56,10 +56,10 @@ def system() -> None:
 
 
 def _reclaim(size: int, reclaimable: int) -> str:
-    from stdc.cli.prune_commands import human_size
+    from stdc.cli import formatting
 
     share = f" ({round(100 * reclaimable / size)}%)" if size else ""
-    return f"{human_size(reclaimable)}{share}"
+    return f"{formatting.human_size(reclaimable)}{share}"
 
 
 @system.command("df")
@@ -68,7 +68,6 @@ def _reclaim(size: int, reclaimable: int) -> str:
 def system_df(verbose: bool, fmt: str | None) -> None:
     """Show what images, containers and local volumes take, and what pruning would free."""
     from stdc.cli import formatting
-    from stdc.cli.prune_commands import human_size
     from stdc.engine import disk_usage
 
     usage = disk_usage.disk_usage(current_engine())
@@ -82,7 +81,13 @@ def system_df(verbose: bool, fmt: str | None) -> None:
         return
     if not verbose:
         table = [
-            (r["Type"], r["TotalCount"], r["Active"], human_size(r["Size"]), _reclaim(r["Size"], r["Reclaimable"]))
+            (
+                r["Type"],
+                r["TotalCount"],
+                r["Active"],
+                formatting.human_size(r["Size"]),
+                _reclaim(r["Size"], r["Reclaimable"]),
+            )
             for r in rows
         ]
         click.echo(formatting.table(("TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"), table))
@@ -98,9 +103,9 @@ def system_df(verbose: bool, fmt: str | None) -> None:
                     name,
                     i["Id"].split(":")[-1][:12],
                     formatting.ago(i["Created"]),
-                    human_size(i["Size"]),
-                    human_size(i["SharedSize"]),
-                    human_size(unique),
+                    formatting.human_size(i["Size"]),
+                    formatting.human_size(i["SharedSize"]),
+                    formatting.human_size(unique),
                     i["Containers"],
                 )
             )
@@ -113,7 +118,7 @@ def system_df(verbose: bool, fmt: str | None) -> None:
             c["Id"][:12],
             c["Image"],
             formatting.command(c["Command"].split()),
-            human_size(c["SizeRw"] or 0),
+            formatting.human_size(c["SizeRw"] or 0),
             formatting.ago(c["Created"]),
             c["State"],
             c["Names"][0],
@@ -122,6 +127,8 @@ def system_df(verbose: bool, fmt: str | None) -> None:
     ]
     click.echo(formatting.table(("CONTAINER ID", "IMAGE", "COMMAND", "SIZE", "CREATED", "STATUS", "NAMES"), containers))
     click.echo("\nLocal Volumes space usage:\n")
-    volumes = [(v["Name"], v["UsageData"]["RefCount"], human_size(v["UsageData"]["Size"])) for v in usage["Volumes"]]
+    volumes = [
+        (v["Name"], v["UsageData"]["RefCount"], formatting.human_size(v["UsageData"]["Size"])) for v in usage["Volumes"]
+    ]
     click.echo(formatting.table(("VOLUME NAME", "LINKS", "SIZE"), volumes))
     click.echo("\nBuild cache usage: 0B")

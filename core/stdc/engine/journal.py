@@ -158,5 +158,5 @@ def from_hook(hook: str, kwargs: dict[str, Any]) -> tuple[str, str, str, dict[st
             attrs["exitCode"] = kwargs.get("exit_code")
         return kind, action, described["Id"], attrs
     if hook == "stdc_image_added":
-        return "image", kwargs["how"], kwargs["reference"] or kwargs["digest"], {"name": kwargs["reference"]}
+        return "image", kwargs["how"], kwargs["reference"] or kwargs["digest"], {"name": kwargs["reference"] or None}
     return None
