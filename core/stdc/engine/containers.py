@@ -195,8 +195,10 @@ def _has_terminal(engine: Engine, c: Container) -> bool:
 def stop(engine: Engine, ref: str, timeout: float = 10) -> None:
     """SIGTERM, then SIGKILL after ``timeout`` seconds; returns once it is cleaned up."""
     c = engine.container(ref)
+    was_running = c.running
     teardown.stop(engine, c, timeout)
-    engine.record_container(c, "stop")
+    if was_running:  # docker: stopping a stopped container is "not modified", no event
+        engine.record_container(c, "stop")
 
 
 def kill(engine: Engine, ref: str, sig: int = signals.SIGKILL) -> None:
