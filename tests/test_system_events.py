@@ -97,6 +97,9 @@ def test_events_of_images_volumes_and_networks(stdc):
     assert "status" not in volumes[0]  # docker's legacy fields are for containers and images only
     networks = [e["Action"] for e in _events(stdc, t0, "-f", "network=ev-net")]
     assert networks == ["create", "destroy"]
+    stdc("run", "--rm", "--network", "none", "-v", "ev-auto:/data", "base", "true")  # run -v makes it
+    stdc("volume", "rm", "ev-auto")
+    assert [e["Action"] for e in _events(stdc, t0, "-f", "volume=ev-auto")] == ["create", "destroy"]
 
 
 def test_events_follow_another_process_running_a_container(stdc):

@@ -107,7 +107,7 @@ def create(engine: Engine, opts: RunOptions) -> Container:
         devices.grant(spec, granted)
         with open(os.path.join(bundle, "config.json"), "w") as f:
             json.dump(spec, f, indent=1)
-        volumes.make(engine.volumes, asked.create)  # made once the name is known to be free
+        volumes.make(engine, asked.create)  # made once the name is known to be free
         volumes.populate(engine, c, asked)
     except BaseException:
         teardown.discard(engine, c)

@@ -208,10 +208,10 @@ def plan(volumes: Iterable[str], tmpfs: Iterable[str], read_only: bool, store: V
     return result
 
 
-def make(store: Volumes, names: Iterable[str]) -> None:
+def make(engine: Engine, names: Iterable[str]) -> None:
     """Create the named volumes a container asked for and that do not exist yet."""
     for name in names:
-        store.create(name)
+        create(engine, name)
 
 
 def populate(engine: Engine, c: Container, asked: VolumePlan) -> None:
