@@ -186,13 +186,16 @@ def volumes(engine: Engine, all: bool = False, filters: list[str] | None = None)
 
 def system(engine: Engine, all: bool = False, with_volumes: bool = False, filters: list[str] | None = None) -> dict:
     """``system prune``: stopped containers, unused networks, dangling images (``all``: every
-    unused image) and, ``with_volumes``, unused anonymous volumes. Returns ``{"Containers":
+    unused image) and, ``with_volumes``, unused anonymous volumes; with ``filters``, networks
+    stay (their prune has no filters yet). Returns ``{"Containers":
     Pruned, "Networks": [names], "Volumes": Pruned, "Images": Pruned}``."""
     from stdc.engine import networks
 
     pairs = filters or []
     found: dict[str, Any] = {"Containers": containers(engine, pairs)}
-    found["Networks"] = networks.prune(engine)
+    # networks.prune takes no filters: a filtered system prune leaves networks alone rather than
+    # removing more than it was asked to
+    found["Networks"] = [] if pairs else networks.prune(engine)
     if with_volumes:
         found["Volumes"] = volumes(engine, filters=[p for p in pairs if p.startswith("label")])
     found["Images"] = images(engine, all=all, filters=pairs)
