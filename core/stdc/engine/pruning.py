@@ -87,7 +87,7 @@ def containers(engine: Engine, filters: list[str] | None = None) -> Pruned:
         size = writable_size(engine, c) or 0
         try:
             teardown.remove(engine, c)
-        except (NotFound, StdcError):
+        except StdcError:
             continue  # removed or started meanwhile
         pruned.deleted.append(c.id)
         pruned.reclaimed += size
@@ -177,7 +177,7 @@ def volumes(engine: Engine, all: bool = False, filters: list[str] | None = None)
         size = volume_size(engine, name)
         try:
             volume_verbs.remove(engine, name)
-        except (NotFound, StdcError):
+        except StdcError:
             continue
         pruned.deleted.append(name)
         pruned.reclaimed += size
