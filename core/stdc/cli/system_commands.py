@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
+import sys
 
 import click
 
@@ -45,9 +47,12 @@ def events(since: str | None, until: str | None, filters: tuple[str, ...], fmt: 
 
         template = gotemplate.parse(fmt)
     stream = event_query.events(current_engine(), since=since, until=until, filters=list(filters), follow=True)
-    for doc in stream:
-        line = json.dumps(doc) if fmt == "{{json .}}" else template.execute(doc) if template else event_line(doc)
-        click.echo(line)
+    try:
+        for doc in stream:
+            line = json.dumps(doc) if fmt == "{{json .}}" else template.execute(doc) if template else event_line(doc)
+            click.echo(line)
+    except BrokenPipeError:  # `stdc events | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 @cli.group(context_settings=CONTEXT)
