@@ -32,7 +32,10 @@ def own(stdc) -> Iterator[object]:
         leftovers = in_root("ps", "-aq", "--no-trunc", check=False).stdout.split()
         if leftovers:
             in_root("rm", "-f", *leftovers, check=False)
+        with open("/proc/self/mountinfo") as f:
+            mounted = [line.split()[4] for line in f if line.split()[4].startswith(path + "/")]
         shutil.rmtree(path, ignore_errors=True)
+        assert not mounted, f"left mounted under the private root: {mounted}"
 
 
 def _ids(own, *args: str) -> set[str]:
