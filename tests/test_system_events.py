@@ -95,8 +95,9 @@ def test_events_of_images_volumes_and_networks(stdc):
     volumes = [e for e in _events(stdc, t0, "-f", "volume=ev-vol")]
     assert [e["Action"] for e in volumes] == ["create", "destroy"] and volumes[0]["Actor"]["ID"] == "ev-vol"
     assert "status" not in volumes[0]  # docker's legacy fields are for containers and images only
-    networks = [e["Action"] for e in _events(stdc, t0, "-f", "network=ev-net")]
-    assert networks == ["create", "destroy"]
+    networks = _events(stdc, t0, "-f", "network=ev-net")
+    assert [e["Action"] for e in networks] == ["create", "destroy"]
+    assert networks[0]["Actor"]["ID"] == networks[1]["Actor"]["ID"] != "ev-net"  # the network's id, as docker
     stdc("run", "--rm", "--network", "none", "-v", "ev-auto:/data", "base", "true")  # run -v makes it
     stdc("volume", "rm", "ev-auto")
     assert [e["Action"] for e in _events(stdc, t0, "-f", "volume=ev-auto")] == ["create", "destroy"]

@@ -172,17 +172,25 @@ def remove(engine: Engine, name: str) -> None:
     users = used_by(engine).get(name)
     if users:
         raise Conflict(f"network {name} is used by container(s) {', '.join(sorted(users))}: remove them first")
+    network_id = _ids(engine).get(name, name)
     serving.hook.net_remove(**args, name=name)
-    engine.record("network", "destroy", name, {"name": name, "type": "bridge"})
+    engine.record("network", "destroy", network_id, {"name": name, "type": "bridge"})
 
 
 def prune(engine: Engine) -> list[str]:
     """Remove every network no container uses (the default one stays); return their names."""
     serving, args = provider(engine)
+    ids = _ids(engine)
     removed = serving.hook.net_prune(**args, in_use=sorted(used_by(engine)))
     for name in removed:
-        engine.record("network", "destroy", name, {"name": name, "type": "bridge"})
+        engine.record("network", "destroy", ids.get(name, name), {"name": name, "type": "bridge"})
     return removed
+
+
+def _ids(engine: Engine) -> dict[str, str]:
+    """Network name -> id, for the events of a removal (connect and disconnect, on every run's
+    path, name the network by its name instead: no provider call)."""
+    return {n["Name"]: n.get("Id") or n["Name"] for n in list_networks(engine)}
 
 
 def ports(engine: Engine, ref: str, private_port: str | None = None) -> list[dict]:
