@@ -25,6 +25,8 @@ _AREAS = (
     "registry_commands",
     "info_commands",
     "volume_commands",
+    "system_commands",
+    "prune_commands",
 )
 
 

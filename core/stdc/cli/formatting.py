@@ -60,6 +60,16 @@ def size(n: int) -> str:
     return f"{value:.3g}TB"
 
 
+def human_size(n: float) -> str:
+    """Docker's go-units ``HumanSize``: four significant digits, decimal units (``212B``, ``16.43MB``)."""
+    units = ("B", "kB", "MB", "GB", "TB", "PB")
+    i = 0
+    while n >= 1000 and i < len(units) - 1:
+        n /= 1000
+        i += 1
+    return f"{n:.4g}{units[i]}"
+
+
 def command(args: list[str], truncate: bool = True) -> str:
     text = " ".join(args)
     return f'"{text[:17]}…"' if truncate and len(text) > 20 else f'"{text}"'

@@ -107,7 +107,7 @@ def create(engine: Engine, opts: RunOptions) -> Container:
         devices.grant(spec, granted)
         with open(os.path.join(bundle, "config.json"), "w") as f:
             json.dump(spec, f, indent=1)
-        volumes.make(engine.volumes, asked.create)  # made once the name is known to be free
+        volumes.make(engine, asked.create)  # made once the name is known to be free
         volumes.populate(engine, c, asked)
     except BaseException:
         teardown.discard(engine, c)
@@ -194,7 +194,11 @@ def _has_terminal(engine: Engine, c: Container) -> bool:
 
 def stop(engine: Engine, ref: str, timeout: float = 10) -> None:
     """SIGTERM, then SIGKILL after ``timeout`` seconds; returns once it is cleaned up."""
-    teardown.stop(engine, engine.container(ref), timeout)
+    c = engine.container(ref)
+    was_running = c.running
+    teardown.stop(engine, c, timeout)
+    if was_running:  # docker: stopping a stopped container is "not modified", no event
+        engine.record_container(c, "stop")
 
 
 def kill(engine: Engine, ref: str, sig: int = signals.SIGKILL) -> None:
@@ -217,6 +221,7 @@ def restart(engine: Engine, ref: str, timeout: float = 10) -> None:
     c = engine.container(ref)
     teardown.stop(engine, c, timeout)
     start(engine, c.id)
+    engine.record_container(c, "restart")
 
 
 def _running(engine: Engine, ref: str) -> Container:
@@ -232,6 +237,7 @@ def pause(engine: Engine, ref: str) -> None:
     if c.paused:
         raise Conflict(f"container {c.name} is already paused")
     teardown.set_paused(engine, c, True)
+    engine.record_container(c, "pause")
 
 
 def unpause(engine: Engine, ref: str) -> None:
@@ -240,6 +246,7 @@ def unpause(engine: Engine, ref: str) -> None:
     if not c.paused:
         raise Conflict(f"container {c.name} is not paused")
     teardown.set_paused(engine, c, False)
+    engine.record_container(c, "unpause")
 
 
 def rename(engine: Engine, ref: str, name: str) -> None:
@@ -252,6 +259,8 @@ def rename(engine: Engine, ref: str, name: str) -> None:
     if name == c.name:
         raise Conflict(f"Renaming a container with the same name as its current name ({name})")
     engine.state.rename(c.id, name)
+    old_name, c.name = c.name, name
+    engine.record_container(c, "rename", oldName=old_name)
 
 
 def list_containers(engine: Engine, all: bool = False) -> list[Container]:

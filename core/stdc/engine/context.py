@@ -81,9 +81,14 @@ class Engine:
         return os.path.join(self.root, "containers", c.id)
 
     def emit(self, event: str, **kwargs: Any) -> None:
-        """Tell every observer about a lifecycle event; an observer's failure is only a warning."""
+        """Record a lifecycle event in the journal and tell every observer about it; an
+        observer's failure is only a warning."""
         from stdc import discovery
+        from stdc.engine import journal
 
+        recorded = journal.from_hook(event, kwargs)
+        if recorded is not None:
+            self.record(*recorded)
         try:
             getattr(discovery.observers(), event)(**kwargs)
         except Exception as e:  # noqa: BLE001 - observers must never break the operation
@@ -91,6 +96,18 @@ class Engine:
 
             # with no handler configured, logging's last resort writes the message to stderr
             logging.getLogger("stdc").warning("stdc: warning: event observer failed on %s: %s", event, e)
+
+    def record(self, kind: str, action: str, actor_id: str, attributes: dict[str, Any]) -> None:
+        """Append an event in Docker's shape to the root's events journal (:mod:`stdc.engine.journal`)."""
+        from stdc.engine import journal
+
+        self._ensure_root()
+        journal.append(self.root, journal.event(kind, action, actor_id, attributes))
+
+    def record_container(self, c: Container, action: str, **extra: Any) -> None:
+        """Record a container event (``stop``, ``kill``, ``pause``, ...) with its name, image and labels."""
+        attrs = {**(c.config.get("labels") or {}), "name": c.name, "image": c.image, **extra}
+        self.record("container", action, c.id, attrs)
 
     def container(self, ref: str) -> Container:
         """The container named ``ref`` (name, id or unique id prefix), its record brought up to date."""

@@ -103,7 +103,7 @@ def push(engine: Engine, ref: str, progress: Progress | None = None, tls_verify:
     from stdc.engine import registries
 
     name = engine.config.backends["registry"]
-    return engine.backend("registry").hook.registry_push(
+    digest = engine.backend("registry").hook.registry_push(
         local=ref,
         remote=_remote(_qualified(engine, ref)),
         store=engine.store,
@@ -111,6 +111,8 @@ def push(engine: Engine, ref: str, progress: Progress | None = None, tls_verify:
         home=engine.home("registry", name),
         progress=progress or _no_progress,
     )
+    engine.record("image", "push", ref, {"name": ref})
+    return digest
 
 
 def unpack(engine: Engine, image: Image, storage: Any, storage_name: str) -> str | None:
@@ -167,7 +169,8 @@ def list_images(engine: Engine) -> list[tuple[Any, Image]]:
 
 def tag(engine: Engine, source: str, target: str) -> None:
     """Give the image ``source`` the additional name ``target``."""
-    engine.store.tag(source, target)
+    image = engine.store.tag(source, target)
+    engine.record("image", "tag", image.id, {"name": target})
 
 
 def remove(engine: Engine, ref: str, force: bool = False) -> str:
@@ -182,6 +185,12 @@ def remove(engine: Engine, ref: str, force: bool = False) -> str:
         raise Conflict(f"image {ref} is used by container(s) {names}: remove them first or use rmi -f")
     result = engine.store.remove_image(ref)
     _collect_layers(engine)
+    for line in result.splitlines():
+        done, _, what = line.partition(": ")
+        if done == "Untagged":
+            engine.record("image", "untag", image.id, {"name": what})
+        elif done == "Deleted":
+            engine.record("image", "delete", image.id, {"name": ref})
     return result
 
 

@@ -108,6 +108,7 @@ def up(engine: Engine, c: Container) -> None:
         raise
     engine.state.update(c.id, network=info)
     c.network = info
+    engine.record("network", "connect", asked["name"], {"name": asked["name"], "container": c.id})
 
 
 def down(engine: Engine, c: Container) -> None:
@@ -118,6 +119,8 @@ def down(engine: Engine, c: Container) -> None:
     serving, args = provider(engine, c.backends["net"])
     serving.hook.net_teardown(**args, container_id=c.id, netns_path=ns_path, info=c.network)
     netns.remove(ns_path)
+    network = (c.config.get("network") or {}).get("name", c.backends["net"])
+    engine.record("network", "disconnect", network, {"name": network, "container": c.id})
     engine.state.update(c.id, network={})
     c.network = {}
 
@@ -148,7 +151,9 @@ def create(engine: Engine, name: str, subnet: str | None = None) -> str:
     serving, args = provider(engine)
     if name in netns.BUILTIN:
         raise Conflict(f"network {name} already exists")
-    return serving.hook.net_create(**args, name=name, subnet=subnet, options={})["Id"]
+    network_id = serving.hook.net_create(**args, name=name, subnet=subnet, options={})["Id"]
+    engine.record("network", "create", network_id, {"name": name, "type": "bridge"})
+    return network_id
 
 
 def used_by(engine: Engine) -> dict[str, list[str]]:
@@ -167,13 +172,25 @@ def remove(engine: Engine, name: str) -> None:
     users = used_by(engine).get(name)
     if users:
         raise Conflict(f"network {name} is used by container(s) {', '.join(sorted(users))}: remove them first")
+    network_id = _ids(engine).get(name, name)
     serving.hook.net_remove(**args, name=name)
+    engine.record("network", "destroy", network_id, {"name": name, "type": "bridge"})
 
 
 def prune(engine: Engine) -> list[str]:
     """Remove every network no container uses (the default one stays); return their names."""
     serving, args = provider(engine)
-    return serving.hook.net_prune(**args, in_use=sorted(used_by(engine)))
+    ids = _ids(engine)
+    removed = serving.hook.net_prune(**args, in_use=sorted(used_by(engine)))
+    for name in removed:
+        engine.record("network", "destroy", ids.get(name, name), {"name": name, "type": "bridge"})
+    return removed
+
+
+def _ids(engine: Engine) -> dict[str, str]:
+    """Network name -> id, for the events of a removal (connect and disconnect, on every run's
+    path, name the network by its name instead: no provider call)."""
+    return {n["Name"]: n.get("Id") or n["Name"] for n in list_networks(engine)}
 
 
 def ports(engine: Engine, ref: str, private_port: str | None = None) -> list[dict]:

@@ -102,6 +102,7 @@ WARM_MODULES = (
     "stdc.engine.containers",
     "stdc.engine.execs",
     "stdc.engine.images",
+    "stdc.engine.journal",
     "stdc.engine.logs",
     "stdc.engine.monitor",
     "stdc.engine.networks",

@@ -48,6 +48,7 @@ def kill(engine: Engine, c: Container, sig: int = signals.SIGKILL) -> None:
     engine.state.update(c.id, stopped_by_user=1)
     executor = engine.backend("exec", c.backends["exec"])
     executor.hook.exec_kill(container_id=c.id, bundle=engine.bundle(c), pid=c.pid, signal=sig)
+    engine.record_container(c, "kill", signal=int(sig))
     # a paused container would never see a signal meant to end it: thaw it, as docker does
     if c.paused and sig in (signals.SIGKILL, signals.SIGTERM):
         set_paused(engine, c, False)

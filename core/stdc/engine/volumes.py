@@ -109,7 +109,11 @@ class Volumes:
         except FileNotFoundError:
             raise NotFound(f"no such volume: {name}") from None
         created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(meta.get("CreatedAt", 0)))
-        return {"Name": name, "Driver": "local", "Mountpoint": self.path(name), "CreatedAt": created, "Scope": "local"}
+        described = {"Name": name, "Driver": "local", "Mountpoint": self.path(name), "CreatedAt": created}
+        described.update(Labels=meta.get("Labels") or {}, Scope="local")
+        if meta.get("Anonymous"):
+            described["Anonymous"] = True
+        return described
 
     def names(self) -> list[str]:
         if not os.path.isdir(self.dir):
@@ -204,10 +208,10 @@ def plan(volumes: Iterable[str], tmpfs: Iterable[str], read_only: bool, store: V
     return result
 
 
-def make(store: Volumes, names: Iterable[str]) -> None:
+def make(engine: Engine, names: Iterable[str]) -> None:
     """Create the named volumes a container asked for and that do not exist yet."""
     for name in names:
-        store.create(name)
+        create(engine, name)
 
 
 def populate(engine: Engine, c: Container, asked: VolumePlan) -> None:
@@ -241,7 +245,12 @@ def populate(engine: Engine, c: Container, asked: VolumePlan) -> None:
 
 def create(engine: Engine, name: str) -> dict:
     """Create the named volume (nothing happens if it exists); return its description."""
-    return engine.volumes.create(name)
+    store = engine.volumes
+    existed = store.exists(name)
+    described = store.create(name)
+    if not existed:
+        engine.record("volume", "create", name, {"driver": "local"})
+    return described
 
 
 def list_volumes(engine: Engine) -> list[str]:
@@ -258,3 +267,4 @@ def inspect(engine: Engine, names: list[str]) -> list[dict]:
 def remove(engine: Engine, name: str) -> None:
     """Remove a volume and its content; refused while a container (even stopped) uses it."""
     engine.volumes.remove(name, users_of(engine.state.all(), name))
+    engine.record("volume", "destroy", name, {"driver": "local"})

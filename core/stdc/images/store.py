@@ -317,6 +317,19 @@ class ImageStore:
         result.sort(key=lambda pair: (-(pair[1].created_ts or 0), str(pair[0])))
         return result
 
+    def dangling(self) -> list[Image]:
+        """Every image the index keeps without a tag (docker's ``<none>:<none>``)."""
+        entries = self._entries()
+        tagged = {desc.get("digest") for name, desc in entries if name}
+        found: dict[str, Image] = {}
+        for name, desc in entries:
+            digest = desc.get("digest", "")
+            if name or digest in tagged or digest in found:
+                continue
+            with contextlib.suppress(NotFound, BadInput):
+                found[digest] = self._load(desc, [])
+        return list(found.values())
+
     def tag(self, source: str, new_ref: str | Reference) -> Image:
         """Give the image ``source`` (anything :meth:`resolve` takes) the name ``new_ref``."""
         image = self.resolve(source)
