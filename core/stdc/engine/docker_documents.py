@@ -16,7 +16,15 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from stdc.engine import docker_shapes, monitor
-from stdc.engine.docker_objects import image_inspect, image_summaries, image_summary, network_inspect, volume_inspect
+from stdc.engine.docker_objects import (
+    image_inspect,
+    image_summaries,
+    image_summary,
+    info_document,
+    network_inspect,
+    version_document,
+    volume_inspect,
+)
 from stdc.engine.docker_shapes import ZERO_TIME, iso
 from stdc.errors import StdcError
 from stdc.kit import netns
@@ -32,7 +40,9 @@ __all__ = [
     "image_inspect",
     "image_summaries",
     "image_summary",
+    "info_document",
     "network_inspect",
+    "version_document",
     "volume_inspect",
 ]
 
@@ -43,9 +53,10 @@ HEALTH_FILE = "health.json"
 # -- containers ---------------------------------------------------------------------------------
 
 
-def container_inspect(engine: Engine, name: str) -> dict:
-    """The container ``name`` (name, id or unique id prefix) as the API's ContainerInspect."""
-    return inspect_record(engine, engine.container(name))
+def container_inspect(engine: Engine, name: str, size: bool = False) -> dict:
+    """The container ``name`` (name, id or unique id prefix) as the API's ContainerInspect
+    (``size``: with SizeRw and SizeRootFs)."""
+    return inspect_record(engine, engine.container(name), size=size)
 
 
 def inspect_record(engine: Engine, c: Container, size: bool = False) -> dict:

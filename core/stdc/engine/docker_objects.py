@@ -158,3 +158,79 @@ def volume_inspect(engine: Engine, name: str) -> dict:
         "Options": found.get("Options") or {},
         "Scope": found.get("Scope", "local"),
     }
+
+
+#: the Docker Engine API version stdc's documents follow, and the oldest a client may speak
+API_VERSION = "1.43"
+MIN_API_VERSION = "1.24"
+
+
+def version_document() -> dict:
+    """``GET /version`` (and ``stdc version``'s Server): stdc's version, the API's, the host's."""
+    import platform
+    import sys
+
+    from stdc import __version__
+    from stdc.kit.imagespec import host_platform
+
+    return {
+        "Platform": {"Name": "stdc"},
+        "Components": [{"Name": "Engine", "Version": __version__, "Details": {"ApiVersion": API_VERSION}}],
+        "Version": __version__,
+        "ApiVersion": API_VERSION,
+        "MinAPIVersion": MIN_API_VERSION,
+        "GitCommit": "",
+        "GoVersion": f"python{sys.version_info.major}.{sys.version_info.minor}",
+        "Os": "linux",
+        "Arch": host_platform()["architecture"],
+        "KernelVersion": platform.release(),
+        "BuildTime": "",
+    }
+
+
+def info_document(engine: Engine) -> dict:
+    """The fields of ``GET /info`` that stdc has: counts of containers and images, the storage
+    driver, the root, the host (docker's names)."""
+    import platform
+
+    from stdc import __version__
+    from stdc.kit.imagespec import host_platform
+
+    records = [engine.refresh(c) for c in engine.state.all()]
+    running = sum(1 for c in records if c.running and not c.paused)
+    paused = sum(1 for c in records if c.running and c.paused)
+    images = {image.id for _ref, image in engine.store.list_images()} | {i.id for i in engine.store.dangling()}
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return {
+        "ID": "",
+        "Containers": len(records),
+        "ContainersRunning": running,
+        "ContainersPaused": paused,
+        "ContainersStopped": len(records) - running - paused,
+        "Images": len(images),
+        "Driver": engine.config.backends.get("storage", ""),
+        "DriverStatus": [],
+        "Name": platform.node(),
+        "ServerVersion": __version__,
+        "OperatingSystem": _os_name(),
+        "OSType": "linux",
+        "Architecture": platform.machine(),
+        "KernelVersion": platform.release(),
+        "NCPU": os.cpu_count() or 0,
+        "MemTotal": memory,
+        "DockerRootDir": engine.root,
+        "CgroupVersion": "2" if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else "1",
+        "DefaultRuntime": engine.config.backends.get("exec", ""),
+        "Runtimes": {engine.config.backends.get("exec", ""): {"path": ""}},
+        "Labels": [],
+        "Platform": host_platform(),
+    }
+
+
+def _os_name() -> str:
+    try:
+        with open("/etc/os-release") as f:
+            fields = dict(line.rstrip("\n").split("=", 1) for line in f if "=" in line)
+    except OSError:
+        return "Linux"
+    return fields.get("PRETTY_NAME", "Linux").strip('"')
