@@ -46,16 +46,17 @@ def parse_time(value: str, now: float | None = None) -> float:
     return parsed.astimezone(UTC).timestamp()
 
 
-def parse_filters(pairs: list[str]) -> dict[str, list[str]]:
-    """``["type=container", "event=start", "event=die"]`` -> ``{"type": [...], "event": [...]}``;
+def parse_filters(values: list[str] | dict | str) -> dict[str, list[str]]:
+    """``["type=container", "event=start", "event=die"]`` (or the API's JSON, see
+    :func:`stdc.engine.docker_filters.parse_filters`) -> ``{"type": [...], "event": [...]}``;
     ``action`` is the same key as ``event``."""
+    from stdc.engine import docker_filters
+
     found: dict[str, list[str]] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        key = key.strip().lower()
-        if not sep or key not in FILTER_KEYS:
-            raise BadInput(f"invalid filter {pair!r}: use KEY=VALUE with KEY one of {', '.join(FILTER_KEYS)}")
-        found.setdefault("event" if key == "action" else key, []).append(value)
+    for key, wanted in docker_filters.parse_filters(values).items():
+        if key not in FILTER_KEYS:
+            raise BadInput(f"invalid filter '{key}': use KEY=VALUE with KEY one of {', '.join(FILTER_KEYS)}")
+        found.setdefault("event" if key == "action" else key, []).extend(wanted)
     return found
 
 
@@ -102,7 +103,7 @@ def events(
     engine: Engine,
     since: str | None = None,
     until: str | None = None,
-    filters: list[str] | None = None,
+    filters: list[str] | dict | None = None,
     follow: bool = False,
 ) -> Iterator[dict]:
     """The events of the root in order: past ones when ``since`` or ``until`` is given (those
