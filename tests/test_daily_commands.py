@@ -113,7 +113,7 @@ def test_cp_tar_streams_both_ways(stdc):
         with tarfile.open(fileobj=io.BytesIO(out)) as tar:
             assert tar.extractfile("streamed.txt").read() == data  # type: ignore[union-attr]
         r = subprocess.run([STDC, "cp", "-", f"{cid}:/no/such/dir"], input=b"", capture_output=True)
-        assert (r.returncode, r.stderr) == (125, f"stdc: {cid}:/no/such/dir: no such directory\n".encode())
+        assert r.returncode == 125 and r.stderr.endswith(b":/no/such/dir: no such directory\n"), r.stderr
     finally:
         stdc("rm", cid)
 

@@ -54,7 +54,7 @@ def ps(
 
 
 @cli.command()
-@click.option("-a", "--all", "all_", is_flag=True, help="Show untagged images too.")
+@click.option("-a", "--all", "all_", is_flag=True, help="Accepted as docker's (stdc keeps no intermediate images).")
 @click.option("--digests", is_flag=True, help="Show digests.")
 @click.option("-f", "--filter", "filters", multiple=True, metavar="KEY=VALUE", help=FILTER_HELP)
 @format_option()
@@ -74,9 +74,7 @@ def images(
     wanted = docker_filters.parse_filters(list(filters))
     if repository:
         wanted.setdefault("reference", []).append(repository)
-    summaries = docker_documents.image_summaries(engine, all=True)
-    if not all_ and "dangling" not in wanted:
-        summaries = [s for s in summaries if s["RepoTags"]]
+    summaries = docker_documents.image_summaries(engine, all=True)  # untagged ones too, as docker's
     found = docker_filters.filter_images(engine, summaries, wanted)
     if quiet:  # docker: -q wins over --format
         for image_id in dict.fromkeys(s["Id"] if no_trunc else s["Id"].split(":")[-1][:12] for s in found):

@@ -105,13 +105,16 @@ def _ports_match(wanted: list[str], ports: list[tuple[int, str]]) -> bool:
     return False
 
 
-def _created_of(summaries: list[dict], engine: Engine, ref: str) -> int:
-    """``Created`` of the container named ``ref`` (for ``before``/``since``)."""
-    for s in summaries:
-        if s["Id"] == ref or s["Id"].startswith(ref) or ref.lstrip("/") in (n.lstrip("/") for n in s["Names"]):
-            return s["Created"]
-    c = engine.container(ref)  # a container the listing leaves out (ps without -a)
-    return int(c.created)
+def _created_times(engine: Engine) -> dict[str, float]:
+    """Every container's creation time to the microsecond (a summary's ``Created`` is whole
+    seconds, too coarse to order containers made within one second)."""
+    return {c.id: c.created for c in engine.state.all()}
+
+
+def _created_of(engine: Engine, ref: str, created: dict[str, float]) -> float:
+    """When the container named ``ref`` was created (for ``before``/``since``)."""
+    c = engine.state.get(ref.lstrip("/"))
+    return created.get(c.id, c.created)
 
 
 def _image_layers(engine: Engine, ref: str) -> tuple[str, list[str]] | None:
@@ -137,8 +140,9 @@ def filter_containers(engine: Engine, summaries: list[dict], filters: dict[str, 
         if not value.lstrip("-").isdigit():
             raise BadInput(f"invalid filter 'exited={value}'")
         exited.append(int(value))
-    before = [_created_of(summaries, engine, v) for v in filters.get("before", [])]
-    since = [_created_of(summaries, engine, v) for v in filters.get("since", [])]
+    created = _created_times(engine) if "before" in filters or "since" in filters else {}
+    before = [_created_of(engine, v, created) for v in filters.get("before", [])]
+    since = [_created_of(engine, v, created) for v in filters.get("since", [])]
     ancestors = [a for v in filters.get("ancestor", []) if (a := _image_layers(engine, v))]
     layers: dict[str, list[str]] = {}
     if ancestors:
@@ -147,9 +151,10 @@ def filter_containers(engine: Engine, summaries: list[dict], filters: dict[str, 
     for s in summaries:
         if not _container_passes(s, filters, exited, ancestors, layers):
             continue
-        if before and not s["Created"] < min(before):
+        when = created.get(s["Id"], s["Created"])
+        if before and not when < min(before):
             continue
-        if since and not s["Created"] > max(since):
+        if since and not when > max(since):
             continue
         found.append(s)
     return found
