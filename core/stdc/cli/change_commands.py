@@ -8,6 +8,7 @@ import sys
 
 import click
 
+from stdc.cli.format_output import format_option, show_rows
 from stdc.cli.group import cli, current_engine
 from stdc.errors import StdcError
 
@@ -85,7 +86,9 @@ def _to_file(path: str, write: object) -> None:
 @click.argument("source")
 @click.argument("destination")
 def cp(archive: bool, source: str, destination: str) -> None:
-    """Copy files between a container and the host: CONTAINER:PATH HOSTPATH or HOSTPATH CONTAINER:PATH."""
+    """Copy files between a container and the host: CONTAINER:PATH HOSTPATH or HOSTPATH CONTAINER:PATH.
+    A HOSTPATH of - is a tar stream: to stdout (CONTAINER:PATH -), or from stdin into the
+    existing directory PATH (- CONTAINER:PATH)."""
     from stdc.engine import copy
 
     engine = current_engine()
@@ -93,7 +96,15 @@ def cp(archive: bool, source: str, destination: str) -> None:
     dst_container, dst_path = _split_container_path(destination)
     if (src_container is None) == (dst_container is None):
         raise StdcError("one of SOURCE and DESTINATION must be CONTAINER:PATH, the other a host path")
-    if src_container is not None:
+    if src_container is not None and destination == "-":
+        if sys.stdout.isatty():
+            raise StdcError("refusing to write a tar archive to a terminal: redirect stdout")
+        sys.stdout.flush()
+        copy.copy_out_tar(engine, src_container, src_path, sys.stdout.fileno())
+    elif source == "-":
+        assert dst_container is not None
+        copy.copy_in_tar(engine, dst_container, sys.stdin.fileno(), dst_path, archive=archive)
+    elif src_container is not None:
         copy.copy_out(engine, src_container, src_path, dst_path, archive=archive)
     else:
         assert dst_container is not None
@@ -111,17 +122,32 @@ def _split_container_path(arg: str) -> tuple[str | None, str]:
 @cli.command()
 @click.option("--no-trunc", is_flag=True, help="Do not truncate the output.")
 @click.option("-q", "--quiet", is_flag=True, help="Only image ids.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@format_option()
 @click.argument("image")
-def history(no_trunc: bool, quiet: bool, fmt: str, image: str) -> None:
-    """Show the history of an image: one line per step, newest first."""
-    from stdc.cli import formatting
+def history(no_trunc: bool, quiet: bool, fmt: str | None, image: str) -> None:
+    """Show the history of an image: one line per step, newest first (--format fields: .ID
+    .CreatedSince .CreatedAt .CreatedBy .Size .Comment)."""
+    from stdc.cli import formatting, listing_rows
     from stdc.engine import images
     from stdc.kit.imagespec import parse_time
 
     rows = images.history(current_engine(), image)
-    if fmt == "json":
-        click.echo(json.dumps(rows, indent=4))
+    if fmt and not quiet:
+        found = []
+        for r in rows:
+            created = parse_time(r["Created"]) if r["Created"] else None
+            found.append(
+                {
+                    "ID": r["Id"] if no_trunc or r["Id"] == "<missing>" else r["Id"].split(":")[-1][:12],
+                    "CreatedSince": formatting.ago(created) if created else "N/A",
+                    "CreatedAt": listing_rows.go_time(created) if created else "",
+                    "CreatedBy": r["CreatedBy"] if no_trunc else listing_rows.ellipsis(r["CreatedBy"], 45),
+                    "Size": formatting.size(r["Size"]),
+                    "Comment": r["Comment"],
+                }
+            )
+        titles = {"ID": "IMAGE", "CreatedSince": "CREATED", "CreatedBy": "CREATED BY"}
+        show_rows(fmt, found, titles, "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}")
         return
     if quiet:
         click.echo("\n".join(r["Id"] if no_trunc else r["Id"].split(":")[-1][:12] for r in rows))
