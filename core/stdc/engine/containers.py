@@ -30,7 +30,7 @@ def create(engine: Engine, opts: RunOptions) -> Container:
     """Create a container: record, writable snapshot and OCI spec; nothing runs yet."""
     import json
 
-    from stdc.engine import images, userns, volumes
+    from stdc.engine import images, kernel_limits, kernel_options, userns, volumes
     from stdc.kit import devices, workdir
     from stdc.kit.ocispec import DEFAULT_CAPABILITIES, DEFAULT_PATH, build_spec
     from stdc.security.settings import SecuritySettings
@@ -39,6 +39,8 @@ def create(engine: Engine, opts: RunOptions) -> Container:
     asked = volumes.plan(opts.volumes, opts.tmpfs, opts.read_only, engine.volumes)
     security = SecuritySettings(opts.cap_add, opts.cap_drop, opts.privileged, opts.security_opt)
     names = {kind: engine.config.backends[kind] for kind in ("storage", "exec", "net")}
+    limits = kernel_limits.build(opts.limits, opts.resources)
+    kernel = kernel_options.plan(engine, opts, names["storage"])
     storage = engine.backend("storage", names["storage"])
     engine.backend("exec", names["exec"])
     network = networks.choose(engine, opts.network, names)
@@ -68,7 +70,9 @@ def create(engine: Engine, opts: RunOptions) -> Container:
         "layers": image.chain_ids(),
         "network": network,
         "mounts": asked.described,
-        "resources": opts.resources,
+        "resources": limits.resources,
+        "host_config": {**kernel.host_config, **limits.host_config},
+        "warnings": kernel.warnings + limits.warnings,
         "restart_policy": opts.restart or {"Name": "no", "MaximumRetryCount": 0},
         "userns": {k: v for k, v in (ids or {}).items() if k != "_lock"} or None,
         "interactive": opts.interactive,
@@ -96,12 +100,13 @@ def create(engine: Engine, opts: RunOptions) -> Container:
             cgroups_path=f"/{engine.config.cgroup_parent}/{c.id}",
             netns=netns.path(engine.config.runtime_dir, c.id) if own_netns else None,
             share_host_network=names["net"] == "host",
-            resources=opts.resources,
+            resources=limits.resources,
             terminal=opts.tty,
             extra_mounts=netns.etc_mounts(networks.files_dir(engine, c)) if own_netns else [],
             annotations={"org.opencontainers.image.ref.name": opts.image},
         )
         asked.apply(spec)
+        kernel.apply(spec)
         security.apply(spec, DEFAULT_CAPABILITIES)
         userns.apply(spec, config["userns"])
         devices.grant(spec, granted)

@@ -201,6 +201,7 @@ def host_config(c: Container) -> dict:
     memory, cpu = resources.get("memory") or {}, resources.get("cpu") or {}
     quota, period = cpu.get("quota"), cpu.get("period")
     return {
+        **(c.config.get("host_config") or {}),  # the kernel-level flags, see stdc.engine.kernel_options
         "RestartPolicy": c.restart_policy,
         "Memory": memory.get("limit", 0),
         "MemorySwap": memory.get("swap", 0),
