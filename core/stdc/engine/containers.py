@@ -97,7 +97,7 @@ def create(engine: Engine, opts: RunOptions) -> Container:
             user=user,
             hostname=opts.hostname or c.short_id,
             rootfs=os.path.join(bundle, "rootfs"),
-            cgroups_path=f"/{engine.config.cgroup_parent}/{c.id}",
+            cgroups_path=f"/{kernel.cgroup_parent}/{c.id}",
             netns=netns.path(engine.config.runtime_dir, c.id) if own_netns else None,
             share_host_network=names["net"] == "host",
             resources=limits.resources,

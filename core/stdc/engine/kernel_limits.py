@@ -197,7 +197,7 @@ def _memory(flags: LimitFlags, out: dict, warnings: list[str]) -> None:
     if flags.kernel_memory is not None:
         parse_size(flags.kernel_memory, "--kernel-memory")  # a bad value is still a usage error
         # docker 28 ignores it too: cgroup v2 has no such limit, and Linux 6.x dropped v1's
-        warnings.append("Kernel memory limits are not supported by this kernel or by stdc; --kernel-memory discarded.")
+        warnings.append("Kernel memory limits are deprecated (Linux 5.4) and not supported; --kernel-memory discarded.")
     if not memory:
         out.pop("memory")
 

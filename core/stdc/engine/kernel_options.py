@@ -106,10 +106,11 @@ class KernelPlan:
     namespaces: dict[str, str | None] = field(default_factory=dict)
     groups: list[int | str] = field(default_factory=list)
     shm_size: int | None = None
-    #: where /dev/shm comes from: "tmpfs" (its own), "none", or a host path to bind
+    #: where /dev/shm comes from: "tmpfs" (its own), "none", or a host path to bind (--ipc host)
     shm_source: str = "tmpfs"
     oom_score_adj: int | None = None
-    cgroups_path: str | None = None
+    #: the container's cgroups lie at ``<cgroup_parent>/<id>``
+    cgroup_parent: str = ""
     init: str | None = None
     host_config: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
@@ -139,8 +140,6 @@ class KernelPlan:
         linux["namespaces"] = kept
         if "uts" in self.namespaces:
             spec.pop("hostname", None)
-        if self.cgroups_path:
-            linux["cgroupsPath"] = self.cgroups_path
         self._shm(spec)
         if self.init:
             spec["mounts"].append(
@@ -233,7 +232,7 @@ def init_pid(engine: Engine, ref: str) -> tuple[str, int]:
     return c.id, min(pids, key=lambda p: (process_start_time(p) or 0, p))
 
 
-def _cgroups_path(value: str, default_parent: str) -> str:
+def _cgroup_parent(value: str, default_parent: str) -> str:
     """``--cgroup-parent``: under stdc's own subtree only; a relative one lies under the configured
     parent (``cgroup_parent``, default ``stdc``)."""
     clean = value.strip()
@@ -260,7 +259,7 @@ def _init_program() -> str:
 def plan(engine: Engine, opts: RunOptions, storage: str) -> KernelPlan:
     """Check every kernel-level flag of ``opts``; make nothing."""
     flags = opts.kernel
-    result = KernelPlan()
+    result = KernelPlan(cgroup_parent=engine.config.cgroup_parent)
     hc = result.host_config
     _windows_only(flags, result)
     if flags.storage_opt:
@@ -302,8 +301,7 @@ def plan(engine: Engine, opts: RunOptions, storage: str) -> KernelPlan:
         result.oom_score_adj = flags.oom_score_adj
     hc["OomScoreAdj"] = flags.oom_score_adj or 0
     if flags.cgroup_parent:
-        parent = _cgroups_path(flags.cgroup_parent, engine.config.cgroup_parent)
-        result.cgroups_path = "/" + parent
+        result.cgroup_parent = _cgroup_parent(flags.cgroup_parent, engine.config.cgroup_parent)
         hc["CgroupParent"] = flags.cgroup_parent
     else:
         hc["CgroupParent"] = ""
@@ -326,9 +324,9 @@ def _namespaces(engine: Engine, modes: dict[str, str], result: KernelPlan) -> No
         elif mode.startswith("container:"):
             cid, pid = init_pid(engine, mode.split(":", 1)[1])
             modes[kind] = f"container:{cid}"
+            # the IPC namespace (SysV IPC, POSIX message queues) only: the other container's
+            # /dev/shm is a mount of its own mount namespace, which cannot be bound from outside
             result.namespaces[oci] = f"/proc/{pid}/ns/{oci}"
-            if kind == "ipc":
-                result.shm_source = f"/proc/{pid}/root/dev/shm"
     if modes["ipc"] == "host":
         result.shm_source = "/dev/shm"
     elif modes["ipc"] == "none":
