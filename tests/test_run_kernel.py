@@ -21,6 +21,11 @@ def _block_device() -> str:
     pytest.skip("no block device node on this host")
 
 
+def _read(path):
+    with open(path) as f:
+        return f.read()
+
+
 def _hc(stdc, ref):
     return json.loads(stdc("inspect", ref).stdout)[0]["HostConfig"]
 
@@ -31,7 +36,7 @@ def test_ulimits_sysctls_groups_shm_and_oom_score_inside(stdc, executor):
         "ulimit -n; ulimit -Hn; ulimit -c; cat /proc/sys/kernel/shmmax /proc/sys/net/ipv4/ip_forward "
         "/proc/self/oom_score_adj; id -G; df -k /dev/shm | tail -1"
     )
-    host_shmmax = open("/proc/sys/kernel/shmmax").read()
+    host_shmmax = _read("/proc/sys/kernel/shmmax")
     r = stdc(
         "--exec", executor, "run", "--rm", "--network", "none",
         "--ulimit", "nofile=1000:2000", "--ulimit", "core=-1",
@@ -42,7 +47,7 @@ def test_ulimits_sysctls_groups_shm_and_oom_score_inside(stdc, executor):
     lines = r.stdout.splitlines()
     assert lines[:7] == ["1000", "2000", "unlimited", "123456", "1", "500", "0 5 1234"]
     assert lines[7].split()[1] == "10240"  # 10m of tmpfs, in KiB
-    assert open("/proc/sys/kernel/shmmax").read() == host_shmmax  # the container's IPC namespace only
+    assert _read("/proc/sys/kernel/shmmax") == host_shmmax  # the container's IPC namespace only
 
 
 @pytest.mark.parametrize("executor", EXECUTORS)
@@ -91,7 +96,8 @@ def test_pid_and_ipc_of_another_container(stdc, executor):
         theirs = stdc("exec", f"ns-{executor}", "readlink", "/proc/self/ns/ipc").stdout
         r = stdc(
             "--exec", executor, "run", "--rm", "--network", "none", "--pid", f"container:ns-{executor}",
-            "--ipc", f"container:ns-{executor}", "base", "sh", "-c", "cat /proc/1/cmdline; echo; readlink /proc/self/ns/ipc",
+            "--ipc", f"container:ns-{executor}", "base", "sh", "-c",
+            "cat /proc/1/cmdline; echo; readlink /proc/self/ns/ipc",
         )  # fmt: skip
         first, ipc = r.stdout.splitlines()
         assert first == "sleep\x00100\x00" or first.startswith("sleep")
