@@ -220,13 +220,14 @@ def _namespace_mode(kind: str, value: str | None) -> str:
 def init_pid(engine: Engine, ref: str) -> tuple[str, int]:
     """The id of the running container ``ref`` and its init's host pid (the earliest-started
     process of its cgroup: the executor's recorded pid may be a monitor of its own)."""
-    from stdc.engine import containers
     from stdc.kit.processes import process_start_time
 
     c = engine.container(ref)
     if not c.running:
         raise Conflict(f"container {c.name} is not running: cannot join its namespaces")
-    pids = [p for p in containers.processes(engine, c.id) if process_start_time(p) is not None]
+    executor, spec = engine.executor(c)
+    found = executor.hook.exec_processes(container_id=c.id, bundle=engine.bundle(c), spec=spec) or []
+    pids = [p for p in found if process_start_time(p) is not None]
     if not pids:
         raise Conflict(f"container {c.name} has no processes: cannot join its namespaces")
     return c.id, min(pids, key=lambda p: (process_start_time(p) or 0, p))
