@@ -202,12 +202,13 @@ def wait(containers: tuple[str, ...]) -> None:
 
 @cli.command()
 @click.option("-f", "--force", is_flag=True, help="Kill a running container first.")
+@click.option("-v", "--volumes", is_flag=True, help="Remove the anonymous volumes of the containers too.")
 @click.argument("containers", nargs=-1, required=True)
-def rm(force: bool, containers: tuple[str, ...]) -> None:
+def rm(force: bool, volumes: bool, containers: tuple[str, ...]) -> None:
     """Remove containers and everything they own."""
     from stdc.engine import containers as verbs
 
-    each_container(containers, verbs.remove, force)
+    each_container(containers, verbs.remove, force, volumes)
 
 
 @cli.command()

@@ -245,6 +245,8 @@ class Plan:
         autodev = False
         items: list[tuple[str, str | list[str]]] = []
         entries: list[tuple[str, str, str, bool]] = []
+        #: indexes of the entries to make read-only all the way down (the spec's "rro")
+        self.recursive_readonly: list[int] = []
         for m in mounts:
             destination = str(m.get("destination") or "")
             if not destination.startswith("/"):
@@ -264,6 +266,9 @@ class Plan:
                 items.append(("lxc.mount.auto", _cgroup_automount(destination, options)))
                 continue
             source = str(m.get("source") or kind)
+            if "rro" in options:  # see stdc_exec_lxc.readonly: LXC has no such option
+                options.remove("rro")
+                self.recursive_readonly.append(len(entries))
             bind = kind == "bind" or "bind" in options or "rbind" in options
             if bind:
                 if not os.path.isabs(source):
