@@ -195,3 +195,19 @@ def test_discarded_flags_warn(stdc):
     r = stdc("run", "--rm", "--network", "none", "--kernel-memory", "10m", "--cpu-count", "2", "base", "true")
     assert "WARNING: Kernel memory limits are deprecated" in r.stderr
     assert "WARNING: linux does not support CPU count. Count discarded." in r.stderr
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_realtime_cpu_settings(stdc, executor):
+    """--cpu-rt-period reaches the cgroup; a runtime beyond the parent's real-time budget (none
+    here, as under docker without its daemon's --cpu-rt-runtime) fails the start, nothing left."""
+    if not os.path.exists("/sys/fs/cgroup/cpu/cpu.rt_runtime_us"):
+        pytest.skip("no cgroup v1 real-time cpu budget on this host")
+    files = ["/sys/fs/cgroup/cpu/cpu.rt_period_us", "/sys/fs/cgroup/cpu/cpu.rt_runtime_us"]
+    r = stdc("--exec", executor, "run", "--rm", "--network", "none", "--cpu-rt-period", "500000", "--cpu-rt-runtime",
+             "0", "base", "cat", *files)  # fmt: skip
+    assert r.stdout.split() == ["500000", "0"]
+    r = stdc("--exec", executor, "run", "--rm", "--network", "none", "--cpu-rt-runtime", "1000", "base", "true",
+             check=False)  # fmt: skip
+    assert r.returncode == 125 and "rt_runtime_us" in r.stderr
+    assert stdc("ps", "-aq").stdout == ""
