@@ -102,6 +102,14 @@ def test_pid_and_ipc_of_another_container(stdc, executor):
         first, ipc = r.stdout.splitlines()
         assert first == "sleep\x00100\x00" or first.startswith("sleep")
         assert ipc == theirs.strip()
+        # the join is resolved at each start: the other container's init after its restart
+        later = stdc("--exec", executor, "create", "--network", "none", "--pid", f"container:ns-{executor}", "base",
+                     "sh", "-c", "cat /proc/1/cmdline").stdout.strip()  # fmt: skip
+        try:
+            stdc("restart", "-t", "0", f"ns-{executor}")
+            assert stdc("start", "-a", later).stdout.startswith("sleep")
+        finally:
+            stdc("rm", "-f", later)
     finally:
         stdc("rm", "-f", f"ns-{executor}")
 

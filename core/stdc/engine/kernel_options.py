@@ -23,6 +23,7 @@ from stdc.errors import BadInput, Conflict
 if TYPE_CHECKING:
     from stdc.engine.context import Engine
     from stdc.engine.options import RunOptions
+    from stdc.engine.state import Container
 
 #: docker's --ulimit names (pkg/ulimit) -> the spec's rlimit type
 ULIMITS = {
@@ -343,3 +344,24 @@ def _windows_only(flags: KernelFlags, result: KernelPlan) -> None:
         result.warnings.append("linux does not support CPU count. Count discarded.")
     if flags.cpu_percent:
         result.warnings.append("linux does not support CPU percent. Percent discarded.")
+
+
+def rejoin(engine: Engine, c: Container, spec: dict) -> None:
+    """At each start, point the spec's ``--pid``/``--ipc container:X`` joins at X's init as it runs
+    now (X may have restarted since ``create``), as docker resolves them at start; the bundle's
+    config.json is rewritten to match."""
+    import json
+
+    modes = c.config.get("host_config") or {}
+    joins = {oci: modes.get(key, "") for key, oci in (("PidMode", "pid"), ("IpcMode", "ipc"))}
+    joins = {oci: mode.split(":", 1)[1] for oci, mode in joins.items() if mode.startswith("container:")}
+    if not joins:
+        return
+    for ns in spec["linux"]["namespaces"]:
+        if ns["type"] in joins:
+            _, pid = init_pid(engine, joins[ns["type"]])
+            ns["path"] = f"/proc/{pid}/ns/{ns['type']}"
+    path = os.path.join(engine.bundle(c), "config.json")
+    with open(path + ".tmp", "w") as f:
+        json.dump(spec, f, indent=1)
+    os.replace(path + ".tmp", path)
