@@ -13,21 +13,33 @@ from stdc.errors import StdcError
 from stdc.kit import syscalls
 
 
+def _staging_point(source: str, staging: str, index: int, as_file: bool) -> str:
+    """``source`` bound recursively on a new point below ``staging``."""
+    os.makedirs(staging, mode=0o700, exist_ok=True)
+    point = os.path.join(staging, str(index))
+    if as_file:
+        os.close(os.open(point, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
+    else:
+        os.makedirs(point, mode=0o700, exist_ok=True)
+    syscalls.mount(source, point, None, syscalls.MS_BIND | syscalls.MS_REC)
+    return point
+
+
 def stage(plan: object) -> None:
     """Replace the source of each ``rro`` entry of ``plan.mount_entries`` with its read-only
     staging point (called in the monitor's own mount namespace, before LXC mounts)."""
     entries = plan.mount_entries  # type: ignore[attr-defined]
-    staging = os.path.join(plan.lxcpath, plan.name, "rro")  # type: ignore[attr-defined]
+    config_dir = os.path.join(plan.lxcpath, plan.name)  # type: ignore[attr-defined]
+    # under a user namespace stdc_exec_lxc.userns.reachable_sources has bound the sources on
+    # places of its own (which LXC can reach from inside it): those binds are made read-only
+    reachable = os.path.join(config_dir, "binds") + "/"
     for index in plan.recursive_readonly:  # type: ignore[attr-defined]
         source, destination, rest, as_file = entries[index]
-        point = os.path.join(staging, str(index))
-        os.makedirs(staging, mode=0o700, exist_ok=True)
-        if as_file:
-            os.close(os.open(point, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600))
-        else:
-            os.makedirs(point, mode=0o700, exist_ok=True)
         try:
-            syscalls.mount(source, point, None, syscalls.MS_BIND | syscalls.MS_REC)
+            if source.startswith(reachable):
+                point = source
+            else:
+                point = _staging_point(source, os.path.join(config_dir, "rro"), index, as_file)
             fd = os.open(point, os.O_PATH | os.O_CLOEXEC)
             try:
                 syscalls.make_readonly_recursively(fd)
