@@ -47,6 +47,7 @@ OUTSIDE_PROGRAMS = {
     "openssl": "openssl",
     "unshare": "util-linux",
     "mount": "mount",
+    "catatonit": "catatonit",
 }
 
 

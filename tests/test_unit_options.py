@@ -161,7 +161,7 @@ def test_volume_and_tmpfs_plans(tmp_path):
     plan = volumes.plan(["data:/data:ro", f"{tmp_path}:/host"], ["/run:size=1m,mode=1777"], True, store)
     assert plan.create == ["data"] and plan.read_only
     by_destination = {m["destination"]: m for m in plan.mounts}
-    assert by_destination["/data"]["options"] == ["rbind", "ro", "rprivate"]
+    assert by_destination["/data"]["options"] == ["rbind", "ro", "rprivate", "rro"]  # read-only all the way down
     assert by_destination["/data"]["source"] == store.path("data")
     assert by_destination["/host"]["source"] == str(tmp_path)
     assert by_destination["/run"]["options"] == ["nosuid", "nodev", "noexec", "size=1m", "mode=1777"]

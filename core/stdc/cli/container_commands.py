@@ -10,6 +10,7 @@ import click
 
 from stdc.cli.group import CONTEXT, cli, current_engine, each_container, for_each
 from stdc.cli.resource_commands import resource_options, take_resource_options
+from stdc.cli.run_kernel_options import kernel_options, take_kernel_options
 from stdc.cli.signals import SignalForwarder
 from stdc.cli.volume_commands import volume_options
 
@@ -53,6 +54,7 @@ def _run_options(f: Any) -> Any:
         ),
         click.option("-i", "--interactive", is_flag=True, help="Keep the payload's stdin open: ours, or attach's."),
         click.option("-t", "--tty", is_flag=True, help="Give the payload a terminal (stdc's own goes raw meanwhile)."),
+        *kernel_options(),
         click.argument("image"),
         click.argument("command", nargs=-1, type=click.UNPROCESSED),
     ]
@@ -95,7 +97,8 @@ def run_options_from(image: str, command: tuple[str, ...], **kw: Any) -> RunOpti
         for key in ("env", "publish", "expose", "volumes", "tmpfs", "cap_add", "cap_drop", "security_opt", "devices")
     }
     limits = take_resource_options(kw)
-    return RunOptions(image=image, command=list(command), **lists, **limits, **kw)
+    kernel = take_kernel_options(kw)
+    return RunOptions(image=image, command=list(command), **lists, **limits, **kernel, **kw)
 
 
 @cli.command(context_settings={**CONTEXT, "allow_interspersed_args": False})
@@ -118,6 +121,7 @@ def run(detach: bool, detach_keys: str | None, image: str, command: tuple[str, .
     keys = interactive_commands.parse_keys(detach_keys) if kw["tty"] or detach_keys else b""
     forwarder = None if detach else SignalForwarder()
     container = containers.create(engine, run_options_from(image, command, **kw))
+    _warn(container)
     if forwarder is None:
         containers.start(engine, container.id)
         click.echo(container.id)
@@ -133,7 +137,15 @@ def create(image: str, command: tuple[str, ...], **kw: Any) -> None:
     """Create a container without starting it; print its id."""
     from stdc.engine import containers
 
-    click.echo(containers.create(current_engine(), run_options_from(image, command, **kw)).id)
+    container = containers.create(current_engine(), run_options_from(image, command, **kw))
+    _warn(container)
+    click.echo(container.id)
+
+
+def _warn(container: Any) -> None:
+    """What the verb discarded, as docker prints its create response's Warnings."""
+    for warning in container.config.get("warnings") or []:
+        click.echo(f"WARNING: {warning}", err=True)
 
 
 @cli.command()
@@ -193,12 +205,13 @@ def wait(containers: tuple[str, ...]) -> None:
 
 @cli.command()
 @click.option("-f", "--force", is_flag=True, help="Kill a running container first.")
+@click.option("-v", "--volumes", is_flag=True, help="Remove the anonymous volumes of the containers too.")
 @click.argument("containers", nargs=-1, required=True)
-def rm(force: bool, containers: tuple[str, ...]) -> None:
+def rm(force: bool, volumes: bool, containers: tuple[str, ...]) -> None:
     """Remove containers and everything they own."""
     from stdc.engine import containers as verbs
 
-    each_container(containers, verbs.remove, force)
+    each_container(containers, verbs.remove, force, volumes)
 
 
 @cli.command()

@@ -18,9 +18,10 @@ def volume_options() -> list[Any]:
             "--volume",
             "volumes",
             multiple=True,
-            metavar="SRC:CPATH[:ro|rw]",
+            metavar="[SRC:]CPATH[:ro|rw]",
             help="Mount SRC at CPATH: an absolute host path (which must exist: stdc refuses a missing "
-            "one, like podman, where docker's -v would create it) or a volume name (created if absent).",
+            "one, like podman, where docker's -v would create it) or a volume name (created if absent); "
+            "CPATH alone: a new anonymous volume (rm -v removes it). :ro is read-only all the way down.",
         ),
         click.option(
             "--tmpfs",

@@ -30,20 +30,26 @@ def create(engine: Engine, opts: RunOptions) -> Container:
     """Create a container: record, writable snapshot and OCI spec; nothing runs yet."""
     import json
 
-    from stdc.engine import images, userns, volumes
+    from stdc.engine import images, kernel_limits, kernel_options, mount_flags, userns, volumes
     from stdc.kit import devices, workdir
     from stdc.kit.ocispec import DEFAULT_CAPABILITIES, DEFAULT_PATH, build_spec
     from stdc.security.settings import SecuritySettings
 
     granted = [devices.parse_option(d) for d in opts.devices]  # before anything is made
     asked = volumes.plan(opts.volumes, opts.tmpfs, opts.read_only, engine.volumes)
+    for value in opts.mounts:
+        mount_flags.add_mount(asked, value, engine.volumes)
+    mount_flags.add_volumes_from(engine, asked, opts.volumes_from)
     security = SecuritySettings(opts.cap_add, opts.cap_drop, opts.privileged, opts.security_opt)
     names = {kind: engine.config.backends[kind] for kind in ("storage", "exec", "net")}
+    limits = kernel_limits.build(opts.limits, opts.resources)
+    kernel = kernel_options.plan(engine, opts, names["storage"])
     storage = engine.backend("storage", names["storage"])
     engine.backend("exec", names["exec"])
     network = networks.choose(engine, opts.network, names)
     image = images.resolve(engine, opts.image)
     img = image.config.get("config", {}) or {}
+    mount_flags.add_image_volumes(asked, img, engine.volumes)
     network["publish"] = networks.published_ports(opts, img, network)
     entrypoint = [opts.entrypoint] if opts.entrypoint else list(img.get("Entrypoint") or [])
     args = entrypoint + (list(opts.command) or ([] if opts.entrypoint else list(img.get("Cmd") or [])))
@@ -68,7 +74,9 @@ def create(engine: Engine, opts: RunOptions) -> Container:
         "layers": image.chain_ids(),
         "network": network,
         "mounts": asked.described,
-        "resources": opts.resources,
+        "resources": limits.resources,
+        "host_config": {**kernel.host_config, **limits.host_config},
+        "warnings": kernel.warnings + limits.warnings,
         "restart_policy": opts.restart or {"Name": "no", "MaximumRetryCount": 0},
         "userns": {k: v for k, v in (ids or {}).items() if k != "_lock"} or None,
         "interactive": opts.interactive,
@@ -94,21 +102,22 @@ def create(engine: Engine, opts: RunOptions) -> Container:
             user=user,
             hostname=opts.hostname or c.short_id,
             rootfs=os.path.join(bundle, "rootfs"),
-            cgroups_path=f"/{engine.config.cgroup_parent}/{c.id}",
+            cgroups_path=f"/{kernel.cgroup_parent}/{c.id}",
             netns=netns.path(engine.config.runtime_dir, c.id) if own_netns else None,
             share_host_network=names["net"] == "host",
-            resources=opts.resources,
+            resources=limits.resources,
             terminal=opts.tty,
             extra_mounts=netns.etc_mounts(networks.files_dir(engine, c)) if own_netns else [],
             annotations={"org.opencontainers.image.ref.name": opts.image},
         )
         asked.apply(spec)
+        kernel.apply(spec)
         security.apply(spec, DEFAULT_CAPABILITIES)
         userns.apply(spec, config["userns"])
         devices.grant(spec, granted)
         with open(os.path.join(bundle, "config.json"), "w") as f:
             json.dump(spec, f, indent=1)
-        volumes.make(engine, asked.create)  # made once the name is known to be free
+        volumes.make(engine, asked)  # made once the name is known to be free
         volumes.populate(engine, c, asked)
     except BaseException:
         teardown.discard(engine, c)
@@ -212,9 +221,10 @@ def wait(engine: Engine, ref: str, timeout: float | None = None) -> int | None:
     return teardown.wait(engine, engine.container(ref), timeout)
 
 
-def remove(engine: Engine, ref: str, force: bool = False) -> None:
-    """Remove a container and everything it owns; ``force`` kills a running one first."""
-    teardown.remove(engine, engine.container(ref), force=force)
+def remove(engine: Engine, ref: str, force: bool = False, volumes: bool = False) -> None:
+    """Remove a container and everything it owns; ``force`` kills a running one first;
+    ``volumes`` removes its anonymous volumes too (``rm -v``)."""
+    teardown.remove(engine, engine.container(ref), force=force, volumes=volumes)
 
 
 def restart(engine: Engine, ref: str, timeout: float = 10) -> None:

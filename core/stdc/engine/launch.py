@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from stdc.engine import monitor, networks, teardown
+from stdc.engine import kernel_options, monitor, networks, teardown
 from stdc.errors import Conflict, StdcError
 from stdc.kit.processes import process_start_time
 
@@ -72,6 +72,7 @@ def _begin(engine: Engine, c: Container) -> tuple[Any, dict, list]:
         teardown.finish(engine, c)
     executor = engine.backend("exec", c.backends["exec"])
     spec, mounts = engine.run_files(c)
+    kernel_options.rejoin(engine, c, spec)  # --pid/--ipc container:X, as X runs now
     with contextlib.suppress(FileNotFoundError):
         os.unlink(os.path.join(engine.bundle(c), monitor.EXIT_FILE))
     try:

@@ -12,6 +12,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from stdc.engine.kernel_limits import LimitFlags
+from stdc.engine.kernel_options import KernelFlags
 from stdc.errors import BadInput
 
 
@@ -45,6 +47,11 @@ class RunOptions:
     devices: list[str] = field(default_factory=list)
     interactive: bool = False
     tty: bool = False
+    # kernel-level options (issue 17 §2)
+    kernel: KernelFlags = field(default_factory=KernelFlags)  # ulimits, sysctls, namespaces, --init, ...
+    limits: LimitFlags = field(default_factory=LimitFlags)  # cgroup flags beyond -m/--cpus
+    mounts: list[str] = field(default_factory=list)  # --mount, docker's csv syntax
+    volumes_from: list[str] = field(default_factory=list)  # CONTAINER[:ro|rw]
 
 
 def merge_env(base: list[str], overrides: list[str]) -> list[str]:

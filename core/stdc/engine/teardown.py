@@ -114,7 +114,7 @@ def finish(engine: Engine, c: Container) -> None:
         c.exit_code, c.cleaned = exit_code, True
         engine.emit("stdc_container_exited", container=describe(engine, c), exit_code=exit_code)
     if c.config.get("auto_remove"):
-        remove(engine, c)
+        remove(engine, c, volumes=True)
 
 
 def failed_start(engine: Engine, c: Container, executor: Any, spec: dict) -> None:
@@ -123,7 +123,7 @@ def failed_start(engine: Engine, c: Container, executor: Any, spec: dict) -> Non
     networks.down(engine, c)
     engine.state.update(c.id, status="exited", exit_code=None, cleaned=1)
     if c.config.get("auto_remove"):
-        remove(engine, engine.state.get(c.id), force=True)
+        remove(engine, engine.state.get(c.id), force=True, volumes=True)
 
 
 def discard(engine: Engine, c: Container) -> None:
@@ -134,13 +134,19 @@ def discard(engine: Engine, c: Container) -> None:
         storage = engine.backend("storage", c.backends["storage"])
         storage.hook.storage_remove(home=engine.home("storage", c.backends["storage"]), snapshot_id=c.id)
     finally:
+        from stdc.engine import volumes
+
         shutil.rmtree(engine.bundle(c), ignore_errors=True)
         engine.state.delete(c.id)
+        volumes.remove_anonymous(engine, c)  # made before the create failed
 
 
-def remove(engine: Engine, c: Container, force: bool = False) -> None:
-    """Remove a container and everything it owns (snapshot, bundle, record)."""
+def remove(engine: Engine, c: Container, force: bool = False, volumes: bool = False) -> None:
+    """Remove a container and everything it owns (snapshot, bundle, record); ``volumes`` (``rm -v``,
+    ``--rm``): its anonymous volumes too."""
     import shutil
+
+    from stdc.engine import volumes as volume_verbs
 
     c = engine.refresh(c)
     if c.running:
@@ -159,6 +165,8 @@ def remove(engine: Engine, c: Container, force: bool = False) -> None:
     storage.hook.storage_remove(home=engine.home("storage", c.backends["storage"]), snapshot_id=c.id)
     shutil.rmtree(engine.bundle(c), ignore_errors=True)
     engine.state.delete(c.id)
+    if volumes:
+        volume_verbs.remove_anonymous(engine, c)
     engine.emit("stdc_container_removed", container=describe(engine, c))
 
 
@@ -201,6 +209,7 @@ def host_config(c: Container) -> dict:
     memory, cpu = resources.get("memory") or {}, resources.get("cpu") or {}
     quota, period = cpu.get("quota"), cpu.get("period")
     return {
+        **(c.config.get("host_config") or {}),  # the kernel-level flags, see stdc.engine.kernel_options
         "RestartPolicy": c.restart_policy,
         "Memory": memory.get("limit", 0),
         "MemorySwap": memory.get("swap", 0),

@@ -64,6 +64,27 @@ class VolumePlan:
     create: list[str] = field(default_factory=list)
     described: list[dict] = field(default_factory=list)
     read_only: bool = False
+    #: the volumes of ``create`` made anonymous (``-v /data``, an image's VOLUME): ``rm -v`` removes them
+    anonymous: list[str] = field(default_factory=list)
+    #: new volumes not to fill with what the image holds at their mount point (volume-nocopy)
+    nocopy: list[str] = field(default_factory=list)
+
+    def add(self, mount: dict, row: dict) -> None:
+        """One more spec mount and its inspect row; a destination is mounted once only."""
+        if any(m["destination"] == mount["destination"] for m in self.mounts):
+            raise BadInput(f"duplicate mount point: {mount['destination']}")
+        self.mounts.append(mount)
+        self.described.append(row)
+
+    def add_anonymous(self, destination: str, store: Volumes) -> None:
+        """A new anonymous volume (a random name, as docker's) mounted read-write at ``destination``."""
+        name = os.urandom(32).hex()
+        self.create.append(name)
+        self.anonymous.append(name)
+        row = {"Type": "volume", "Name": name, "Source": store.path(name), "Driver": "local",
+               "Destination": destination, "Mode": "", "RW": True, "Propagation": ""}  # fmt: skip
+        self.add({"destination": destination, "type": "bind", "source": store.path(name),
+                  "options": ["rbind", "rw", "rprivate"]}, row)  # fmt: skip
 
     def apply(self, spec: dict) -> None:
         """Put the mounts into ``spec``: one given for a default destination (``/dev/shm``)
@@ -88,7 +109,7 @@ class Volumes:
     def exists(self, name: str) -> bool:
         return os.path.isfile(os.path.join(self.dir, name, "volume.json"))
 
-    def create(self, name: str) -> dict:
+    def create(self, name: str, anonymous: bool = False) -> dict:
         """Make the volume ``name`` (nothing happens if it exists); return its description."""
         check_name(name)
         if not self.exists(name):
@@ -96,8 +117,11 @@ class Volumes:
             home = os.path.join(self.dir, name)
             os.makedirs(os.path.join(home, "_data"), mode=0o755, exist_ok=True)
             tmp = os.path.join(home, f".volume.json.{os.getpid()}")
+            meta: dict = {"Name": name, "CreatedAt": time.time()}
+            if anonymous:
+                meta["Anonymous"] = True
             with open(tmp, "w") as f:
-                json.dump({"Name": name, "CreatedAt": time.time()}, f)
+                json.dump(meta, f)
             os.replace(tmp, os.path.join(home, "volume.json"))  # visible only once complete
         return self.inspect(name)
 
@@ -143,7 +167,8 @@ def users_of(containers: Iterable, name: str) -> list[str]:
     return [c.name for c in containers if any(m.get("Name") == name for m in (c.config.get("mounts") or []))]
 
 
-def _destination(value: str, flag: str) -> str:
+def destination_of(value: str, flag: str) -> str:
+    """A mount's container path, absolute, cleaned, never ``/``."""
     if not value.startswith("/"):
         raise BadInput(f"{flag}: the container path {value!r} must be absolute")
     clean = os.path.normpath(value)
@@ -155,18 +180,13 @@ def _destination(value: str, flag: str) -> str:
 def plan(volumes: Iterable[str], tmpfs: Iterable[str], read_only: bool, store: Volumes) -> VolumePlan:
     """Check every ``-v``, ``--tmpfs`` and ``--read-only`` value; make nothing."""
     result = VolumePlan(read_only=read_only)
-    seen: set[str] = set()
-
-    def add(mount: dict, row: dict) -> None:
-        if mount["destination"] in seen:
-            raise BadInput(f"duplicate mount point: {mount['destination']}")
-        seen.add(mount["destination"])
-        result.mounts.append(mount)
-        result.described.append(row)
-
+    add = result.add
     for value in volumes:
         flag = f"-v {value}"
         parts = value.split(":")
+        if len(parts) == 1 and value.startswith("/"):
+            result.add_anonymous(destination_of(value, flag), store)
+            continue
         if len(parts) == 2:
             parts.append("rw")
         if len(parts) != 3 or not parts[0]:
@@ -174,7 +194,7 @@ def plan(volumes: Iterable[str], tmpfs: Iterable[str], read_only: bool, store: V
         source, target, mode = parts
         if mode not in _MODES:
             raise BadInput(f"{flag}: unknown mode {mode!r} (ro or rw)")
-        destination = _destination(target, flag)
+        destination = destination_of(target, flag)
         rw = mode == "rw"
         if source.startswith("/"):
             if not os.path.exists(source):
@@ -189,12 +209,14 @@ def plan(volumes: Iterable[str], tmpfs: Iterable[str], read_only: bool, store: V
             row = {"Type": "volume", "Name": source, "Source": store.path(source), "Driver": "local"}
             source = store.path(source)
         row.update(Destination=destination, Mode=mode, RW=rw, Propagation="rprivate")
-        add({"destination": destination, "type": "bind", "source": source, "options": ["rbind", mode, "rprivate"]}, row)
+        # docker 25+: a read-only bind is read-only all the way down where the kernel can (5.12+)
+        options = ["rbind", mode, "rprivate", *(["rro"] if mode == "ro" else [])]
+        add({"destination": destination, "type": "bind", "source": source, "options": options}, row)
 
     for value in tmpfs:
         flag = f"--tmpfs {value}"
         target, _, raw = value.partition(":")
-        destination = _destination(target, flag)
+        destination = destination_of(target, flag)
         options = [o for o in raw.split(",") if o]
         for option in options:
             key = option.partition("=")[0]
@@ -208,10 +230,10 @@ def plan(volumes: Iterable[str], tmpfs: Iterable[str], read_only: bool, store: V
     return result
 
 
-def make(engine: Engine, names: Iterable[str]) -> None:
-    """Create the named volumes a container asked for and that do not exist yet."""
-    for name in names:
-        create(engine, name)
+def make(engine: Engine, asked: VolumePlan) -> None:
+    """Create the volumes a container asked for and that do not exist yet (anonymous ones too)."""
+    for name in asked.create:
+        create(engine, name, anonymous=name in asked.anonymous)
 
 
 def populate(engine: Engine, c: Container, asked: VolumePlan) -> None:
@@ -223,7 +245,7 @@ def populate(engine: Engine, c: Container, asked: VolumePlan) -> None:
     """
     for row in asked.described:
         name = row.get("Name")
-        if row["Type"] != "volume" or name not in asked.create:
+        if row["Type"] != "volume" or name not in asked.create or name in asked.nocopy:
             continue
         from stdc.engine.copy import copy_out  # tarfile and the layer code: only when there is a copy
 
@@ -243,11 +265,11 @@ def populate(engine: Engine, c: Container, asked: VolumePlan) -> None:
 # -- the volume verbs ---------------------------------------------------------------------------
 
 
-def create(engine: Engine, name: str) -> dict:
+def create(engine: Engine, name: str, anonymous: bool = False) -> dict:
     """Create the named volume (nothing happens if it exists); return its description."""
     store = engine.volumes
     existed = store.exists(name)
-    described = store.create(name)
+    described = store.create(name, anonymous)
     if not existed:
         engine.record("volume", "create", name, {"driver": "local"})
     return described
@@ -268,3 +290,15 @@ def remove(engine: Engine, name: str) -> None:
     """Remove a volume and its content; refused while a container (even stopped) uses it."""
     engine.volumes.remove(name, users_of(engine.state.all(), name))
     engine.record("volume", "destroy", name, {"driver": "local"})
+
+
+def remove_anonymous(engine: Engine, c: Container) -> None:
+    """``rm -v``, ``--rm``: remove the anonymous volumes of ``c`` that no other container uses."""
+    others = [o for o in engine.state.all() if o.id != c.id]
+    for row in c.config.get("mounts") or []:
+        name = row.get("Name")
+        if row.get("Type") != "volume" or not name or not engine.volumes.exists(name):
+            continue
+        if engine.volumes.inspect(name).get("Anonymous") and not users_of(others, name):
+            engine.volumes.remove(name, [])
+            engine.record("volume", "destroy", name, {"driver": "local"})

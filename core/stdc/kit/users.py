@@ -53,7 +53,7 @@ def entries(open_in_image: Opener, path: str) -> list[list[str]]:
 
 def resolve(spec_user: dict, env_home: bool, open_in_image: Opener) -> User:
     """Resolve the OCI ``process.user`` (``uid``/``gid`` numbers, or stdc's ``username`` /
-    ``groupname``) against the image's files.
+    ``groupname``; ``additionalGids``, and stdc's ``additionalGroupnames``) against the image's files.
 
     ``env_home``: whether the environment already sets HOME (if not, /etc/passwd is read for it).
     """
@@ -76,13 +76,19 @@ def resolve(spec_user: dict, env_home: bool, open_in_image: Opener) -> User:
                 gid = int(entry[3])
             if len(entry) > 5 and entry[5]:
                 home = entry[5]
-    if groupname or username:
+    extra = list(spec_user.get("additionalGroupnames") or [])  # --group-add by name
+    if groupname or username or extra:
         found = False
         for fields in entries(open_in_image, "/etc/group"):
             if groupname and fields[0] == groupname:
                 gid, found = int(fields[2]), True
             if username and username in fields[3].split(","):
                 groups.append(int(fields[2]))
+            if fields[0] in extra:
+                groups.append(int(fields[2]))
+                extra.remove(fields[0])
         if groupname and not found:
             raise StdcError(f"unable to find group {groupname}: no matching entries in group file")
+        if extra:
+            raise StdcError(f"unable to find group {extra[0]}: no matching entries in group file")
     return User(uid or 0, gid or 0, sorted(set(groups)), home)

@@ -46,7 +46,7 @@ from stdc.kit.console import console_size, send_master, set_size
 from stdc.kit.mounts import Mount, mount_all
 from stdc.kit.ocispec import DEFAULT_PATH
 
-from stdc_exec_lxc import binding, devnodes, inroot
+from stdc_exec_lxc import binding, devnodes, inroot, readonly
 from stdc_exec_lxc.translate import LOG_FILE, SECCOMP_FILE, Plan, fstab_field
 from stdc_exec_lxc.userns import acting_as_root, idmapped_rootfs, reachable_sources, without_shadow_helpers
 
@@ -253,6 +253,7 @@ def _prepare(plan: Plan, rootfs_mounts: list[Mount], console: bool) -> Any:
             with acting_as_root(plan):
                 return _resolve(root_fd, destination, as_file)
 
+        readonly.stage(plan)
         entries = plan.all_mount_entries(c.get_config_item("lxc.rootfs.mount"), resolve, nodes)
     finally:
         os.close(root_fd)

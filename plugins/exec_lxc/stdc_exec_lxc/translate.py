@@ -57,6 +57,24 @@ def idmap_items(mappings: tuple[list[dict], list[dict]] | None) -> list[tuple[st
     return [("lxc.idmap", lines)]
 
 
+def _sysctl_hook(sysctl: dict) -> str:
+    """``linux.sysctl`` as an lxc.hook.start-host command. LXC's own lxc.sysctl writes them once
+    the container's /proc/sys is read-only (the spec's readonlyPaths): the hook writes them from
+    the host's /proc/sys instead, having joined the container's network and IPC namespaces, which
+    that /proc/sys then shows (liblxc gives the hook the init's pid as LXC_PID)."""
+    import shlex
+
+    lines = []
+    for key, value in sysctl.items():
+        parts = str(key).replace("/", ".").split(".")
+        if not all(p and p not in (".", "..") for p in parts):
+            raise StdcError(f"linux.sysctl: invalid key {key!r}")
+        lines.append(f"printf %s {shlex.quote(str(value))} > {shlex.quote('/proc/sys/' + '/'.join(parts))}")
+    script = "; ".join(lines)
+    enter = f'exec nsenter --target "$LXC_PID" --net --ipc /bin/sh -ec {shlex.quote(script)}'
+    return f"/bin/sh -c {shlex.quote(enter)}"
+
+
 def monitor_cgroup(relative: str) -> str:
     """Where LXC puts its monitor (our forked child) while the container runs."""
     return relative + ".lxc-monitor"
@@ -162,7 +180,12 @@ class Plan:
             name = str(limit.get("type", ""))
             if not name.startswith("RLIMIT_") or not name[7:].isalpha():
                 raise StdcError(f"unknown rlimit {name!r}")
-            items.append((f"lxc.prlimit.{name[7:].lower()}", f"{int(limit['soft'])}:{int(limit['hard'])}"))
+            soft, hard = ("unlimited" if int(v) >= 1 << 63 else str(int(v)) for v in (limit["soft"], limit["hard"]))
+            items.append((f"lxc.prlimit.{name[7:].lower()}", f"{soft}:{hard}"))
+        if linux.get("sysctl"):
+            items.append(("lxc.hook.start-host", _sysctl_hook(linux["sysctl"])))
+        if process.get("oomScoreAdj") is not None:
+            items.append(("lxc.proc.oom_score_adj", str(int(process["oomScoreAdj"]))))
         items += _cgroup_items(linux.get("resources") or {})
         items.append(("lxc.hook.stop", _stop_hook(cgroups.memory_events_file(self.cgroup), self.exit_memory_events)))
         items += _device_settings(linux.get("resources") or {})
@@ -222,6 +245,8 @@ class Plan:
         autodev = False
         items: list[tuple[str, str | list[str]]] = []
         entries: list[tuple[str, str, str, bool]] = []
+        #: indexes of the entries to make read-only all the way down (the spec's "rro")
+        self.recursive_readonly: list[int] = []
         for m in mounts:
             destination = str(m.get("destination") or "")
             if not destination.startswith("/"):
@@ -241,6 +266,9 @@ class Plan:
                 items.append(("lxc.mount.auto", _cgroup_automount(destination, options)))
                 continue
             source = str(m.get("source") or kind)
+            if "rro" in options:  # see stdc_exec_lxc.readonly: LXC has no such option
+                options.remove("rro")
+                self.recursive_readonly.append(len(entries))
             bind = kind == "bind" or "bind" in options or "rbind" in options
             if bind:
                 if not os.path.isabs(source):

@@ -17,7 +17,7 @@ from stdc_exec_native import devices
 
 ROOT = cgroups.ROOT
 #: v2 controllers enabled for the stdc subtree, when the host has them.
-V2_CONTROLLERS = ("cpu", "cpuset", "memory", "pids")
+V2_CONTROLLERS = ("cpu", "cpuset", "io", "memory", "pids")
 
 
 def v1_hierarchies() -> list[str]:

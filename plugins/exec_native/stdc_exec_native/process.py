@@ -18,7 +18,7 @@ from stdc.kit import child, console, idmap, syscalls, workdir
 from stdc.kit.mounts import Mount
 from stdc.kit.ocispec import DEFAULT_PATH, ProcessSpec, cgroup_relative
 
-from stdc_exec_native import capabilities, cgroupdirs, namespaces, rootfs, users
+from stdc_exec_native import capabilities, cgroupdirs, kernel_settings, namespaces, rootfs, users
 from stdc_exec_native.userns import UsernsPlan, become_root
 
 PR_SET_NO_NEW_PRIVS = 38
@@ -38,6 +38,8 @@ class Plan:
         "hostname",
         "no_new_privileges",
         "rlimits",
+        "sysctl",
+        "oom_score_adj",
         "umask",
         "seccomp",
         "userns",
@@ -64,8 +66,12 @@ class Plan:
                 number = getattr(resource, r["type"], None) if r["type"].startswith("RLIMIT_") else None
                 if number is None:
                     raise StdcError(f"unknown rlimit {r['type']!r}")
-                self.rlimits.append((number, int(r["soft"]), int(r["hard"])))
+                # the spec's RLIM_INFINITY is a uint64, which setrlimit takes as its own constant
+                soft, hard = (resource.RLIM_INFINITY if int(v) >= 1 << 63 else int(v) for v in (r["soft"], r["hard"]))
+                self.rlimits.append((number, soft, hard))
         linux = spec.get("linux") or {}
+        self.sysctl = kernel_settings.check_sysctl(linux.get("sysctl") or {})
+        self.oom_score_adj = process.get("oomScoreAdj")
         self.namespaces = namespaces.NamespacePlan(linux.get("namespaces") or [])
         self.hostname = spec.get("hostname") or ""
         if self.hostname and "uts" not in self.namespaces.new:
@@ -150,6 +156,8 @@ def _become_container(plan: Plan, dirs: list[str], rootfs_mounts: list[Mount], o
     the container's devpts (``own_terminal``) on /dev/console, masks, then :func:`become_payload`."""
     userns_fd = plan.userns.open_user() if plan.userns else -1
     namespaces.enter(plan.namespaces, lambda: cgroupdirs.join(dirs))
+    # through the host's /proc, which shows the namespaces just entered, before ours hides it
+    kernel_settings.write(plan.sysctl, plan.oom_score_adj)
     with idmap.act_as(*plan.userns.root_ids) if plan.userns else contextlib.nullcontext():
         rootfs.build(plan.rootfs, rootfs_mounts, plan.userns.idmap(userns_fd) if plan.userns else None)
         if plan.hostname:

@@ -74,7 +74,7 @@ _DEV_LINKS = (
 class MountPlan:
     """One entry of ``spec["mounts"]``, parsed once in the parent."""
 
-    __slots__ = ("destination", "type", "source", "flags", "propagation", "data", "bind", "cgroupfs")
+    __slots__ = ("destination", "type", "source", "flags", "propagation", "data", "bind", "cgroupfs", "rro")
 
     def __init__(self, entry: dict, bundle: str) -> None:
         self.destination = entry["destination"]
@@ -85,8 +85,12 @@ class MountPlan:
         self.flags = 0
         self.propagation = 0
         data = []
+        #: "rro": read-only all the way down (runc's option; mount_setattr, Linux 5.12+)
+        self.rro = False
         for option in entry.get("options") or []:
-            if option in _FLAGS:
+            if option == "rro":
+                self.rro = True
+            elif option in _FLAGS:
                 on, off = _FLAGS[option]
                 self.flags = (self.flags | on) & ~off
             elif option in _PROPAGATION:
@@ -124,7 +128,7 @@ def _mount_one(root_fd: int, m: MountPlan) -> None:
         else:
             syscalls.mount(m.source, rootpath.proc_path(target), m.type, m.flags, m.data)
         extra = m.flags & ~(syscalls.MS_BIND | syscalls.MS_REC) if m.bind else 0
-        if extra or m.propagation:
+        if extra or m.propagation or m.rro:
             # the descriptor above names the directory under the new mount: open the mount itself
             top = rootpath.mountpoint(root_fd, m.destination, no_symlinks=strict)
             try:
@@ -134,6 +138,8 @@ def _mount_one(root_fd: int, m: MountPlan) -> None:
                     syscalls.mount(None, path, None, flags)
                 if m.propagation:
                     syscalls.mount(None, path, None, m.propagation)
+                if m.rro:
+                    syscalls.make_readonly_recursively(top)
             finally:
                 os.close(top)
     except OSError as e:
