@@ -21,35 +21,48 @@ if TYPE_CHECKING:
     import socket
 
     from stdc.engine.context import Engine
+    from stdc.engine.images import Progress
     from stdc.engine.state import Container
+    from stdc.kit.imagespec import Image
 
 __all__ = ["RunOptions"]
 
 
-def create(engine: Engine, opts: RunOptions) -> Container:
-    """Create a container: record, writable snapshot and OCI spec; nothing runs yet."""
+def create(engine: Engine, opts: RunOptions, progress: Progress | None = None) -> Container:
+    """Create a container: record, writable snapshot and OCI spec; nothing runs yet.
+
+    ``progress`` hears about the pull of an absent image (``--pull``)."""
     import json
 
-    from stdc.engine import images, userns, volumes
+    from stdc import discovery
+    from stdc.engine import images, run_config, userns, volumes
     from stdc.kit import devices, workdir
     from stdc.kit.ocispec import DEFAULT_CAPABILITIES, DEFAULT_PATH, build_spec
     from stdc.security.settings import SecuritySettings
 
+    name = run_config.container_name(opts.name)
+    run_config.refuse_unsupported(opts, discovery.installed_names("exec"))
     granted = [devices.parse_option(d) for d in opts.devices]  # before anything is made
     asked = volumes.plan(opts.volumes, opts.tmpfs, opts.read_only, engine.volumes)
     security = SecuritySettings(opts.cap_add, opts.cap_drop, opts.privileged, opts.security_opt)
     names = {kind: engine.config.backends[kind] for kind in ("storage", "exec", "net")}
+    names["exec"] = opts.runtime or names["exec"]
     storage = engine.backend("storage", names["storage"])
     engine.backend("exec", names["exec"])
     network = networks.choose(engine, opts.network, names)
-    image = images.resolve(engine, opts.image)
+    run_config.record_fields(opts, {}, network["name"])  # the flags checked before any pull
+    env_files = run_config.env_from_files(opts.env_files)
+    image = _image(engine, opts, progress)
     img = image.config.get("config", {}) or {}
+    fields = run_config.record_fields(opts, img, network["name"])
+    networks.check_settings(network["name"], fields)
     network["publish"] = networks.published_ports(opts, img, network)
     entrypoint = [opts.entrypoint] if opts.entrypoint else list(img.get("Entrypoint") or [])
     args = entrypoint + (list(opts.command) or ([] if opts.entrypoint else list(img.get("Cmd") or [])))
     if not args:
         raise BadInput(f"no command given and image {opts.image} has none")
-    env = with_terminal_env(merge_env(list(img.get("Env") or [f"PATH={DEFAULT_PATH}"]), opts.env), opts.tty)
+    env = merge_env(list(img.get("Env") or [f"PATH={DEFAULT_PATH}"]), env_files + opts.env)
+    env = with_terminal_env(env, opts.tty)
     cwd = opts.workdir or img.get("WorkingDir") or "/"
     if not cwd.startswith("/"):
         raise BadInput(f"the working directory {cwd!r} is not an absolute path")
@@ -72,9 +85,10 @@ def create(engine: Engine, opts: RunOptions) -> Container:
         "restart_policy": opts.restart or {"Name": "no", "MaximumRetryCount": 0},
         "userns": {k: v for k, v in (ids or {}).items() if k != "_lock"} or None,
         "interactive": opts.interactive,
+        **fields,
     }
     try:
-        c = engine.state.create(name=opts.name, image=opts.image, image_id=image.id, config=config, backends=names)
+        c = engine.state.create(name=name, image=opts.image, image_id=image.id, config=config, backends=names)
     finally:
         userns.release_lock(ids)
     bundle = engine.bundle(c)
@@ -99,8 +113,10 @@ def create(engine: Engine, opts: RunOptions) -> Container:
             resources=opts.resources,
             terminal=opts.tty,
             extra_mounts=netns.etc_mounts(networks.files_dir(engine, c)) if own_netns else [],
-            annotations={"org.opencontainers.image.ref.name": opts.image},
+            annotations={"org.opencontainers.image.ref.name": opts.image, **fields["Annotations"]},
         )
+        if fields["Domainname"]:
+            spec["domainname"] = fields["Domainname"]
         asked.apply(spec)
         security.apply(spec, DEFAULT_CAPABILITIES)
         userns.apply(spec, config["userns"])
@@ -114,6 +130,19 @@ def create(engine: Engine, opts: RunOptions) -> Container:
         raise
     engine.emit("stdc_container_created", container=teardown.describe(engine, c))
     return c
+
+
+def _image(engine: Engine, opts: RunOptions, progress: Progress | None) -> Image:
+    """The image to run, as ``--pull`` says: ``missing`` pulls it when absent (see
+    :func:`stdc.engine.images.resolve`), ``always`` pulls it first, ``never`` only looks."""
+    from stdc.engine import images
+    from stdc.images import base
+
+    if opts.pull == "always" and opts.image not in base.NAMES:
+        return images.pull(engine, opts.image, platform=opts.platform, progress=progress)
+    if opts.pull == "never" and opts.image not in base.NAMES:
+        return engine.store.resolve(opts.image)
+    return images.resolve(engine, opts.image, progress)
 
 
 def get(engine: Engine, ref: str) -> Container:
@@ -192,8 +221,9 @@ def _has_terminal(engine: Engine, c: Container) -> bool:
     return bool(spec.get("process", {}).get("terminal"))
 
 
-def stop(engine: Engine, ref: str, timeout: float = 10) -> None:
-    """SIGTERM, then SIGKILL after ``timeout`` seconds; returns once it is cleaned up."""
+def stop(engine: Engine, ref: str, timeout: float | None = None) -> None:
+    """The container's stop signal, then SIGKILL after ``timeout`` seconds (None: its
+    ``--stop-timeout``, else 10); returns once it is cleaned up."""
     c = engine.container(ref)
     was_running = c.running
     teardown.stop(engine, c, timeout)
@@ -216,7 +246,7 @@ def remove(engine: Engine, ref: str, force: bool = False) -> None:
     teardown.remove(engine, engine.container(ref), force=force)
 
 
-def restart(engine: Engine, ref: str, timeout: float = 10) -> None:
+def restart(engine: Engine, ref: str, timeout: float | None = None) -> None:
     """Stop (``stop -t``) and start the container again, detached."""
     c = engine.container(ref)
     teardown.stop(engine, c, timeout)

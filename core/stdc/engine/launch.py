@@ -140,9 +140,14 @@ def _become_monitor(
     try:
         interactive = bool(c.config.get("interactive"))
         terminal = bool((spec.get("process") or {}).get("terminal"))
-        stdin = os.dup(0) if interactive and not detach and not terminal else None
+        attached = c.config.get("Attach") or ["stdin", "stdout", "stderr"]
+        stdin = os.dup(0) if interactive and "stdin" in attached and not detach and not terminal else None
         null = os.open(os.devnull, os.O_RDWR)
         os.dup2(null, 0)
+        if not detach:  # -a: the streams left out are not echoed (the log still has them)
+            for fd, stream in ((1, "stdout"), (2, "stderr")):
+                if stream not in attached:
+                    os.dup2(null, fd)
         if detach:
             os.setsid()
             side_log = os.open(os.path.join(bundle, monitor.MONITOR_LOG), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
