@@ -277,6 +277,15 @@ def inspect(objects: tuple[str, ...]) -> None:
     click.echo(json.dumps([verbs.inspect_any(engine, ref) for ref in objects], indent=4))
 
 
+@cli.command("internal-health", hidden=True)
+@click.argument("container")
+def internal_health(container: str) -> None:
+    """Run by a container's monitor on its health check's timer (see stdc.engine.health)."""
+    from stdc.engine import health
+
+    health.check(current_engine(), container)
+
+
 @cli.command("internal-cleanup", hidden=True)
 @click.argument("container")
 def internal_cleanup(container: str) -> None:

@@ -76,11 +76,14 @@ def command(args: list[str], truncate: bool = True) -> str:
 
 
 def status(c: Any) -> str:
-    """``Up 5 seconds``, ``Up 2 minutes (Paused)``, ``Exited (0) 3 minutes ago``,
-    ``Restarting (1) 1 second ago``, ``Created``."""
+    """``Up 5 seconds``, ``Up 2 minutes (Paused)``, ``Up 3 seconds (healthy)``, ``Exited (0) 3
+    minutes ago``, ``Restarting (1) 1 second ago``, ``Created``."""
     if c.status == "running":
         up = f"Up {duration(time.time() - (c.started or time.time()))}"
-        return f"{up} (Paused)" if getattr(c, "paused", False) else up
+        if getattr(c, "paused", False):
+            return f"{up} (Paused)"
+        check = getattr(c, "health", None)
+        return f"{up} (health: starting)" if check == "starting" else f"{up} ({check})" if check else up
     if c.status == "restarting":
         return f"Restarting ({c.exit_code}) {ago(c.finished)}"
     if c.status == "exited":

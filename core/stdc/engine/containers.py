@@ -296,6 +296,11 @@ def rename(engine: Engine, ref: str, name: str) -> None:
 def list_containers(engine: Engine, all: bool = False) -> list[Container]:
     """The running containers (``all``: every one), their records up to date."""
     found = [engine.refresh(c) for c in engine.state.all()]
+    for c in found:
+        if c.config.get("Healthcheck"):
+            from stdc.engine import health
+
+            c.health = health.status(engine, c)
     return found if all else [c for c in found if c.running]
 
 

@@ -93,12 +93,17 @@ def _launch(
 
     executor, spec, mounts = _begin(engine, c)
     binary = monitor.binary(engine.root)
+    options = monitor.log_flags(c.config)
+    if c.config.get("Healthcheck"):
+        from stdc.engine import health
+
+        options += health.monitor_flags(engine, c)
     report_r, report_w = os.pipe2(os.O_CLOEXEC)
     client, server = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) if attach else (None, None)
     child = os.fork()
     if child == 0:  # pragma: no cover - runs in the monitor-to-be
         os.close(report_r)
-        _become_monitor(engine, c, executor, spec, mounts, report_w, binary, detach, server, size)
+        _become_monitor(engine, c, executor, spec, mounts, report_w, [binary, *options], detach, server, size)
     os.close(report_w)
     if server is not None:
         server.close()
@@ -124,7 +129,7 @@ def _become_monitor(
     spec: dict,
     mounts: list,
     report_w: int,
-    binary: str,
+    monitor_argv: list[str],
     detach: bool,
     client: Any = None,
     size: tuple[int, int] | None = None,
@@ -170,14 +175,15 @@ def _become_monitor(
             console_socket=wiring.console_socket,
         )
         wiring.hand_over()
-        flags = wiring.flags
-        argv = [binary, *flags, bundle, str(pid)] if detach else [binary, "--echo", *flags, bundle, str(pid)]
+        flags = wiring.flags if detach else ["--echo", *wiring.flags]
+        argv = [*monitor_argv, *flags, bundle, str(pid)]
         if detach:
             argv += [sys.executable, "-m", "stdc", "internal-cleanup", c.id]
-            os.environ.update(STDC_ROOT=engine.root, STDC_RUNTIME_DIR=engine.config.runtime_dir)
+        # for the cleanup and the health checks the monitor runs
+        os.environ.update(STDC_ROOT=engine.root, STDC_RUNTIME_DIR=engine.config.runtime_dir)
         os.write(report_w, json.dumps({"pid": pid}).encode())
         os.closerange(8, 65536)
-        os.execv(binary, argv)
+        os.execv(argv[0], argv)
     except StdcError as e:
         if pid is not None:  # e.g. no terminal came over the console socket: no payload unmonitored
             os.kill(pid, 9)

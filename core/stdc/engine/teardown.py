@@ -192,6 +192,7 @@ def describe(engine: Engine, c: Container) -> dict:
             "Paused": c.running and c.paused,
             "Restarting": c.status == "restarting",
             "OOMKilled": c.oom_killed,
+            **_health(engine, c),
         },
         "RestartCount": c.restart_count,
         "HostConfig": host_config(c),
@@ -200,6 +201,15 @@ def describe(engine: Engine, c: Container) -> dict:
         "Bundle": engine.bundle(c),
         "LogPath": os.path.join(engine.bundle(c), monitor.LOG_FILE),
     }
+
+
+def _health(engine: Engine, c: Container) -> dict:
+    """``{"Health": ...}`` for a container with a health check, else nothing."""
+    if not c.config.get("Healthcheck"):
+        return {}
+    from stdc.engine import health
+
+    return {"Health": health.shown(health.state(engine, c))} if health.command(c) else {}
 
 
 def host_config(c: Container) -> dict:
