@@ -55,7 +55,7 @@ def create(engine: Engine, opts: RunOptions, progress: Progress | None = None) -
     image = _image(engine, opts, progress)
     img = image.config.get("config", {}) or {}
     fields = run_config.record_fields(opts, img, network["name"])
-    networks.check_settings(network["name"], fields)
+    networks.check_settings(engine, network["name"], fields)
     network["publish"] = networks.published_ports(opts, img, network)
     entrypoint = [opts.entrypoint] if opts.entrypoint else list(img.get("Entrypoint") or [])
     args = entrypoint + (list(opts.command) or ([] if opts.entrypoint else list(img.get("Cmd") or [])))

@@ -88,13 +88,18 @@ _PROVIDER_SETTINGS = {
 }
 
 
-def check_settings(network: str, fields: dict) -> None:
+def check_settings(engine: Engine, network: str, fields: dict) -> None:
     """Refuse the /etc files' options (``--add-host``, ``--dns``...) on ``none`` and ``host``,
-    whose containers get no /etc files from stdc."""
+    whose containers get no /etc files from stdc, and a ``--link`` to no container."""
     if network in netns.BUILTIN:
         for key, flag in _PROVIDER_SETTINGS.items():
             if fields.get(key):
                 raise BadInput(f"{flag}: the {network} network gives the container no /etc files of stdc's")
+    for link in fields.get("Links") or []:
+        try:
+            engine.state.get(link.partition(":")[0])
+        except NotFound:
+            raise BadInput(f"--link: no such container: {link.partition(':')[0]}") from None
 
 
 def _setup_options(engine: Engine, c: Container) -> dict:

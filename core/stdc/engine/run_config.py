@@ -14,6 +14,7 @@ import os
 import re
 from typing import TYPE_CHECKING, Any
 
+from stdc.durations import parse_duration
 from stdc.engine.options import signal_number
 from stdc.errors import BadInput
 
@@ -31,8 +32,6 @@ LOG_DRIVERS = ("json-file", "local", "none")
 LOG_OPTS = ("max-size", "max-file")
 ATTACHABLE = ("stdin", "stdout", "stderr")
 
-_DURATION_UNITS = {"ns": 1, "us": 10**3, "µs": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 _MAC = re.compile(r"[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}")
 _HOSTNAME = re.compile(r"[a-zA-Z0-9_]([a-zA-Z0-9_.-]*[a-zA-Z0-9_])?")
 
@@ -45,23 +44,6 @@ def container_name(name: str | None) -> str | None:
     if not NAME_PATTERN.fullmatch(bare):
         raise BadInput(f"Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
     return bare
-
-
-def parse_duration(value: str, flag: str) -> int:
-    """A Go duration (``1m30s``, ``500ms``, ``2h``, ``0``) as nanoseconds; negative is refused."""
-    text = value.strip()
-    if text == "0":
-        return 0
-    pos, total = 0, 0.0
-    while pos < len(text):
-        match = _DURATION_PART.match(text, pos)
-        if not match:
-            raise BadInput(f"invalid value {value!r} for {flag}: a duration like 30s, 1m30s or 500ms")
-        total += float(match.group(1)) * _DURATION_UNITS[match.group(2)]
-        pos = match.end()
-    if not text:
-        raise BadInput(f"invalid value {value!r} for {flag}: a duration like 30s, 1m30s or 500ms")
-    return int(total)
 
 
 def read_line_file(path: str, flag: str) -> list[str]:
