@@ -10,6 +10,7 @@ import click
 
 from stdc.cli.group import CONTEXT, cli, current_engine, each_container, for_each
 from stdc.cli.resource_commands import resource_options, take_resource_options
+from stdc.cli.run_config_options import cidfile, pull_progress, run_config_options, take_run_config_options
 from stdc.cli.run_kernel_options import kernel_options, take_kernel_options
 from stdc.cli.signals import SignalForwarder
 from stdc.cli.volume_commands import volume_options
@@ -55,6 +56,7 @@ def _run_options(f: Any) -> Any:
         click.option("-i", "--interactive", is_flag=True, help="Keep the payload's stdin open: ours, or attach's."),
         click.option("-t", "--tty", is_flag=True, help="Give the payload a terminal (stdc's own goes raw meanwhile)."),
         *kernel_options(),
+        *run_config_options(),
         click.argument("image"),
         click.argument("command", nargs=-1, type=click.UNPROCESSED),
     ]
@@ -98,7 +100,10 @@ def run_options_from(image: str, command: tuple[str, ...], **kw: Any) -> RunOpti
     }
     limits = take_resource_options(kw)
     kernel = take_kernel_options(kw)
-    return RunOptions(image=image, command=list(command), **lists, **limits, **kernel, **kw)
+    configuration = take_run_config_options(kw)
+    for front_end_only in ("cidfile", "quiet", "sig_proxy", "disable_content_trust"):
+        kw.pop(front_end_only, None)
+    return RunOptions(image=image, command=list(command), **lists, **limits, **kernel, **configuration, **kw)
 
 
 @cli.command(context_settings={**CONTEXT, "allow_interspersed_args": False})
@@ -114,13 +119,18 @@ def run(detach: bool, detach_keys: str | None, image: str, command: tuple[str, .
     ours, and ctrl-p ctrl-q (--detach-keys) leaves it running (`stdc attach` to come back).
     """
     from stdc.cli import interactive_commands
-    from stdc.engine import containers
+    from stdc.engine import containers, run_config
 
     engine = current_engine()
     # checked before anything is made; the attach code (~5 ms to load) only where it is used
     keys = interactive_commands.parse_keys(detach_keys) if kw["tty"] or detach_keys else b""
-    forwarder = None if detach else SignalForwarder()
-    container = containers.create(engine, run_options_from(image, command, **kw))
+    run_config.attach_streams(list(kw["attach"]), detach)
+    sig_proxy, cid_path = kw["sig_proxy"], kw["cidfile"]
+    forwarder = None if detach else SignalForwarder() if sig_proxy else _no_forwarding
+    opts = run_options_from(image, command, **kw)
+    with cidfile(cid_path) as write_id:
+        container = containers.create(engine, opts, pull_progress(image, kw["quiet"]))
+        write_id(container.id)
     _warn(container)
     if forwarder is None:
         containers.start(engine, container.id)
@@ -131,13 +141,21 @@ def run(detach: bool, detach_keys: str | None, image: str, command: tuple[str, .
     sys.exit(containers.run(engine, container.id, forwarder))
 
 
+def _no_forwarding(_forward: Any) -> None:
+    """``--sig-proxy=false``: signals reach stdc, not the payload."""
+
+
 @cli.command(context_settings={**CONTEXT, "allow_interspersed_args": False})
 @_run_options
 def create(image: str, command: tuple[str, ...], **kw: Any) -> None:
     """Create a container without starting it; print its id."""
     from stdc.engine import containers
 
-    container = containers.create(current_engine(), run_options_from(image, command, **kw))
+    cid_path, quiet = kw["cidfile"], kw["quiet"]
+    opts = run_options_from(image, command, **kw)
+    with cidfile(cid_path) as write_id:
+        container = containers.create(current_engine(), opts, pull_progress(image, quiet))
+        write_id(container.id)
     _warn(container)
     click.echo(container.id)
 
@@ -168,10 +186,13 @@ def start(attach: bool, containers: tuple[str, ...]) -> None:
 
 
 @cli.command()
-@click.option("-t", "--time", "timeout", default=10, show_default=True, help="Seconds before SIGKILL.")
+@click.option(
+    "-t", "--time", "timeout", type=int, metavar="SECONDS", help="Seconds before SIGKILL (default: --stop-timeout, 10)."
+)
 @click.argument("containers", nargs=-1, required=True)
-def stop(timeout: int, containers: tuple[str, ...]) -> None:
-    """Stop containers: SIGTERM, then SIGKILL after --time seconds."""
+def stop(timeout: int | None, containers: tuple[str, ...]) -> None:
+    """Stop containers: their stop signal (SIGTERM unless --stop-signal or the image's
+    STOPSIGNAL said otherwise), then SIGKILL after --time seconds."""
     from stdc.engine import containers as verbs
 
     each_container(containers, verbs.stop, timeout)
@@ -234,6 +255,15 @@ def logs(follow: bool, tail: str, timestamps: bool, since: str | None, until: st
         stream = sys.stderr if entry.stream == "stderr" else sys.stdout
         stream.write(f"{entry.time} {entry.text}" if timestamps else entry.text)
         stream.flush()
+
+
+@cli.command("internal-health", hidden=True)
+@click.argument("container")
+def internal_health(container: str) -> None:
+    """Run by a container's monitor on its health check's timer (see stdc.engine.health)."""
+    from stdc.engine import health
+
+    health.check(current_engine(), container)
 
 
 @cli.command("internal-cleanup", hidden=True)

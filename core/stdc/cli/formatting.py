@@ -56,4 +56,4 @@ def command(args: list[str], truncate: bool = True) -> str:
 def status(c: Any) -> str:
     """``Up 5 seconds``, ``Up 2 minutes (Paused)``, ``Exited (0) 3 minutes ago``,
     ``Restarting (1) 1 second ago``, ``Created`` (see :func:`stdc.engine.docker_shapes.status_text`)."""
-    return docker_shapes.status_text(c)
+    return docker_shapes.status_text(c, getattr(c, "health", None))

@@ -8,9 +8,11 @@ from stdc.cli.group import cli, current_engine, each_container, unknown_exits_1
 
 
 @cli.command()
-@click.option("-t", "--time", "timeout", default=10, show_default=True, help="Seconds before SIGKILL.")
+@click.option(
+    "-t", "--time", "timeout", type=int, metavar="SECONDS", help="Seconds before SIGKILL (default: --stop-timeout, 10)."
+)
 @click.argument("containers", nargs=-1, required=True)
-def restart(timeout: int, containers: tuple[str, ...]) -> None:
+def restart(timeout: int | None, containers: tuple[str, ...]) -> None:
     """Stop containers (SIGTERM, SIGKILL after --time seconds) and start them again, detached."""
     from stdc.engine import containers as verbs
 

@@ -21,20 +21,27 @@ if TYPE_CHECKING:
     import socket
 
     from stdc.engine.context import Engine
+    from stdc.engine.images import Progress
     from stdc.engine.state import Container
+    from stdc.kit.imagespec import Image
 
 __all__ = ["RunOptions"]
 
 
-def create(engine: Engine, opts: RunOptions) -> Container:
-    """Create a container: record, writable snapshot and OCI spec; nothing runs yet."""
+def create(engine: Engine, opts: RunOptions, progress: Progress | None = None) -> Container:
+    """Create a container: record, writable snapshot and OCI spec; nothing runs yet.
+
+    ``progress`` hears about the pull of an absent image (``--pull``)."""
     import json
 
-    from stdc.engine import images, kernel_limits, kernel_options, mount_flags, userns, volumes
+    from stdc import discovery
+    from stdc.engine import images, kernel_limits, kernel_options, mount_flags, run_config, userns, volumes
     from stdc.kit import devices, workdir
     from stdc.kit.ocispec import DEFAULT_CAPABILITIES, DEFAULT_PATH, build_spec
     from stdc.security.settings import SecuritySettings
 
+    name = run_config.container_name(opts.name)
+    run_config.refuse_unsupported(opts, discovery.installed_names("exec"))
     granted = [devices.parse_option(d) for d in opts.devices]  # before anything is made
     asked = volumes.plan(opts.volumes, opts.tmpfs, opts.read_only, engine.volumes)
     for value in opts.mounts:
@@ -44,18 +51,24 @@ def create(engine: Engine, opts: RunOptions) -> Container:
     names = {kind: engine.config.backends[kind] for kind in ("storage", "exec", "net")}
     limits = kernel_limits.build(opts.limits, opts.resources)
     kernel = kernel_options.plan(engine, opts, names["storage"])
+    names["exec"] = opts.runtime or names["exec"]
     storage = engine.backend("storage", names["storage"])
     engine.backend("exec", names["exec"])
     network = networks.choose(engine, opts.network, names)
-    image = images.resolve(engine, opts.image)
+    run_config.record_fields(opts, {}, network["name"])  # the flags checked before any pull
+    env_files = run_config.env_from_files(opts.env_files)
+    image = _image(engine, opts, progress)
     img = image.config.get("config", {}) or {}
     mount_flags.add_image_volumes(asked, img, engine.volumes)
+    fields = run_config.record_fields(opts, img, network["name"])
+    networks.check_settings(engine, network["name"], fields)
     network["publish"] = networks.published_ports(opts, img, network)
     entrypoint = [opts.entrypoint] if opts.entrypoint else list(img.get("Entrypoint") or [])
     args = entrypoint + (list(opts.command) or ([] if opts.entrypoint else list(img.get("Cmd") or [])))
     if not args:
         raise BadInput(f"no command given and image {opts.image} has none")
-    env = with_terminal_env(merge_env(list(img.get("Env") or [f"PATH={DEFAULT_PATH}"]), opts.env), opts.tty)
+    env = merge_env(list(img.get("Env") or [f"PATH={DEFAULT_PATH}"]), env_files + opts.env)
+    env = with_terminal_env(env, opts.tty)
     cwd = opts.workdir or img.get("WorkingDir") or "/"
     if not cwd.startswith("/"):
         raise BadInput(f"the working directory {cwd!r} is not an absolute path")
@@ -81,9 +94,10 @@ def create(engine: Engine, opts: RunOptions) -> Container:
         "userns": {k: v for k, v in (ids or {}).items() if k != "_lock"} or None,
         "interactive": opts.interactive,
         **docker_shapes.record_fields(opts, entrypoint, args[len(entrypoint) :], img),
+        **fields,
     }
     try:
-        c = engine.state.create(name=opts.name, image=opts.image, image_id=image.id, config=config, backends=names)
+        c = engine.state.create(name=name, image=opts.image, image_id=image.id, config=config, backends=names)
     finally:
         userns.release_lock(ids)
     bundle = engine.bundle(c)
@@ -108,8 +122,10 @@ def create(engine: Engine, opts: RunOptions) -> Container:
             resources=limits.resources,
             terminal=opts.tty,
             extra_mounts=netns.etc_mounts(networks.files_dir(engine, c)) if own_netns else [],
-            annotations={"org.opencontainers.image.ref.name": opts.image},
+            annotations={"org.opencontainers.image.ref.name": opts.image, **fields["Annotations"]},
         )
+        if fields["Domainname"]:
+            spec["domainname"] = fields["Domainname"]
         asked.apply(spec)
         kernel.apply(spec)
         security.apply(spec, DEFAULT_CAPABILITIES)
@@ -124,6 +140,19 @@ def create(engine: Engine, opts: RunOptions) -> Container:
         raise
     engine.emit("stdc_container_created", container=teardown.describe(engine, c))
     return c
+
+
+def _image(engine: Engine, opts: RunOptions, progress: Progress | None) -> Image:
+    """The image to run, as ``--pull`` says: ``missing`` pulls it when absent (see
+    :func:`stdc.engine.images.resolve`), ``always`` pulls it first, ``never`` only looks."""
+    from stdc.engine import images
+    from stdc.images import base
+
+    if opts.pull == "always" and opts.image not in base.NAMES:
+        return images.pull(engine, opts.image, platform=opts.platform, progress=progress)
+    if opts.pull == "never" and opts.image not in base.NAMES:
+        return engine.store.resolve(opts.image)
+    return images.resolve(engine, opts.image, progress)
 
 
 def get(engine: Engine, ref: str) -> Container:
@@ -202,8 +231,9 @@ def _has_terminal(engine: Engine, c: Container) -> bool:
     return bool(spec.get("process", {}).get("terminal"))
 
 
-def stop(engine: Engine, ref: str, timeout: float = 10) -> None:
-    """SIGTERM, then SIGKILL after ``timeout`` seconds; returns once it is cleaned up."""
+def stop(engine: Engine, ref: str, timeout: float | None = None) -> None:
+    """The container's stop signal, then SIGKILL after ``timeout`` seconds (None: its
+    ``--stop-timeout``, else 10); returns once it is cleaned up."""
     c = engine.container(ref)
     was_running = c.running
     teardown.stop(engine, c, timeout)
@@ -227,7 +257,7 @@ def remove(engine: Engine, ref: str, force: bool = False, volumes: bool = False)
     teardown.remove(engine, engine.container(ref), force=force, volumes=volumes)
 
 
-def restart(engine: Engine, ref: str, timeout: float = 10) -> None:
+def restart(engine: Engine, ref: str, timeout: float | None = None) -> None:
     """Stop (``stop -t``) and start the container again, detached."""
     c = engine.container(ref)
     teardown.stop(engine, c, timeout)
@@ -277,6 +307,11 @@ def rename(engine: Engine, ref: str, name: str) -> None:
 def list_containers(engine: Engine, all: bool = False) -> list[Container]:
     """The running containers (``all``: every one), their records up to date."""
     found = [engine.refresh(c) for c in engine.state.all()]
+    for c in found:
+        if c.config.get("Healthcheck"):
+            from stdc.engine import health
+
+            c.health = health.status(engine, c)
     return found if all else [c for c in found if c.running]
 
 

@@ -106,7 +106,7 @@ class Engine:
 
     def record_container(self, c: Container, action: str, **extra: Any) -> None:
         """Record a container event (``stop``, ``kill``, ``pause``, ...) with its name, image and labels."""
-        attrs = {**(c.config.get("labels") or {}), "name": c.name, "image": c.image, **extra}
+        attrs = {**(c.config.get("Labels") or {}), "name": c.name, "image": c.image, **extra}
         self.record("container", action, c.id, attrs)
 
     def container(self, ref: str) -> Container:

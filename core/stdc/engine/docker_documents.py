@@ -11,7 +11,6 @@ without a change to this module.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -45,9 +44,6 @@ __all__ = [
     "version_document",
     "volume_inspect",
 ]
-
-#: the file in a container's bundle where its health state (docker's State.Health) is kept
-HEALTH_FILE = "health.json"
 
 
 # -- containers ---------------------------------------------------------------------------------
@@ -117,12 +113,9 @@ def _state(engine: Engine, c: Container) -> dict:
 
 def read_health(engine: Engine, c: Container) -> dict | None:
     """The container's State.Health (``Status``, ``FailingStreak``, ``Log``), if it has a health check."""
-    try:
-        with open(os.path.join(engine.bundle(c), HEALTH_FILE)) as f:
-            health = json.load(f)
-    except (OSError, ValueError):
-        return None
-    return health if isinstance(health, dict) else None
+    from stdc.engine import health
+
+    return health.shown(health.state(engine, c))
 
 
 def container_config(c: Container) -> dict:

@@ -20,9 +20,9 @@ if TYPE_CHECKING:
 Progress = Callable[[str, int, int], None]
 
 
-def resolve(engine: Engine, ref: str) -> Image:
-    """The image ``ref``: pulled when absent and a registry is known, the built-in ``base``
-    built offline when first asked for."""
+def resolve(engine: Engine, ref: str, progress: Progress | None = None) -> Image:
+    """The image ``ref``: pulled when absent and a registry is known (``progress`` hears about
+    it), the built-in ``base`` built offline when first asked for."""
     try:
         return engine.store.resolve(ref)
     except NotFound:
@@ -33,7 +33,7 @@ def resolve(engine: Engine, ref: str) -> Image:
         # one written in the reference): without one, `base` is built offline as always
         if engine.config.registry.get("default") or references.parse(ref).domain:
             try:
-                return pull(engine, ref)
+                return pull(engine, ref, progress=progress)
             except NotFound:
                 if ref not in base.NAMES:
                     raise

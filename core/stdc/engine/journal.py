@@ -143,7 +143,7 @@ _HOOK_ACTIONS = {
 
 def container_attributes(described: dict) -> dict[str, Any]:
     """Docker's attributes of a container event: its labels, ``name`` and ``image``."""
-    attrs: dict[str, Any] = dict((described.get("Config") or {}).get("labels") or {})
+    attrs: dict[str, Any] = dict((described.get("Config") or {}).get("Labels") or {})
     attrs.update(name=described.get("Name"), image=described.get("Image"))
     return attrs
 

@@ -94,12 +94,17 @@ def _launch(
 
     executor, spec, mounts = _begin(engine, c)
     binary = monitor.binary(engine.root)
+    options = monitor.log_flags(c.config)
+    if c.config.get("Healthcheck"):
+        from stdc.engine import health
+
+        options += health.monitor_flags(engine, c)
     report_r, report_w = os.pipe2(os.O_CLOEXEC)
     client, server = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET) if attach else (None, None)
     child = os.fork()
     if child == 0:  # pragma: no cover - runs in the monitor-to-be
         os.close(report_r)
-        _become_monitor(engine, c, executor, spec, mounts, report_w, binary, detach, server, size)
+        _become_monitor(engine, c, executor, spec, mounts, report_w, [binary, *options], detach, server, size)
     os.close(report_w)
     if server is not None:
         server.close()
@@ -125,7 +130,7 @@ def _become_monitor(
     spec: dict,
     mounts: list,
     report_w: int,
-    binary: str,
+    monitor_argv: list[str],
     detach: bool,
     client: Any = None,
     size: tuple[int, int] | None = None,
@@ -141,9 +146,14 @@ def _become_monitor(
     try:
         interactive = bool(c.config.get("interactive"))
         terminal = bool((spec.get("process") or {}).get("terminal"))
-        stdin = os.dup(0) if interactive and not detach and not terminal else None
+        attached = c.config.get("Attach") or ["stdin", "stdout", "stderr"]
+        stdin = os.dup(0) if interactive and "stdin" in attached and not detach and not terminal else None
         null = os.open(os.devnull, os.O_RDWR)
         os.dup2(null, 0)
+        if not detach:  # -a: the streams left out are not echoed (the log still has them)
+            for fd, stream in ((1, "stdout"), (2, "stderr")):
+                if stream not in attached:
+                    os.dup2(null, fd)
         if detach:
             os.setsid()
             side_log = os.open(os.path.join(bundle, monitor.MONITOR_LOG), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
@@ -166,14 +176,15 @@ def _become_monitor(
             console_socket=wiring.console_socket,
         )
         wiring.hand_over()
-        flags = wiring.flags
-        argv = [binary, *flags, bundle, str(pid)] if detach else [binary, "--echo", *flags, bundle, str(pid)]
+        flags = wiring.flags if detach else ["--echo", *wiring.flags]
+        argv = [*monitor_argv, *flags, bundle, str(pid)]
         if detach:
             argv += [sys.executable, "-m", "stdc", "internal-cleanup", c.id]
-            os.environ.update(STDC_ROOT=engine.root, STDC_RUNTIME_DIR=engine.config.runtime_dir)
+        # for the cleanup and the health checks the monitor runs
+        os.environ.update(STDC_ROOT=engine.root, STDC_RUNTIME_DIR=engine.config.runtime_dir)
         os.write(report_w, json.dumps({"pid": pid}).encode())
         os.closerange(8, 65536)
-        os.execv(binary, argv)
+        os.execv(argv[0], argv)
     except StdcError as e:
         if pid is not None:  # e.g. no terminal came over the console socket: no payload unmonitored
             os.kill(pid, 9)

@@ -11,9 +11,11 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from itertools import chain
+from typing import IO, TYPE_CHECKING
 
 from stdc.engine import monitor
+from stdc.errors import Conflict
 
 if TYPE_CHECKING:
     from stdc.engine.context import Engine
@@ -75,13 +77,19 @@ def entries(engine: Engine, ref: str, opts: LogOptions) -> Iterator[LogEntry]:
 
 def _all_entries(engine: Engine, ref: str, opts: LogOptions) -> Iterator[LogEntry]:
     c = engine.state.get(ref)
-    path = os.path.join(engine.bundle(c), monitor.LOG_FILE)
+    if (c.config.get("LogConfig") or {}).get("Type") == "none":
+        raise Conflict("configured logging driver does not support reading")
+    bundle = engine.bundle(c)
+    path = os.path.join(bundle, monitor.LOG_FILE)
     while opts.follow and not os.path.exists(path) and _live(engine, c):
         time.sleep(0.1)
     if not os.path.exists(path):
         return
-    with open(path, encoding="utf-8", errors="replace") as log:
-        lines = deque(log, maxlen=opts.tail) if opts.tail is not None else log
+    *rotated, _ = monitor.log_files(bundle)
+    log = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 - reopened after a rotation
+    try:
+        old = (line for name in rotated for line in _lines_of(name))
+        lines = deque(chain(old, log), maxlen=opts.tail) if opts.tail is not None else chain(old, log)
         yield from (e for line in lines if line.endswith("\n") and (e := _entry(line)) is not None)
         pending = ""
         while opts.follow:
@@ -90,9 +98,31 @@ def _all_entries(engine: Engine, ref: str, opts: LogOptions) -> Iterator[LogEntr
                 pending += chunk
                 *complete, pending = pending.split("\n")
                 yield from (e for line in complete if (e := _entry(line)) is not None)
+            elif _rotated(log, path):
+                log.close()
+                log = open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 - closed in finally
             elif _live(engine, c):
                 time.sleep(0.1)
             else:
                 rest = (pending + log.read()).split("\n")
                 yield from (e for line in rest if line and (e := _entry(line)) is not None)
                 return
+    finally:
+        log.close()
+
+
+def _lines_of(path: str) -> Iterator[str]:
+    """The lines of a rotated log file (gone meanwhile: none)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            yield from f
+    except FileNotFoundError:
+        return
+
+
+def _rotated(log: IO[str], path: str) -> bool:
+    """Whether the monitor has moved ``log`` aside and begun a new file at ``path``."""
+    try:
+        return os.stat(path).st_ino != os.fstat(log.fileno()).st_ino
+    except FileNotFoundError:
+        return False

@@ -27,6 +27,30 @@ def binary(root: str) -> str:
     return monitor_path(os.path.join(root, "libexec"))
 
 
+def log_flags(config: dict) -> list[str]:
+    """The monitor's flags for the container's LogConfig: ``-n`` (the none driver), ``-r
+    BYTES:FILES`` (json-file's max-size and max-file)."""
+    log = config.get("LogConfig") or {}
+    if log.get("Type") == "none":
+        return ["-n"]
+    if not (log.get("Config") or {}).get("max-size"):
+        return []
+    from stdc.engine.run_config import rotation
+
+    rotating = rotation(log)
+    return ["-r", f"{rotating[0]}:{rotating[1]}"] if rotating else []
+
+
+def log_files(bundle: str) -> list[str]:
+    """The container's log files that exist, the oldest first (``log.json.N`` ... ``log.json``)."""
+    rotated = []
+    for name in os.listdir(bundle) if os.path.isdir(bundle) else []:
+        head, _, number = name.rpartition(".")
+        if head == LOG_FILE and number.isdigit():
+            rotated.append((int(number), name))
+    return [os.path.join(bundle, name) for _, name in sorted(rotated, reverse=True)] + [os.path.join(bundle, LOG_FILE)]
+
+
 def read_exit(bundle: str) -> dict | None:
     """The recorded exit of a container's last run, ``{"exit_code", "finished"}``, or None."""
     try:

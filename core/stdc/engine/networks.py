@@ -78,6 +78,54 @@ def published_ports(opts: RunOptions, image_config: dict, network: dict) -> list
     return ports
 
 
+#: the record fields of the container's /etc files and address, which need a provider's network
+_PROVIDER_SETTINGS = {
+    "ExtraHosts": "--add-host",
+    "Dns": "--dns",
+    "DnsSearch": "--dns-search",
+    "DnsOptions": "--dns-option",
+    "Links": "--link",
+}
+
+
+def check_settings(engine: Engine, network: str, fields: dict) -> None:
+    """Refuse the /etc files' options (``--add-host``, ``--dns``...) on ``none`` and ``host``,
+    whose containers get no /etc files from stdc, and a ``--link`` to no container."""
+    if network in netns.BUILTIN:
+        for key, flag in _PROVIDER_SETTINGS.items():
+            if fields.get(key):
+                raise BadInput(f"{flag}: the {network} network gives the container no /etc files of stdc's")
+    for link in fields.get("Links") or []:
+        try:
+            engine.state.get(link.partition(":")[0])
+        except NotFound:
+            raise BadInput(f"--link: no such container: {link.partition(':')[0]}") from None
+
+
+def _setup_options(engine: Engine, c: Container) -> dict:
+    """What ``net_setup`` is told of the container's /etc files and address (see stdc.specs.network)."""
+    config = c.config
+    hosts = list(config.get("ExtraHosts") or [])
+    for link in config.get("Links") or []:
+        name, _, alias = link.partition(":")
+        try:
+            target = engine.container(name)
+        except NotFound:
+            raise BadInput(f"--link: no such container: {name}") from None
+        if not target.running or not target.network.get("ip"):
+            raise Conflict(f"--link: container {name} is not running on a network")
+        hosts.append(f"{' '.join(dict.fromkeys([alias, target.name]))}:{target.network['ip']}")
+    return {
+        "extra_hosts": hosts,
+        "dns": config.get("Dns") or [],
+        "dns_search": config.get("DnsSearch") or [],
+        "dns_options": config.get("DnsOptions") or [],
+        "aliases": config.get("NetworkAliases") or [],
+        "ip": config.get("IPAddress"),
+        "mac": config.get("MacAddress"),
+    }
+
+
 def files_dir(engine: Engine, c: Container) -> str:
     """Where the provider writes the container's /etc/hosts, /etc/resolv.conf and /etc/hostname."""
     return os.path.join(engine.bundle(c), "network")
@@ -99,6 +147,7 @@ def up(engine: Engine, c: Container) -> None:
             "publish": asked.get("publish", []),
             "name": c.name,
             "hostname": c.config["hostname"] or c.short_id,
+            **_setup_options(engine, c),
         }
         info = serving.hook.net_setup(
             **args, container_id=c.id, netns_path=ns_path, files_dir=files_dir(engine, c), options=options

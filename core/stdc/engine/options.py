@@ -52,6 +52,41 @@ class RunOptions:
     limits: LimitFlags = field(default_factory=LimitFlags)  # cgroup flags beyond -m/--cpus
     mounts: list[str] = field(default_factory=list)  # --mount, docker's csv syntax
     volumes_from: list[str] = field(default_factory=list)  # CONTAINER[:ro|rw]
+    # configuration options (issue 17 §2), checked by stdc.engine.run_config
+    env_files: list[str] = field(default_factory=list)
+    labels: list[str] = field(default_factory=list)
+    label_files: list[str] = field(default_factory=list)
+    annotations: list[str] = field(default_factory=list)
+    health_cmd: str | None = None
+    health_interval: str | None = None  # Go durations, as typed
+    health_retries: int | None = None
+    health_timeout: str | None = None
+    health_start_period: str | None = None
+    health_start_interval: str | None = None
+    no_healthcheck: bool = False
+    add_hosts: list[str] = field(default_factory=list)
+    dns: list[str] = field(default_factory=list)
+    dns_search: list[str] = field(default_factory=list)
+    dns_options: list[str] = field(default_factory=list)
+    domainname: str | None = None
+    stop_signal: str | None = None
+    stop_timeout: int | None = None
+    platform: str | None = None
+    pull: str = "missing"
+    network_aliases: list[str] = field(default_factory=list)
+    ip: str | None = None
+    ip6: str | None = None
+    mac_address: str | None = None
+    links: list[str] = field(default_factory=list)
+    link_local_ip: list[str] = field(default_factory=list)
+    log_driver: str | None = None
+    log_opts: list[str] = field(default_factory=list)
+    attach: list[str] = field(default_factory=list)
+    runtime: str | None = None
+    isolation: str | None = None
+    gpus: str | None = None
+    volume_driver: str | None = None
+    use_api_socket: bool = False
 
 
 def merge_env(base: list[str], overrides: list[str]) -> list[str]:

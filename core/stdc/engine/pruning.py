@@ -82,7 +82,7 @@ def containers(engine: Engine, filters: list[str] | None = None) -> Pruned:
         c = engine.refresh(c)
         if c.status not in ("exited", "created") or teardown.restart_pending(engine, c):
             continue
-        if not keeps(wanted, c.created, c.config.get("labels") or {}):
+        if not keeps(wanted, c.created, c.config.get("Labels") or {}):
             continue
         size = writable_size(engine, c) or 0
         try:

@@ -108,6 +108,8 @@ class Container:
     oom_killed: bool = False
     restart_count: int = 0
     stopped_by_user: bool = False
+    #: the health check's status where a verb has read it (stdc.engine.health); not a column
+    health: str | None = None
 
     @property
     def short_id(self) -> str:

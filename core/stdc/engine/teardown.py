@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from stdc.engine import monitor, networks
 from stdc.engine.context import wait_process
+from stdc.engine.options import signal_number
 from stdc.errors import Conflict, StdcError
 
 if TYPE_CHECKING:
@@ -50,17 +51,23 @@ def kill(engine: Engine, c: Container, sig: int = signals.SIGKILL) -> None:
     executor.hook.exec_kill(container_id=c.id, bundle=engine.bundle(c), pid=c.pid, signal=sig)
     engine.record_container(c, "kill", signal=int(sig))
     # a paused container would never see a signal meant to end it: thaw it, as docker does
-    if c.paused and sig in (signals.SIGKILL, signals.SIGTERM):
+    if c.paused and sig in (signals.SIGKILL, signals.SIGTERM, signal_number(c.config.get("StopSignal") or "TERM")):
         set_paused(engine, c, False)
 
 
-def stop(engine: Engine, c: Container, timeout: float = 10) -> None:
-    """SIGTERM, then SIGKILL after ``timeout`` seconds; returns once it is cleaned up."""
+def stop(engine: Engine, c: Container, timeout: float | None = None) -> None:
+    """The container's stop signal (``--stop-signal``, the image's STOPSIGNAL, else SIGTERM),
+    then SIGKILL after ``timeout`` seconds (None: its ``--stop-timeout``, else 10; -1: never);
+    returns once it is cleaned up."""
     c = engine.refresh(c)
     engine.state.update(c.id, stopped_by_user=1)  # also ends a restart policy's backoff
+    if timeout is None:
+        timeout = c.config.get("StopTimeout")
+        timeout = 10 if timeout is None else timeout
     if c.running:
-        kill(engine, c, signals.SIGTERM)
-        if not wait_process(c.pid, c.pid_start, time.monotonic() + timeout):
+        kill(engine, c, signal_number(c.config.get("StopSignal") or "SIGTERM"))
+        deadline = None if timeout < 0 else time.monotonic() + timeout
+        if not wait_process(c.pid, c.pid_start, deadline):
             kill(engine, c, signals.SIGKILL)
     wait(engine, c)
 
@@ -193,6 +200,7 @@ def describe(engine: Engine, c: Container) -> dict:
             "Paused": c.running and c.paused,
             "Restarting": c.status == "restarting",
             "OOMKilled": c.oom_killed,
+            **_health(engine, c),
         },
         "RestartCount": c.restart_count,
         "HostConfig": host_config(c),
@@ -201,6 +209,15 @@ def describe(engine: Engine, c: Container) -> dict:
         "Bundle": engine.bundle(c),
         "LogPath": os.path.join(engine.bundle(c), monitor.LOG_FILE),
     }
+
+
+def _health(engine: Engine, c: Container) -> dict:
+    """``{"Health": ...}`` for a container with a health check, else nothing."""
+    if not c.config.get("Healthcheck"):
+        return {}
+    from stdc.engine import health
+
+    return {"Health": health.shown(health.state(engine, c))} if health.command(c) else {}
 
 
 def host_config(c: Container) -> dict:

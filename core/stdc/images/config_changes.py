@@ -1,8 +1,10 @@
 """``--change`` instructions (``import -c``, later ``commit -c``): Dockerfile lines that set image config.
 
 Supported as docker supports them for import and commit: ``CMD``, ``ENTRYPOINT``, ``ENV``,
-``EXPOSE``, ``LABEL``, ``USER``, ``VOLUME``, ``WORKDIR``, ``STOPSIGNAL``. ``CMD`` and
-``ENTRYPOINT`` take the JSON form (``["a", "b"]``) or the shell form (run by ``/bin/sh -c``).
+``EXPOSE``, ``LABEL``, ``USER``, ``VOLUME``, ``WORKDIR``, ``STOPSIGNAL``, ``HEALTHCHECK``. ``CMD``
+and ``ENTRYPOINT`` take the JSON form (``["a", "b"]``) or the shell form (run by ``/bin/sh -c``);
+``HEALTHCHECK [--interval=D] [--timeout=D] [--start-period=D] [--start-interval=D] [--retries=N]
+CMD ...`` (or ``NONE``) as in a Dockerfile.
 """
 
 from __future__ import annotations
@@ -13,7 +15,14 @@ from typing import Any
 
 from stdc.errors import BadInput
 
-SUPPORTED = ("CMD", "ENTRYPOINT", "ENV", "EXPOSE", "LABEL", "USER", "VOLUME", "WORKDIR", "STOPSIGNAL")
+SUPPORTED = ("CMD", "ENTRYPOINT", "ENV", "EXPOSE", "LABEL", "USER", "VOLUME", "WORKDIR", "STOPSIGNAL", "HEALTHCHECK")
+#: HEALTHCHECK's options and the Healthcheck keys they set
+_HEALTH_OPTIONS = {
+    "--interval": "Interval",
+    "--timeout": "Timeout",
+    "--start-period": "StartPeriod",
+    "--start-interval": "StartInterval",
+}
 
 
 def apply_changes(config: dict[str, Any], changes: list[str]) -> dict[str, Any]:
@@ -49,9 +58,36 @@ def apply_changes(config: dict[str, Any], changes: list[str]) -> dict[str, Any]:
             result["User"] = rest
         elif keyword == "WORKDIR":
             result["WorkingDir"] = rest
+        elif keyword == "HEALTHCHECK":
+            result["Healthcheck"] = _healthcheck(change, rest)
         else:
             result["StopSignal"] = rest
     return result
+
+
+def _healthcheck(change: str, rest: str) -> dict[str, Any]:
+    """``HEALTHCHECK [OPTIONS] CMD ...`` or ``HEALTHCHECK NONE`` as the image config's Healthcheck."""
+    from stdc.durations import parse_duration
+
+    check: dict[str, Any] = {}
+    while rest.startswith("--"):
+        option, _, rest = rest.partition(" ")
+        name, _, value = option.partition("=")
+        if name in _HEALTH_OPTIONS:
+            check[_HEALTH_OPTIONS[name]] = parse_duration(value, f"HEALTHCHECK {name}")
+        elif name == "--retries" and value.isdigit():
+            check["Retries"] = int(value)
+        else:
+            raise BadInput(f"invalid change {change!r}: unknown HEALTHCHECK option {option!r}")
+        rest = rest.strip()
+    kind, _, command = rest.partition(" ")
+    if kind.upper() == "NONE" and not command:
+        return {"Test": ["NONE"]}
+    if kind.upper() != "CMD" or not command.strip():
+        raise BadInput(f"invalid change {change!r}: expected HEALTHCHECK [OPTIONS] CMD command, or NONE")
+    command = command.strip()
+    test = ["CMD", *_json_list(change, command)] if command.startswith("[") else ["CMD-SHELL", command]
+    return {"Test": test, **check}
 
 
 def _command(change: str, rest: str) -> list[str]:

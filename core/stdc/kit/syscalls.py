@@ -101,6 +101,12 @@ def sethostname(name: str) -> None:
     _check(_libc.sethostname(raw, len(raw)), "sethostname")
 
 
+def setdomainname(name: str) -> None:
+    """setdomainname(2): the NIS domain name of the calling process's uts namespace."""
+    raw = name.encode()
+    _check(_libc.setdomainname(raw, len(raw)), "setdomainname")
+
+
 def prctl(option: int, arg2: int = 0, arg3: int = 0, arg4: int = 0, arg5: int = 0) -> int:
     """prctl(2)."""
     return _check(

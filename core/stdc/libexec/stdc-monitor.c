@@ -1,7 +1,8 @@
 /*
  * stdc-monitor: the per-container supervisor of a stdc container, like podman's conmon.
  *
- *   stdc-monitor [--echo] [-t] [-i] [-l] [-c] BUNDLE PID [CLEANUP_ARGV...]
+ *   stdc-monitor [--echo] [-t] [-i] [-l] [-c] [-n] [-r BYTES:FILES] [-H MS]
+ *                BUNDLE PID [CLEANUP_ARGV...]
  *
  * fds 3 and 4 are the read ends of the payload's stdout and stderr pipes; with
  * -t, fd 3 is instead the master of the payload's pseudo-terminal (its output,
@@ -19,6 +20,17 @@
  * given with -i; ignored without -i) and 'w' + two uint16 (rows, columns: the
  * terminal's new size, TIOCSWINSZ). A client that cannot take output for
  * SEND_TIMEOUT seconds is dropped, so that none can stall the payload for long.
+ *
+ * With -n nothing is logged (docker's "none" log driver). With -r, log.json is
+ * rotated once it holds BYTES or more, at a record's boundary: log.json.1 is
+ * the newest old file, log.json.FILES-1 the oldest kept (FILES 1: log.json is
+ * emptied instead), as docker's json-file max-size and max-file.
+ *
+ * With -H, every MS milliseconds while the output lasts, BUNDLE/healthcheck is
+ * run (one at a time: a tick while the last one runs is skipped) with fds 0-2
+ * on /dev/null when echoing, else the monitor's own; it runs the container's
+ * health check and records the result (stdc.engine.health). One still running
+ * when the output ends is killed.
  *
  * Once the output has ended (both pipes closed, or the terminal hung up) the
  * payload is reaped, BUNDLE/exit.json is written atomically, each client gets
@@ -40,6 +52,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -60,6 +73,10 @@ static size_t pending_len, pending_off;
 static char out[16384];           /* JSON records waiting to be written */
 static size_t out_len;
 static int log_fd = -1;
+static uint64_t log_size;         /* bytes in log.json, for -r */
+static uint64_t max_size;         /* -r: rotate at this size (0: never) */
+static long max_files = 1;
+static const char *log_bundle;
 static int failed;                /* an error was reported: exit 1 */
 
 /* One line on stderr: "stdc-monitor: WHAT[ ARG][: strerror(err)]". */
@@ -106,6 +123,8 @@ static void flush(void)
         warn("cannot write log.json", NULL, err);
         reported = 1;
     }
+    if (!err)
+        log_size += out_len;
     out_len = 0;
 }
 
@@ -240,6 +259,42 @@ static size_t decode(const unsigned char *p, size_t n, uint32_t *cp)
     return need + 1;
 }
 
+static int join(char *buf, const char *bundle, const char *name);
+
+/* "log.json" or "log.json.N" */
+static void log_name(char *buf, long n)
+{
+    char *p = buf;
+    memcpy(p, "log.json", 8);
+    p += 8;
+    if (n > 0) {
+        *p++ = '.';
+        p = digits(p, (uint64_t)n, 1);
+    }
+    *p = 0;
+}
+
+/* -r: shift the old files along (the oldest falls off), start log.json afresh. */
+static void rotate(void)
+{
+    char from[PATH_LEN], to[PATH_LEN], name[32];
+    flush();
+    close(log_fd);
+    for (long i = max_files - 1; i >= 1; i--) {
+        log_name(name, i - 1);
+        if (!join(from, log_bundle, name))
+            break;
+        log_name(name, i);
+        if (join(to, log_bundle, name) && rename(from, to) && errno != ENOENT)
+            warn("cannot rotate", from, errno);
+    }
+    log_name(name, 0);
+    if (!join(from, log_bundle, name) ||
+        (log_fd = open(from, O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) < 0)
+        warn("cannot open", from, errno);
+    log_size = 0;
+}
+
 /* Append one chunk to the log: a record per line, split on '\n' only. */
 static void log_chunk(const unsigned char *p, size_t n, const char *stream)
 {
@@ -249,6 +304,8 @@ static void log_chunk(const unsigned char *p, size_t n, const char *stream)
     while (n) {
         uint32_t c;
         size_t used = decode(p, n, &c);
+        if (!open_record && max_size && log_size + out_len >= max_size)
+            rotate();
         if (!open_record) {
             put("{\"log\":\"", 8);
             open_record = 1;
@@ -396,11 +453,59 @@ static void feed(struct pollfd *fds, int *input_fd, int tty)
     }
 }
 
+/* -H: run BUNDLE/healthcheck in a child of ours; its pid, or -1. */
+static pid_t spawn_check(const char *bundle, int quiet)
+{
+    char prog[PATH_LEN];
+    if (!join(prog, bundle, "healthcheck"))
+        return -1;
+    pid_t child = fork();
+    if (child == 0) {
+        if (quiet) { /* a foreground run's stdout is the user's */
+            int null = open("/dev/null", O_RDWR);
+            dup2(null, 1);
+            dup2(null, 2);
+        }
+        for (int fd = 3; fd < 1024; fd++) /* the payload's pipes and the clients are not its own */
+            close(fd);
+        signal(SIGPIPE, SIG_DFL);
+        char *const args[] = {prog, NULL};
+        execv(prog, args);
+        _exit(127);
+    }
+    if (child < 0)
+        warn("cannot fork the health check", NULL, errno);
+    return child;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int main(int argc, char **argv)
 {
-    int echo = 0, tty = 0, input = 0, listening = 0, client = 0, code = -1;
+    int echo = 0, tty = 0, input = 0, listening = 0, client = 0, nolog = 0, code = -1;
+    long health_ms = 0;
+    pid_t checking = -1;
     char path[PATH_LEN];
     for (; argc > 1 && argv[1][0] == '-'; argv++, argc--) {
+        char *rest = NULL;
+        if (strcmp(argv[1], "-r") == 0 && argc > 2) {
+            max_size = strtoull(argv[2], &rest, 10);
+            max_files = *rest == ':' ? strtol(rest + 1, NULL, 10) : 1;
+            if (max_files < 1)
+                max_files = 1;
+            argv++, argc--;
+            continue;
+        }
+        if (strcmp(argv[1], "-H") == 0 && argc > 2) {
+            health_ms = strtol(argv[2], NULL, 10);
+            argv++, argc--;
+            continue;
+        }
         if (strcmp(argv[1], "--echo") == 0)
             echo = 1;
         else if (strcmp(argv[1], "-t") == 0)
@@ -411,16 +516,20 @@ int main(int argc, char **argv)
             listening = 1;
         else if (strcmp(argv[1], "-c") == 0)
             client = 1;
+        else if (strcmp(argv[1], "-n") == 0)
+            nolog = 1;
         else
             break;
     }
     char *end = NULL;
     long pid = argc > 2 ? strtol(argv[2], &end, 10) : 0;
     if (argc < 3 || pid <= 0 || *end) {
-        warn("usage: stdc-monitor [--echo] [-t] [-i] [-l] [-c] BUNDLE PID [CLEANUP_ARGV...]", NULL, 0);
+        warn("usage: stdc-monitor [--echo] [-t] [-i] [-l] [-c] [-n] [-r BYTES:FILES] [-H MS] BUNDLE PID "
+             "[CLEANUP_ARGV...]", NULL, 0);
         return 2;
     }
     const char *bundle = argv[1];
+    log_bundle = bundle;
     char **cleanup = argc > 3 ? argv + 3 : NULL;
 
     signal(SIGPIPE, SIG_IGN);  /* a vanished echo reader is EPIPE, not death */
@@ -431,10 +540,15 @@ int main(int argc, char **argv)
     syscall(SYS_close_range, FD_CLIENT + 1U, ~0U, 0U);
 #endif
 
-    if (!join(path, bundle, "log.json"))
+    struct stat st;
+    if (nolog)
+        ; /* the none log driver */
+    else if (!join(path, bundle, "log.json"))
         warn("bundle path too long:", bundle, 0);
     else if ((log_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640)) < 0)
         warn("cannot open", path, errno); /* go on: drain the pipes, reap, record */
+    else if (fstat(log_fd, &st) == 0)
+        log_size = (uint64_t)st.st_size; /* a restart appends */
 
     /* the input of the payload: its terminal, or its stdin pipe; written without blocking */
     int input_fd = !input ? -1 : tty ? FD_OUT : FD_STDIN;
@@ -453,8 +567,21 @@ int main(int argc, char **argv)
     static const char *const names[2] = {"stdout", "stderr"};
     int echo_to[2] = {echo ? 1 : -1, echo ? 2 : -1};
     int live = tty ? 1 : 2;
+    int64_t next_check = now_ms() + health_ms;
     while (live) {
-        if (poll(fds, P_CLIENTS + MAX_CLIENTS, -1) < 0) {
+        int wait_ms = -1;
+        if (health_ms > 0) {
+            int64_t now = now_ms();
+            if (checking > 0 && waitpid(checking, NULL, WNOHANG) != 0)
+                checking = -1; /* done (or gone) */
+            if (now >= next_check) {
+                if (checking < 0)
+                    checking = spawn_check(bundle, echo);
+                next_check = now + health_ms;
+            }
+            wait_ms = (int)(next_check - now);
+        }
+        if (poll(fds, P_CLIENTS + MAX_CLIENTS, wait_ms) < 0) {
             if (errno == EINTR)
                 continue;
             warn("poll", NULL, errno);
@@ -504,6 +631,11 @@ int main(int argc, char **argv)
     }
     if (log_fd >= 0)
         close(log_fd);
+    if (checking > 0) { /* the container is over: so is its check */
+        kill(checking, SIGKILL);
+        while (waitpid(checking, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
     if (listening) { /* no new clients: the container is over */
         close(FD_LISTEN);
         if (join(path, bundle, "attach.sock"))

@@ -37,8 +37,14 @@ def net_setup(home: str, settings: dict, container_id: str, netns_path: str, fil
     """Put the container whose namespace is at ``netns_path`` on a network.
 
     ``options``: ``network`` (its name), ``name`` (the container's), ``hostname``, ``publish``
-    (ports, see above). Write ``hosts``, ``hostname`` and ``resolv.conf`` into ``files_dir``:
-    the core bind-mounts them on the container's /etc. Bring ``lo`` up in the namespace.
+    (ports, see above), and from the container's configuration (any may be missing or empty):
+    ``extra_hosts`` (``NAMES:IP`` lines for its hosts file, ``IP`` may be ``host-gateway``: the
+    network's gateway), ``aliases`` (more names of it on the network), ``dns``, ``dns_search``,
+    ``dns_options`` (they replace those lines of resolv.conf; a search domain ``.``: none),
+    ``ip`` (the address it asks for: ``BadInput`` outside the subnet, ``Conflict`` when taken)
+    and ``mac`` (its interface's address). Write ``hosts``, ``hostname`` and ``resolv.conf``
+    into ``files_dir``: the core bind-mounts them on the container's /etc. Bring ``lo`` up in
+    the namespace.
 
     Return a JSON-able dict; the core stores it (``stdc inspect`` shows it) and hands it back to
     :func:`net_teardown`. Keys the core reads: ``network``, ``ip``, ``ports`` (host ports as

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 
-from stdc.errors import StdcError
+from stdc.errors import BadInput, StdcError
 from stdc.kit import cgroups, cgroupsettings, devices, idmap, rootpath
 from stdc.kit.ocispec import CGROUP_MOUNT, ProcessSpec, cgroup_relative
 
@@ -171,6 +171,8 @@ class Plan:
         items += idmap_items(self.idmap)
         if hostname:
             items.append(("lxc.uts.name", hostname))
+        if spec.get("domainname"):  # LXC has no key for it, and sets sysctls once /proc/sys is read-only
+            raise BadInput("the lxc executor cannot set a domainname (--domainname): use --runtime native")
         items += self._capabilities(process.get("capabilities") or {})
         if process.get("noNewPrivileges"):
             items.append(("lxc.no_new_privs", "1"))

@@ -36,6 +36,7 @@ class Plan:
         "env",
         "cwd",
         "hostname",
+        "domainname",
         "no_new_privileges",
         "rlimits",
         "sysctl",
@@ -74,8 +75,9 @@ class Plan:
         self.oom_score_adj = process.get("oomScoreAdj")
         self.namespaces = namespaces.NamespacePlan(linux.get("namespaces") or [])
         self.hostname = spec.get("hostname") or ""
-        if self.hostname and "uts" not in self.namespaces.new:
-            raise StdcError("a hostname needs a new uts namespace")
+        self.domainname = spec.get("domainname") or ""
+        if (self.hostname or self.domainname) and "uts" not in self.namespaces.new:
+            raise StdcError("a hostname or domainname needs a new uts namespace")
         self.rootfs = rootfs.RootfsPlan(spec, bundle)
         self.seccomp = None
         if linux.get("seccomp"):
@@ -162,6 +164,8 @@ def _become_container(plan: Plan, dirs: list[str], rootfs_mounts: list[Mount], o
         rootfs.build(plan.rootfs, rootfs_mounts, plan.userns.idmap(userns_fd) if plan.userns else None)
         if plan.hostname:
             syscalls.sethostname(plan.hostname)
+        if plan.domainname:
+            syscalls.setdomainname(plan.domainname)
         if own_terminal:
             console.bind_console(console.take_terminal(child.CONSOLE_FD, plan.console_size))
             os.close(child.CONSOLE_FD)

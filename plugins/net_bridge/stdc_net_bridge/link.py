@@ -150,9 +150,12 @@ def bridge_down(ipr: Any, record: dict, home: str) -> None:
     firewall.remove(record)
 
 
-def attach(ipr: Any, bridge: int, container_id: str, netns_path: str, ip: str, record: dict) -> str:
-    """A veth pair: the host end on the bridge, the other ``eth0`` in the namespace with ``ip``,
-    ``lo`` up and the default route through the gateway. Returns eth0's MAC address."""
+def attach(
+    ipr: Any, bridge: int, container_id: str, netns_path: str, ip: str, record: dict, mac: str | None = None
+) -> str:
+    """A veth pair: the host end on the bridge, the other ``eth0`` in the namespace with ``ip``
+    (and ``mac``, else the kernel's), ``lo`` up and the default route through the gateway.
+    Returns eth0's MAC address."""
     host_end = veth_name(container_id)
     detach(ipr, container_id)
     ipr.link("add", ifname=host_end, kind="veth", peer={"ifname": "eth0", "net_ns_fd": netns_path})
@@ -163,6 +166,8 @@ def attach(ipr: Any, bridge: int, container_id: str, netns_path: str, ip: str, r
         eth0 = _index(ns, "eth0")
         if eth0 is None:
             raise StdcError("the container's end of its veth pair did not arrive in its namespace")
+        if mac:
+            ns.link("set", index=eth0, address=mac)
         ns.addr("add", index=eth0, address=ip, prefixlen=prefixlen)
         ns.link("set", index=eth0, state="up")
         ns.route("add", dst="0.0.0.0/0", gateway=record["gateway"])

@@ -43,15 +43,17 @@ def setup(home: str, settings: dict, container_id: str, netns_path: str, files_d
         "hostname": options.get("hostname") or container_id[:12],
         "files": files_dir,
         "proxy": None,
+        "aliases": options.get("aliases") or [],
+        "extra_hosts": options.get("extra_hosts") or [],
     }
     try:
         with link.rtnl() as ipr, st.lock(name):
             record = st.load(name)
-            ip = st.allocate(record, lease)
+            ip = st.allocate(record, lease, options.get("ip"))
             try:
                 bridge = link.bridge_up(ipr, record, home, bool(settings.get("ip_forward")))
-                mac = link.attach(ipr, bridge, container_id, netns_path, ip, record)
-                write_files(files_dir, settings, lease, ip, record)
+                mac = link.attach(ipr, bridge, container_id, netns_path, ip, record, options.get("mac"))
+                write_files(files_dir, settings, lease, ip, record, options)
                 if bound:
                     log = os.path.join(files_dir, "proxy.log")
                     lease["proxy"] = ports.spawn(bound, ip, container_id, log)
@@ -107,13 +109,13 @@ def teardown(home: str, settings: dict, container_id: str, netns_path: str, info
 # -- /etc files -------------------------------------------------------------------------------
 
 
-def write_files(files_dir: str, settings: dict, lease: dict, ip: str, record: dict) -> None:
+def write_files(files_dir: str, settings: dict, lease: dict, ip: str, record: dict, options: dict) -> None:
     """hostname, resolv.conf and hosts of a container joining ``record``'s network; on a user
     network the hosts files of every container on it are rewritten to name the newcomer too."""
     _write(os.path.join(files_dir, "hostname"), lease["hostname"] + "\n")
-    _write(os.path.join(files_dir, "resolv.conf"), resolv_conf(settings))
+    _write(os.path.join(files_dir, "resolv.conf"), resolv_conf(settings, options))
     if record["name"] == DEFAULT:  # as on docker's default bridge: no names of the others
-        _write(os.path.join(files_dir, "hosts"), _HOSTS_HEAD + f"{ip}\t{_names(lease)}\n")
+        _write(os.path.join(files_dir, "hosts"), _own_hosts(lease, ip, record))
     else:
         refresh_hosts(settings, record)
 
@@ -124,17 +126,31 @@ def refresh_hosts(settings: dict, record: dict) -> None:
     leases = record["leases"]
     for ip, lease in leases.items():
         others = "".join(f"{o}\t{_names(held)}\n" for o, held in leases.items() if o != ip)
-        _write(os.path.join(lease["files"], "hosts"), _HOSTS_HEAD + f"{ip}\t{_names(lease)}\n" + others)
+        _write(os.path.join(lease["files"], "hosts"), _own_hosts(lease, ip, record) + others)
+
+
+def _own_hosts(lease: dict, ip: str, record: dict) -> str:
+    """The head of a container's hosts file: localhost, its ``--add-host`` entries (docker's
+    order), its own line."""
+    extra = ""
+    for entry in lease.get("extra_hosts") or []:
+        names, _, address = entry.partition(":")
+        extra += f"{record['gateway'] if address == 'host-gateway' else address}\t{names}\n"
+    return _HOSTS_HEAD + extra + f"{ip}\t{_names(lease)}\n"
 
 
 def _names(lease: dict) -> str:
-    names = [lease["hostname"], lease["name"], lease["container"][:12]]
+    names = [lease["hostname"], lease["name"], lease["container"][:12], *(lease.get("aliases") or [])]
     return " ".join(dict.fromkeys(names))
 
 
-def resolv_conf(settings: dict) -> str:
+def resolv_conf(settings: dict, options: dict | None = None) -> str:
     """The host's resolv.conf without loopback resolvers (unreachable from a container), or the
-    ``[network] dns`` servers of the host's config."""
+    ``[network] dns`` servers of the host's config; the container's ``dns``, ``dns_search`` and
+    ``dns_options`` replace what they name."""
+    options = options or {}
+    if options.get("dns") or options.get("dns_search") or options.get("dns_options"):
+        return _asked_resolv_conf(resolv_conf(settings), options)
     lines: list[str] = []
     servers = settings.get("dns")
     with contextlib.suppress(OSError), open("/etc/resolv.conf") as f:
@@ -148,6 +164,20 @@ def resolv_conf(settings: dict) -> str:
     if servers is not None or not any(line.startswith("nameserver") for line in lines):
         lines += [f"nameserver {s}" for s in (servers if servers is not None else FALLBACK_DNS)]
     return "\n".join(lines) + "\n"
+
+
+def _asked_resolv_conf(default: str, options: dict) -> str:
+    """``default`` with the lines of each kind the container asked for replaced, as docker does."""
+    asked = {
+        "nameserver": [f"nameserver {s}" for s in options.get("dns") or []],
+        "search": [f"search {' '.join(d for d in options.get('dns_search') or [] if d != '.')}"]
+        if options.get("dns_search")
+        else [],
+        "options": [f"options {' '.join(options.get('dns_options') or [])}"] if options.get("dns_options") else [],
+    }
+    kept = [line for line in default.splitlines() if not (line.split()[:1] and asked.get(line.split()[0]))]
+    chosen = [line for lines in asked.values() for line in lines if line.strip() != "search"]
+    return "\n".join(kept + chosen) + "\n"
 
 
 def _write(path: str, text: str) -> None:

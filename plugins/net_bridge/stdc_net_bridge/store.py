@@ -132,13 +132,15 @@ class Store:
         """The leases whose container still has its network namespace."""
         return {ip: lease for ip, lease in record["leases"].items() if os.path.lexists(lease["netns"])}
 
-    def allocate(self, record: dict, lease: dict) -> str:
-        """Lease the next free address of the network to ``lease["container"]``; stale leases and
-        an earlier one of the same container are taken back first."""
+    def allocate(self, record: dict, lease: dict, wanted: str | None = None) -> str:
+        """Lease ``wanted``, else the next free address of the network, to ``lease["container"]``;
+        stale leases and an earlier one of the same container are taken back first."""
         record["leases"] = {
             ip: held for ip, held in self.live_leases(record).items() if held["container"] != lease["container"]
         }
         net = ipaddress.IPv4Network(record["subnet"])
+        if wanted is not None:
+            return self._take(record, lease, net, wanted)
         first, last = int(net.network_address) + 1, int(net.broadcast_address) - 1
         start = int(ipaddress.IPv4Address(record.get("last") or record["gateway"]))
         size = last - first + 1
@@ -149,6 +151,16 @@ class Store:
                 record["last"] = candidate
                 return candidate
         raise Conflict(f"network {record['name']} has no free address left ({record['subnet']})")
+
+    @staticmethod
+    def _take(record: dict, lease: dict, net: ipaddress.IPv4Network, wanted: str) -> str:
+        address = ipaddress.IPv4Address(wanted)
+        if address not in net or address in (net.network_address, net.broadcast_address):
+            raise BadInput(f"address {wanted} is not in network {record['name']}'s subnet {record['subnet']}")
+        if wanted == record["gateway"] or wanted in record["leases"]:
+            raise Conflict(f"address {wanted} is already in use on network {record['name']}")
+        record["leases"][wanted] = lease
+        return wanted
 
     @staticmethod
     def release(record: dict, container_id: str) -> bool:
