@@ -43,6 +43,9 @@ class Plan:
         "userns",
         "terminal",
         "console_size",
+        "start_fifo",
+        "start_gate",
+        "sysctl",
     )
 
     def __init__(self, spec: dict, bundle: str) -> None:
@@ -68,6 +71,9 @@ class Plan:
         linux = spec.get("linux") or {}
         self.namespaces = namespaces.NamespacePlan(linux.get("namespaces") or [])
         self.hostname = spec.get("hostname") or ""
+        self.sysctl = {str(k): str(v) for k, v in (linux.get("sysctl") or {}).items()}
+        if any("/" in k or k.startswith(".") or ".." in k for k in self.sysctl):
+            raise StdcError(f"linux.sysctl: invalid name among {sorted(self.sysctl)}")
         if self.hostname and "uts" not in self.namespaces.new:
             raise StdcError("a hostname needs a new uts namespace")
         self.rootfs = rootfs.RootfsPlan(spec, bundle)
@@ -78,6 +84,9 @@ class Plan:
             self.seccomp = seccomp.prepare(seccomp.compile_filter(linux["seccomp"], bundle))
         mappings = idmap.from_spec(spec) if self.namespaces.user else None
         self.userns = UsernsPlan(mappings, self.namespaces.new) if mappings else None
+        #: exec_create's named pipe, and (in the child) its O_PATH descriptor: see wait_for_start
+        self.start_fifo: str | None = None
+        self.start_gate = -1
 
 
 def start(
@@ -87,10 +96,13 @@ def start(
     rootfs_mounts: list[Mount],
     stdio: tuple[int, int, int],
     console_socket: int | None = None,
+    start_fifo: str | None = None,
 ) -> int:
     """Start the container's init; return its pid once the payload is executed (and, with a
-    ``console_socket``, its terminal's master sent: see :mod:`stdc.kit.console`)."""
+    ``console_socket``, its terminal's master sent: see :mod:`stdc.kit.console`). With a
+    ``start_fifo`` (:func:`create`), return once the init waits on it instead."""
     plan = Plan(spec, bundle)
+    plan.start_fifo = start_fifo
     linux = spec.get("linux") or {}
     relative = cgroup_relative(spec, container_id)
     dirs = cgroupdirs.create(relative, linux.get("resources"))
@@ -125,6 +137,19 @@ def start(
     raise child.reported_error(report)
 
 
+def create(
+    container_id: str,
+    bundle: str,
+    spec: dict,
+    rootfs_mounts: list[Mount],
+    stdio: tuple[int, int, int],
+    console_socket: int | None,
+    start_fifo: str,
+) -> int:
+    """exec_create: the container's init, built and waiting on ``start_fifo`` before the payload."""
+    return start(container_id, bundle, spec, rootfs_mounts, stdio, console_socket, start_fifo)
+
+
 def _child(
     plan: Plan,
     dirs: list[str],
@@ -136,6 +161,8 @@ def _child(
     """The forked child: become the container, exec the payload; on failure report and exit."""
     try:
         err_w = child.own_process(stdio, err_w, plan.terminal and console_socket is None, console_socket)
+        if plan.start_fifo:  # opened while the host's filesystem is still in reach
+            plan.start_gate = os.open(plan.start_fifo, os.O_PATH | os.O_CLOEXEC)
         _become_container(plan, dirs, rootfs_mounts, console_socket is not None)
     except BaseException as e:  # noqa: B036 - whatever happens, the parent hears of it and we exit
         code, line = child.failure_report(e, "container init")
@@ -157,10 +184,22 @@ def _become_container(plan: Plan, dirs: list[str], rootfs_mounts: list[Mount], o
         if own_terminal:
             console.bind_console(console.take_terminal(child.CONSOLE_FD, plan.console_size))
             os.close(child.CONSOLE_FD)
+        _write_sysctl(plan.sysctl)  # the container's own /proc, before /proc/sys is made read-only
         rootfs.finish(plan.rootfs)
     if plan.userns:
         become_root(userns_fd)
     become_payload(plan)
+
+
+def _write_sysctl(values: dict[str, str]) -> None:
+    """``linux.sysctl``: each key (``net.ipv4.ip_forward``) written under /proc/sys."""
+    for key, value in values.items():
+        path = "/proc/sys/" + key.replace(".", "/")
+        try:
+            with open(path, "w") as f:
+                f.write(value)
+        except OSError as e:
+            raise StdcError(f"sysctl {key}={value}: {e.strerror}") from None
 
 
 def become_payload(plan: Plan) -> NoReturn:
@@ -206,9 +245,22 @@ def become_payload(plan: Plan) -> NoReturn:
     if plan.no_new_privileges:
         syscalls.prctl(PR_SET_NO_NEW_PRIVS, 1)
     os.umask(plan.umask)
-
+    if plan.start_gate >= 0:
+        wait_for_start(plan, env)
     _load_seccomp(plan, privileged_now=False)
     child.exec_payload(plan.args, env, DEFAULT_PATH)
+
+
+def wait_for_start(plan: Plan, env: dict[str, str]) -> None:
+    """The created state (runc's exec.fifo): the payload found, the caller told the init is ready
+    (its report pipe closed), then blocked opening the start fifo for writing until the container
+    is started — the starter opens it for reading and reads the one byte written here."""
+    child.look_path(plan.args[0], env.get("PATH", DEFAULT_PATH))
+    os.close(child.REPORT_FD)
+    fifo = os.open(f"/proc/self/fd/{plan.start_gate}", os.O_WRONLY | os.O_CLOEXEC)
+    os.write(fifo, b"0")
+    os.close(fifo)
+    os.close(plan.start_gate)
 
 
 def _load_seccomp(plan: Plan, *, privileged_now: bool) -> None:
