@@ -12,11 +12,8 @@ from stdc.errors import BadInput, NotFound
 from stdc.kit.devices import default_rules
 from stdc.kit.ocispec import DEFAULT_DEVICES
 
-#: where the runtime puts the cgroup of a container whose cgroupsPath lies outside stdc's subtree
-CGROUP_PARENT = "/stdc/runtime"
 
-
-def read_bundle(container_id: str, bundle: str) -> dict:
+def read_bundle(container_id: str, bundle: str, cgroup_parent: str = "stdc") -> dict:
     """The bundle's ``config.json``, made concrete for the executor: ``root.path`` absolute and
     ``linux.cgroupsPath`` inside stdc's cgroup subtree (:func:`stdc_cgroup_path`)."""
     path = os.path.join(bundle, "config.json")
@@ -34,7 +31,7 @@ def read_bundle(container_id: str, bundle: str) -> dict:
         raise BadInput(f"{path}: root.path is required")
     spec["root"] = {**root, "path": os.path.realpath(os.path.join(bundle, root["path"]))}
     linux = spec.setdefault("linux", {})
-    linux["cgroupsPath"] = stdc_cgroup_path(linux.get("cgroupsPath"), container_id)
+    linux["cgroupsPath"] = stdc_cgroup_path(linux.get("cgroupsPath"), container_id, cgroup_parent)
     add_default_devices(linux)
     return spec
 
@@ -49,11 +46,12 @@ def add_default_devices(linux: dict) -> None:
         resources["devices"] = [*resources["devices"], *(r for r in default_rules() if r.get("allow"))]
 
 
-def stdc_cgroup_path(requested: str | None, container_id: str) -> str:
+def stdc_cgroup_path(requested: str | None, container_id: str, cgroup_parent: str = "stdc") -> str:
     """The container's cgroup: ``requested`` when it lies under ``/stdc/``, else one directory
-    under :data:`CGROUP_PARENT` named after it (stdc never makes a cgroup outside its subtree;
-    podman's ``/libpod_parent/libpod-ID`` becomes ``/stdc/runtime/libpod_parent_libpod-ID``)."""
+    ``oci-<requested, flattened>`` under ``cgroup_parent`` (stdc's config: ``stdc`` or a path
+    under it): stdc never makes a cgroup outside its subtree, so podman's
+    ``/libpod_parent/libpod-ID`` becomes ``/stdc/oci-libpod_parent_libpod-ID``."""
     if requested and requested.startswith("/stdc/") and ":" not in requested and "/." not in requested:
         return requested
-    name = (requested or container_id).strip("/").replace("/", "_").replace(":", "_").lstrip(".")
-    return f"{CGROUP_PARENT}/{name or container_id}"
+    name = (requested or container_id).strip("/").replace("/", "_").replace(":", "_")
+    return f"/{cgroup_parent.strip('/')}/oci-{name}"

@@ -30,9 +30,10 @@ from stdc.runtime.bundle_state import Record, RuntimeRoot, started_at, write_pid
 class Runtime:
     """One invocation's runtime: its ``--root`` and the executor it selected."""
 
-    def __init__(self, root: str | None, executor: str) -> None:
+    def __init__(self, root: str | None, executor: str, cgroup_parent: str = "stdc") -> None:
         self.root = RuntimeRoot(root)
         self.executor_name = executor
+        self.cgroup_parent = cgroup_parent
         self._loaded: dict[str, discovery.Backend] = {}
 
     def hooks(self, name: str | None = None) -> object:
@@ -92,7 +93,7 @@ def create(
     if preserve_fds:
         raise BadInput("--preserve-fds: passing extra descriptors is not supported by stdc executors")
     bundle = os.path.realpath(bundle or ".")
-    spec = read_bundle(container_id, bundle)
+    spec = read_bundle(container_id, bundle, runtime.cgroup_parent)
     hooks = runtime.hooks()
     if not hooks.exec_create.get_hookimpls():
         raise BadInput(f"executor {runtime.executor_name!r} cannot create a container without starting it")

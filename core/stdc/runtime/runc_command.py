@@ -256,9 +256,10 @@ def main(argv: list[str] | None = None) -> int:
             raise BadInput(
                 "--systemd-cgroup: the systemd cgroup driver is not supported by stdc-runtime (use cgroupfs)"
             )
-        executor = config.load(backends={"exec": args.executor}).backends["exec"]
+        settings = config.load(backends={"exec": args.executor})
+        executor = settings.backends["exec"]
         log.debug(f"{args.command} {getattr(args, 'container_id', '')} on executor {executor}")
-        return dispatch(args, oci_lifecycle.Runtime(args.root, executor))
+        return dispatch(args, oci_lifecycle.Runtime(args.root, executor, settings.cgroup_parent))
     except StdcError as e:
         log.error(str(e))
         return 1

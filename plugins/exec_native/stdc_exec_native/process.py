@@ -13,7 +13,7 @@ import contextlib
 import os
 from typing import NoReturn
 
-from stdc.errors import StdcError
+from stdc.errors import PayloadError, StdcError
 from stdc.kit import child, console, idmap, syscalls, workdir
 from stdc.kit.mounts import Mount
 from stdc.kit.ocispec import DEFAULT_PATH, ProcessSpec, cgroup_relative
@@ -255,7 +255,9 @@ def wait_for_start(plan: Plan, env: dict[str, str]) -> None:
     """The created state (runc's exec.fifo): the payload found, the caller told the init is ready
     (its report pipe closed), then blocked opening the start fifo for writing until the container
     is started — the starter opens it for reading and reads the one byte written here."""
-    child.look_path(plan.args[0], env.get("PATH", DEFAULT_PATH))
+    path = child.look_path(plan.args[0], env.get("PATH", DEFAULT_PATH))
+    if not os.access(path, os.X_OK):  # a name with a slash is not looked up: checked here, as runc does
+        raise PayloadError(f'exec: "{plan.args[0]}": stat {path}: no such file or not executable', 127)
     os.close(child.REPORT_FD)
     fifo = os.open(f"/proc/self/fd/{plan.start_gate}", os.O_WRONLY | os.O_CLOEXEC)
     os.write(fifo, b"0")
