@@ -1,6 +1,7 @@
 """``stdc-runtime``: runc's command line. Global flags come before the command, as runc's
 (``--root``, ``--log``, ``--log-format``, ``--systemd-cgroup``, ``--debug``; stdc's own
-``--exec`` picks the executor: flag > ``STDC_EXEC`` > /etc/stdc/config.toml > native). Errors
+``--exec`` picks the executor: flag > ``STDC_EXEC`` > /etc/stdc/config.toml > native, and
+``--cgroup-parent`` where containers' cgroups go, as ``STDC_CGROUP_PARENT``). Errors
 are one line on stderr (and in ``--log``) and exit status 1, as runc's; ``run`` and ``exec``
 exit as their process did."""
 
@@ -32,6 +33,9 @@ def _global_parser() -> argparse.ArgumentParser:
     parser.add_argument("--rootless", default="auto", help="accepted as runc's; stdc-runtime runs as root")
     parser.add_argument("--criu", default=None, help="ignored: checkpoints are not supported")
     parser.add_argument("--exec", dest="executor", default=None, help="the stdc executor (native, lxc, ...)")
+    parser.add_argument(
+        "--cgroup-parent", default=None, help="stdc's cgroup parent for containers (stdc/...; env STDC_CGROUP_PARENT)"
+    )
     parser.add_argument("-v", "--version", action="store_true")
     sub = parser.add_subparsers(dest="command")
 
@@ -256,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
             raise BadInput(
                 "--systemd-cgroup: the systemd cgroup driver is not supported by stdc-runtime (use cgroupfs)"
             )
+        if args.cgroup_parent:  # checked by config.load as the environment's value is
+            os.environ["STDC_CGROUP_PARENT"] = args.cgroup_parent
         settings = config.load(backends={"exec": args.executor})
         executor = settings.backends["exec"]
         log.debug(f"{args.command} {getattr(args, 'container_id', '')} on executor {executor}")
