@@ -47,6 +47,9 @@ OUTSIDE_PROGRAMS = {
     "openssl": "openssl",
     "unshare": "util-linux",
     "mount": "mount",
+    "containerd": "containerd",
+    "ctr": "containerd",
+    "containerd-shim-runc-v2": "containerd",
 }
 
 
