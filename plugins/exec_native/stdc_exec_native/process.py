@@ -168,6 +168,8 @@ def _child(
         code, line = child.failure_report(e, "container init")
         try:
             os.write(err_w, line)
+        except OSError:  # created and started already (exec_create): the payload's stderr hears of it
+            os.write(2, line.partition(b" ")[2])
         finally:
             os._exit(code)
 
