@@ -220,7 +220,9 @@ def test_runc_errors_one_line_and_json_log(oci_root, tmp_path):
     runtime(oci_root, "create", "--bundle", str(bundle), "dup")
     twice = runtime(oci_root, "create", "--bundle", str(bundle), "dup", check=False)
     assert twice.returncode == 1 and "exists" in twice.stderr
-    runtime(oci_root, "delete", "dup")  # a created container needs no --force
+    not_stopped = runtime(oci_root, "delete", "dup", check=False)  # created: not stopped, as the runtime spec says
+    assert not_stopped.returncode == 1 and "not stopped: created" in not_stopped.stderr
+    runtime(oci_root, "delete", "--force", "dup")
     notfound = make_bundle(tmp_path / "nf", ["/no/such"])
     failed = runtime(oci_root, "create", "--bundle", str(notfound), "nf", check=False)
     assert failed.returncode == 1 and "/no/such" in failed.stderr

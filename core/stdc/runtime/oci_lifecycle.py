@@ -228,7 +228,7 @@ def kill(runtime: Runtime, container_id: str, sig: int, every: bool = False) -> 
 
 
 def delete(runtime: Runtime, container_id: str, force: bool = False) -> None:
-    """``delete``: forget a stopped (or created) container; with ``force`` kill a running one
+    """``delete``: forget a stopped container; with ``force`` kill a created or running one
     first. The executor releases what it made (``exec_cleanup``), then ``poststop`` hooks run."""
     try:
         record, spec = runtime.load(container_id)
@@ -239,7 +239,7 @@ def delete(runtime: Runtime, container_id: str, force: bool = False) -> None:
         raise
     with runtime.root.locked(container_id):
         status = runtime.root.status(record, spec)
-        if status in ("running", "paused") and not force:
+        if status != "stopped" and not force:  # the runtime spec: created too (runc lets that go)
             raise Conflict(f"cannot delete container {container_id} that is not stopped: {status}")
         hooks = runtime.hooks(record.executor)
         if status != "stopped":

@@ -46,6 +46,7 @@ class Plan:
         "start_fifo",
         "start_gate",
         "sysctl",
+        "oom_score_adj",
     )
 
     def __init__(self, spec: dict, bundle: str) -> None:
@@ -72,6 +73,8 @@ class Plan:
         self.namespaces = namespaces.NamespacePlan(linux.get("namespaces") or [])
         self.hostname = spec.get("hostname") or ""
         self.sysctl = {str(k): str(v) for k, v in (linux.get("sysctl") or {}).items()}
+        adj = process.get("oomScoreAdj")
+        self.oom_score_adj = None if adj is None else int(adj)
         if any("/" in k or k.startswith(".") or ".." in k for k in self.sysctl):
             raise StdcError(f"linux.sysctl: invalid name among {sorted(self.sysctl)}")
         if self.hostname and "uts" not in self.namespaces.new:
@@ -161,6 +164,9 @@ def _child(
     """The forked child: become the container, exec the payload; on failure report and exit."""
     try:
         err_w = child.own_process(stdio, err_w, plan.terminal and console_socket is None, console_socket)
+        if plan.oom_score_adj is not None:  # the host's /proc: before the container's is mounted
+            with open("/proc/self/oom_score_adj", "w") as f:
+                f.write(str(plan.oom_score_adj))
         if plan.start_fifo:  # opened while the host's filesystem is still in reach
             plan.start_gate = os.open(plan.start_fifo, os.O_PATH | os.O_CLOEXEC)
         _become_container(plan, dirs, rootfs_mounts, console_socket is not None)
