@@ -165,7 +165,9 @@ def _child(
     try:
         err_w = child.own_process(stdio, err_w, plan.terminal and console_socket is None, console_socket)
         if plan.oom_score_adj is not None:  # the host's /proc: before the container's is mounted
-            with open("/proc/self/oom_score_adj", "w") as f:
+            # lowering it needs CAP_SYS_RESOURCE, which a runtime in a container may lack: then the
+            # value stays as inherited, as crun leaves it (containerd's CRI asks -998 for sandboxes)
+            with contextlib.suppress(PermissionError), open("/proc/self/oom_score_adj", "w") as f:
                 f.write(str(plan.oom_score_adj))
         if plan.start_fifo:  # opened while the host's filesystem is still in reach
             plan.start_gate = os.open(plan.start_fifo, os.O_PATH | os.O_CLOEXEC)
