@@ -74,6 +74,7 @@ __all__ = [
     "test_exec_terminal_user_env_workdir",
     "test_spec_memory_and_pids_limits",
     "test_spec_rlimits",
+    "test_spec_create_waits_for_the_start_fifo",
     "test_spec_read_only_root",
     "test_spec_joins_network_namespace_by_path",
     "test_volume_written_by_one_container_read_by_another",
