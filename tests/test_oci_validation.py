@@ -18,8 +18,8 @@ def _results(text: str) -> dict[str, tuple[int, int, str]]:
     """``NAME PASSED/TOTAL VERDICT`` lines as {name: (passed, total, verdict)}."""
     found = {}
     for line in text.splitlines():
-        parts = line.split()
-        if len(parts) >= 3 and "/" in parts[1] and not line.startswith("#"):
+        parts = line.split("#", 1)[0].split()  # a record's line may end with why it fails
+        if len(parts) >= 3 and "/" in parts[1]:
             passed, total = parts[1].split("/")
             found[parts[0]] = (int(passed), int(total), " ".join(parts[2:]))
     return found
