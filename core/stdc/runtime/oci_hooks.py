@@ -11,7 +11,6 @@ failing ``poststart`` or ``poststop`` is only logged, as the spec says.
 from __future__ import annotations
 
 import json
-import subprocess
 
 from stdc.errors import StdcError
 
@@ -45,6 +44,8 @@ def run_host_hooks(spec: dict, kind: str, state: dict) -> list[str]:
 def run_one(hook: dict, state: dict) -> None:
     """One hook: ``path`` executed with ``args`` (``args[0]`` is its argv[0]) and exactly
     ``env``, the state on stdin, killed after ``timeout`` seconds."""
+    import subprocess  # hooks are rare: not every runtime call pays for it
+
     path = hook.get("path")
     if not path:
         raise HookFailed("a hook has no path")

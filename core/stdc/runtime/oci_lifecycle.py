@@ -19,7 +19,6 @@ import signal
 import socket
 import time
 
-from stdc import discovery
 from stdc.errors import BadInput, Conflict, NotFound, StdcError
 from stdc.kit.processes import process_alive
 from stdc.runtime import oci_hooks
@@ -34,14 +33,16 @@ class Runtime:
         self.root = RuntimeRoot(root)
         self.executor_name = executor
         self.cgroup_parent = cgroup_parent
-        self._loaded: dict[str, discovery.Backend] = {}
+        self._loaded: dict[str, object] = {}
 
     def hooks(self, name: str | None = None) -> object:
         """The hooks of executor ``name`` (the selected one by default), loaded once."""
         name = name or self.executor_name
         if name not in self._loaded:
-            self._loaded[name] = discovery.require("exec", name)
-        return self._loaded[name].hook
+            from stdc import discovery  # pluggy and the backend: only for the verbs that call a hook
+
+            self._loaded[name] = discovery.require("exec", name).hook
+        return self._loaded[name]
 
     def load(self, container_id: str) -> tuple[Record, dict]:
         """The container's record and spec (NotFound: runc's "container does not exist")."""

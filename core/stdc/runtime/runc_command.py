@@ -11,12 +11,13 @@ import argparse
 import json
 import os
 import signal
-import subprocess
 import sys
 
 from stdc import config
 from stdc.errors import BadInput, StdcError
-from stdc.runtime import oci_cgroup_verbs, oci_documents, oci_exec, oci_lifecycle, oci_run
+
+# the verbs' modules are imported by the commands that use them: every runc call pays the imports
+from stdc.runtime import oci_cgroup_verbs, oci_lifecycle
 from stdc.runtime.bundle_state import OCI_VERSION
 from stdc.runtime.runc_log import RuntimeLog
 
@@ -161,6 +162,8 @@ def dispatch(args: argparse.Namespace, runtime: oci_lifecycle.Runtime) -> int:
                 preserve_fds=args.preserve_fds,
             )
         case "run":
+            from stdc.runtime import oci_run
+
             return oci_run.run(
                 runtime,
                 cid,
@@ -179,6 +182,8 @@ def dispatch(args: argparse.Namespace, runtime: oci_lifecycle.Runtime) -> int:
         case "delete":
             oci_lifecycle.delete(runtime, cid, force=args.force)
         case "exec":
+            from stdc.runtime import oci_exec
+
             if args.preserve_fds:
                 raise BadInput("--preserve-fds: passing extra descriptors is not supported by stdc executors")
             request = oci_exec.ExecRequest(
@@ -201,6 +206,8 @@ def dispatch(args: argparse.Namespace, runtime: oci_lifecycle.Runtime) -> int:
                 sys.stdout.write(json.dumps(pids) + "\n")
             elif pids:
                 sys.stdout.flush()
+                import subprocess
+
                 ps_args = args.ps_args[1:] if args.ps_args[:1] == ["--"] else args.ps_args
                 return subprocess.call(["ps", *(ps_args or ["-f"]), "-p", ",".join(map(str, pids))])
         case "pause" | "resume":
@@ -216,8 +223,12 @@ def dispatch(args: argparse.Namespace, runtime: oci_lifecycle.Runtime) -> int:
                     sys.stdout.write(json.dumps(event) + "\n")
                     sys.stdout.flush()
         case "features":
+            from stdc.runtime import oci_documents
+
             _print_json(oci_documents.features())
         case "spec":
+            from stdc.runtime import oci_documents
+
             if args.rootless:
                 raise BadInput("--rootless: stdc-runtime runs containers as root only")
             path = os.path.join(args.bundle, "config.json")
