@@ -48,6 +48,9 @@ OUTSIDE_PROGRAMS = {
     "unshare": "util-linux",
     "mount": "mount",
     "catatonit": "catatonit",
+    "containerd": "containerd",
+    "ctr": "containerd",
+    "containerd-shim-runc-v2": "containerd",
 }
 
 

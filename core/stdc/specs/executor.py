@@ -23,6 +23,9 @@ from __future__ import annotations
 
 from stdc.specs import hookspec
 
+#: hooks an executor may leave out (stdc.discovery does not require them)
+OPTIONAL_HOOKS = ("exec_create",)
+
 
 @hookspec(firstresult=True)
 def exec_unusable() -> str | None:
@@ -69,6 +72,34 @@ def exec_start(
     .. versionchanged:: 1.1
         ``console_socket`` was added; an executor that does not take it gets a terminal the
         caller allocated on the host's devpts, as in 1.0.
+    """
+
+
+@hookspec(firstresult=True)
+def exec_create(
+    container_id: str,
+    bundle: str,
+    spec: dict,
+    rootfs_mounts: list,
+    stdio: tuple[int, int, int],
+    console_socket: int | None,
+    start_fifo: str,
+) -> int:
+    """Create the container as :func:`exec_start` does, but stop its init right before it would
+    execute the payload, until the container is started (the OCI runtime's ``create``, then
+    ``start``; runc's ``exec.fifo``). Returns the init's pid once everything else is done: the
+    namespaces, mounts, terminal (sent over ``console_socket``), cgroups, user and capabilities.
+
+    ``start_fifo`` is a named pipe on the host. The init opens it (``O_PATH``) before it leaves
+    the host's mount namespace; once created, it opens it again for writing through
+    ``/proc/self/fd`` — which blocks until the starter opens it for reading —, writes one byte
+    and executes the payload. Whether the payload can be found is checked before the init reports
+    itself created (:class:`stdc.errors.PayloadError` then, leaving nothing running, as for
+    :func:`exec_start`).
+
+    Optional: an executor without it can only run containers (``exec_start``).
+
+    .. versionadded:: 1.2
     """
 
 

@@ -74,6 +74,7 @@ __all__ = [
     "test_exec_terminal_user_env_workdir",
     "test_spec_memory_and_pids_limits",
     "test_spec_rlimits",
+    "test_spec_create_waits_for_the_start_fifo",
     "test_spec_read_only_root",
     "test_spec_joins_network_namespace_by_path",
     "test_volume_written_by_one_container_read_by_another",
@@ -762,8 +763,11 @@ class SpecRunner:
         args: list[str],
         adjust: Callable[[dict], None] = lambda s: None,
         during: Callable[[str], None] | None = None,
+        create: bool = False,
     ) -> tuple[int, str]:
-        """Start, let ``during(container_id)`` look while it runs, reap; (exit code, output)."""
+        """Start, let ``during(container_id)`` look while it runs, reap; (exit code, output).
+        With ``create``, through ``exec_create``: ``during`` looks while it is created, then the
+        start fifo lets it run."""
         from stdc.kit.mounts import Mount
 
         container_id = uuid.uuid4().hex * 2
@@ -776,18 +780,24 @@ class SpecRunner:
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
         null = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
         try:
-            pid = self.backend.hook.exec_start(
-                container_id=container_id,
-                bundle=bundle,
-                spec=spec,
-                rootfs_mounts=mounts,
-                stdio=(null, out_w, out_w),
-                console_socket=None,
-            )
+            start = dict(container_id=container_id, bundle=bundle, spec=spec, rootfs_mounts=mounts)
+            start.update(stdio=(null, out_w, out_w), console_socket=None)
+            fifo = os.path.join(bundle, "exec.fifo")
+            if create:
+                os.mkfifo(fifo, 0o622)
+                pid = self.backend.hook.exec_create(**start, start_fifo=fifo)
+            else:
+                pid = self.backend.hook.exec_start(**start)
             os.close(out_w)
             try:
                 if during:
                     during(container_id)
+                if create:  # start: the init writes one byte once we opened the fifo, then runs the payload
+                    started = os.open(fifo, os.O_RDONLY | os.O_CLOEXEC)
+                    try:
+                        assert os.read(started, 1) == b"0"
+                    finally:
+                        os.close(started)
             finally:
                 output = b""
                 while chunk := os.read(out_r, 65536):
@@ -847,6 +857,22 @@ def test_spec_rlimits(spec_runner: SpecRunner) -> None:
         spec["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "soft": 123, "hard": 456}]
 
     assert spec_runner.run(["sh", "-c", "ulimit -n; ulimit -Hn"], adjust) == (0, "123\n456\n")
+
+
+def test_spec_create_waits_for_the_start_fifo(spec_runner: SpecRunner) -> None:
+    """exec_create (optional, contract 1.2): the init is built and in its cgroup, but has not
+    executed the payload until the start fifo is opened."""
+    if not spec_runner.backend.hook.exec_create.get_hookimpls():
+        pytest.skip("the executor has no exec_create (optional)")
+    seen = {}
+
+    def during(container_id: str) -> None:
+        (pid,) = _cgroup_file(container_id, "pids", "cgroup.procs").split()
+        seen["exe"] = os.readlink(f"/proc/{pid}/exe")
+
+    code, output = spec_runner.run(["sh", "-c", "echo started; exit 3"], during=during, create=True)
+    assert (code, output) == (3, "started\n")
+    assert not seen["exe"].endswith("busybox")  # still the runtime, not yet the payload
 
 
 def test_spec_read_only_root(spec_runner: SpecRunner) -> None:

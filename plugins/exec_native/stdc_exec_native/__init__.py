@@ -44,6 +44,7 @@ def stdc_warm_up() -> None:
 
 # the start and exec paths are imported only by the commands that run them
 exec_start = deferred(executor.exec_start, "stdc_exec_native.process:start")
+exec_create = deferred(executor.exec_create, "stdc_exec_native.process:create")
 exec_exec = deferred(executor.exec_exec, "stdc_exec_native.execute:start")
 
 

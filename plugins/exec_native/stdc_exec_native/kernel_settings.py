@@ -36,4 +36,16 @@ def write(sysctl: list[tuple[str, str]], oom_score_adj: int | None) -> None:
     for path, value in sysctl:
         _write(path, value, "sysctl " + path[len("/proc/sys/") :].replace("/", "."))
     if oom_score_adj is not None:
-        _write("/proc/self/oom_score_adj", str(int(oom_score_adj)), "oom_score_adj")
+        # lowering it needs CAP_SYS_RESOURCE, which a runtime in a container may lack: then the
+        # value stays as inherited, as crun leaves it (containerd's CRI asks -998 for sandboxes)
+        try:
+            _write("/proc/self/oom_score_adj", str(int(oom_score_adj)), "oom_score_adj")
+        except StdcError:
+            if oom_score_adj >= _inherited_oom_score_adj():
+                raise
+
+
+def _inherited_oom_score_adj() -> int:
+    """The adjustment this process inherited."""
+    with open("/proc/self/oom_score_adj") as f:
+        return int(f.read())

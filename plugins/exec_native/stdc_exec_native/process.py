@@ -13,7 +13,7 @@ import contextlib
 import os
 from typing import NoReturn
 
-from stdc.errors import StdcError
+from stdc.errors import PayloadError, StdcError
 from stdc.kit import child, console, idmap, syscalls, workdir
 from stdc.kit.mounts import Mount
 from stdc.kit.ocispec import DEFAULT_PATH, ProcessSpec, cgroup_relative
@@ -46,6 +46,10 @@ class Plan:
         "userns",
         "terminal",
         "console_size",
+        "start_fifo",
+        "start_gate",
+        "sysctl",
+        "oom_score_adj",
     )
 
     def __init__(self, spec: dict, bundle: str) -> None:
@@ -86,6 +90,9 @@ class Plan:
             self.seccomp = seccomp.prepare(seccomp.compile_filter(linux["seccomp"], bundle))
         mappings = idmap.from_spec(spec) if self.namespaces.user else None
         self.userns = UsernsPlan(mappings, self.namespaces.new) if mappings else None
+        #: exec_create's named pipe, and (in the child) its O_PATH descriptor: see wait_for_start
+        self.start_fifo: str | None = None
+        self.start_gate = -1
 
 
 def start(
@@ -95,10 +102,13 @@ def start(
     rootfs_mounts: list[Mount],
     stdio: tuple[int, int, int],
     console_socket: int | None = None,
+    start_fifo: str | None = None,
 ) -> int:
     """Start the container's init; return its pid once the payload is executed (and, with a
-    ``console_socket``, its terminal's master sent: see :mod:`stdc.kit.console`)."""
+    ``console_socket``, its terminal's master sent: see :mod:`stdc.kit.console`). With a
+    ``start_fifo`` (:func:`create`), return once the init waits on it instead."""
     plan = Plan(spec, bundle)
+    plan.start_fifo = start_fifo
     linux = spec.get("linux") or {}
     relative = cgroup_relative(spec, container_id)
     dirs = cgroupdirs.create(relative, linux.get("resources"))
@@ -133,6 +143,19 @@ def start(
     raise child.reported_error(report)
 
 
+def create(
+    container_id: str,
+    bundle: str,
+    spec: dict,
+    rootfs_mounts: list[Mount],
+    stdio: tuple[int, int, int],
+    console_socket: int | None,
+    start_fifo: str,
+) -> int:
+    """exec_create: the container's init, built and waiting on ``start_fifo`` before the payload."""
+    return start(container_id, bundle, spec, rootfs_mounts, stdio, console_socket, start_fifo)
+
+
 def _child(
     plan: Plan,
     dirs: list[str],
@@ -144,11 +167,15 @@ def _child(
     """The forked child: become the container, exec the payload; on failure report and exit."""
     try:
         err_w = child.own_process(stdio, err_w, plan.terminal and console_socket is None, console_socket)
+        if plan.start_fifo:  # opened while the host's filesystem is still in reach
+            plan.start_gate = os.open(plan.start_fifo, os.O_PATH | os.O_CLOEXEC)
         _become_container(plan, dirs, rootfs_mounts, console_socket is not None)
     except BaseException as e:  # noqa: B036 - whatever happens, the parent hears of it and we exit
         code, line = child.failure_report(e, "container init")
         try:
             os.write(err_w, line)
+        except OSError:  # created and started already (exec_create): the payload's stderr hears of it
+            os.write(2, line.partition(b" ")[2])
         finally:
             os._exit(code)
 
@@ -218,9 +245,24 @@ def become_payload(plan: Plan) -> NoReturn:
     if plan.no_new_privileges:
         syscalls.prctl(PR_SET_NO_NEW_PRIVS, 1)
     os.umask(plan.umask)
-
+    if plan.start_gate >= 0:
+        wait_for_start(plan, env)
     _load_seccomp(plan, privileged_now=False)
     child.exec_payload(plan.args, env, DEFAULT_PATH)
+
+
+def wait_for_start(plan: Plan, env: dict[str, str]) -> None:
+    """The created state (runc's exec.fifo): the payload found, the caller told the init is ready
+    (its report pipe closed), then blocked opening the start fifo for writing until the container
+    is started — the starter opens it for reading and reads the one byte written here."""
+    path = child.look_path(plan.args[0], env.get("PATH", DEFAULT_PATH))
+    if not os.access(path, os.X_OK):  # a name with a slash is not looked up: checked here, as runc does
+        raise PayloadError(f'exec: "{plan.args[0]}": stat {path}: no such file or not executable', 127)
+    os.close(child.REPORT_FD)
+    fifo = os.open(f"/proc/self/fd/{plan.start_gate}", os.O_WRONLY | os.O_CLOEXEC)
+    os.write(fifo, b"0")
+    os.close(fifo)
+    os.close(plan.start_gate)
 
 
 def _load_seccomp(plan: Plan, *, privileged_now: bool) -> None:

@@ -87,6 +87,16 @@ def _action(name: str, errno_ret: int | None, where: str) -> int:
     return seccomprules.action(name, where).libseccomp | seccomprules.errno_of(name, errno_ret) & 0xFFFF
 
 
+def _comparison_groups(cmps: list) -> list[list]:
+    """The rules one OCI rule makes: all its comparisons in one rule (they all must hold), unless
+    it compares one argument more than once — libseccomp refuses that, and runc reads it as
+    alternatives: then one rule per comparison (docker's and runtime-tools' ``personality``)."""
+    indexes = [c.arg for c in cmps]
+    if len(set(indexes)) == len(indexes):
+        return [cmps]
+    return [[c] for c in cmps]
+
+
 def _build(seccomp: dict) -> bytes:
     """The BPF program libseccomp makes of ``seccomp`` (the OCI form)."""
     lib = _libseccomp()
@@ -113,17 +123,19 @@ def _build(seccomp: dict) -> bytes:
             if action == default:
                 continue  # libseccomp refuses a rule that does what the default does
             args = rule.get("args") or []
-            cmps = (_ArgCmp * max(len(args), 1))()
-            for i, arg in enumerate(args):
+            parsed = []
+            for arg in args:
                 op = seccomprules.operator(arg.get("op"), where)
-                cmps[i] = _ArgCmp(int(arg["index"]), op, int(arg["value"]), int(arg.get("valueTwo", 0)))
+                parsed.append(_ArgCmp(int(arg["index"]), op, int(arg["value"]), int(arg.get("valueTwo", 0))))
             for name in rule.get("names") or []:
                 number = lib.seccomp_syscall_resolve_name(name.encode())
                 if number == _NR_SCMP_ERROR:
                     continue  # a name this libseccomp does not know: runc skips it too
-                rc = lib.seccomp_rule_add_array(ctx, action, number, len(args), cmps)
-                if rc < 0:
-                    raise StdcError(f"seccomp: {where}: rule for {name}: {os.strerror(-rc)}")
+                for group in _comparison_groups(parsed):
+                    cmps = (_ArgCmp * max(len(group), 1))(*group)
+                    rc = lib.seccomp_rule_add_array(ctx, action, number, len(group), cmps)
+                    if rc < 0:
+                        raise StdcError(f"seccomp: {where}: rule for {name}: {os.strerror(-rc)}")
         r, w = os.pipe()
         try:
             # a program is at most 4096 instructions of 8 bytes: it fits in the pipe's buffer
