@@ -68,8 +68,17 @@ def _status_ids(pid: int, field: str) -> list[int]:
 
 
 def _userns_of(cli: Cli, cid: str) -> dict:
-    ids = cli.inspect(cid)["Config"]["userns"]
-    assert ids and ids["size"] == SIZE
+    """The host ids the running container's root has (its payload's uid_map and gid_map), and
+    inspect saying the container asked for ``--userns=auto`` (Docker's HostConfig.UsernsMode)."""
+    assert cli.inspect(cid)["HostConfig"]["UsernsMode"] == "auto"
+    _wait_for(lambda: _try_pid(cid) is not None)  # every caller's payload ends as sleep
+    pid = _payload_pid(cid, "sleep")  # not State.Pid: lxc's is its monitor's
+    ids = {}
+    for key, name in (("uid", "uid_map"), ("gid", "gid_map")):
+        with open(f"/proc/{pid}/{name}") as f:
+            ((inside, host, size),) = _uid_map(f.read())
+        assert (inside, size) == (0, SIZE)
+        ids[key], ids["size"] = host, size
     return ids
 
 
