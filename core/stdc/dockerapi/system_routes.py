@@ -1,0 +1,173 @@
+"""``/_ping``, ``/version``, ``/info``, ``/system/df`` and ``/auth``."""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from stdc import __version__
+from stdc.dockerapi.app import API_VERSION, MIN_API_VERSION, Routes, common_headers, json_body, workers
+
+if TYPE_CHECKING:
+    from stdc.engine import Engine
+
+
+async def ping(request: web.Request) -> web.Response:
+    """``GET``/``HEAD /_ping``: ``OK`` and the headers a client negotiates its version from."""
+    headers = {**common_headers(), "Cache-Control": "no-cache, no-store, must-revalidate", "Pragma": "no-cache"}
+    body = None if request.method == "HEAD" else "OK"
+    return web.Response(text=body, content_type="text/plain", headers=headers)
+
+
+def version_document() -> dict[str, Any]:
+    """What ``GET /version`` answers."""
+    uname = os.uname()
+    return {
+        "Platform": {"Name": "stdc"},
+        "Components": [{"Name": "Engine", "Version": __version__, "Details": {"ApiVersion": API_VERSION}}],
+        "Version": __version__,
+        "ApiVersion": API_VERSION,
+        "MinAPIVersion": MIN_API_VERSION,
+        "GitCommit": "",
+        "GoVersion": f"python{platform.python_version()}",
+        "Os": "linux",
+        "Arch": {"x86_64": "amd64", "aarch64": "arm64"}.get(uname.machine, uname.machine),
+        "KernelVersion": uname.release,
+        "BuildTime": "",
+    }
+
+
+async def version(_request: web.Request) -> web.Response:
+    """``GET /version``."""
+    return web.json_response(version_document())
+
+
+def info_document(engine: Engine) -> dict[str, Any]:
+    """What ``GET /info`` answers: dockerd's fields filled from the engine."""
+    from stdc.engine import containers, system
+
+    records = containers.list_containers(engine, all=True)
+    described = system.info(engine)
+    uname = os.uname()
+    with open("/proc/meminfo") as f:
+        mem_kib = int(f.readline().split()[1])
+    return {
+        "ID": engine.config.root,
+        "Containers": len(records),
+        "ContainersRunning": sum(1 for c in records if c.running and not c.paused),
+        "ContainersPaused": sum(1 for c in records if c.running and c.paused),
+        "ContainersStopped": sum(1 for c in records if not c.running),
+        "Images": len({image.id for _, image in engine.store.list_images()}),
+        "Driver": engine.config.backends["storage"],
+        "DriverStatus": [],
+        "Plugins": {"Volume": ["local"], "Network": ["bridge", "host", "none"], "Authorization": None, "Log": []},
+        "MemoryLimit": True,
+        "SwapLimit": True,
+        "CpuCfsPeriod": True,
+        "CpuCfsQuota": True,
+        "CPUShares": True,
+        "CPUSet": True,
+        "PidsLimit": True,
+        "IPv4Forwarding": True,
+        "Debug": False,
+        "NFd": len(os.listdir("/proc/self/fd")),
+        "NGoroutines": 0,
+        "SystemTime": time.strftime("%Y-%m-%dT%H:%M:%S.000000000Z", time.gmtime()),
+        "LoggingDriver": "json-file",
+        "CgroupDriver": "cgroupfs",
+        "CgroupVersion": "2" if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else "1",
+        "KernelVersion": uname.release,
+        "OperatingSystem": _os_name(),
+        "OSType": "linux",
+        "OSVersion": "",
+        "Architecture": uname.machine,
+        "NCPU": os.cpu_count() or 1,
+        "MemTotal": mem_kib * 1024,
+        "IndexServerAddress": "https://index.docker.io/v1/",
+        "RegistryConfig": {"IndexConfigs": {}, "InsecureRegistryCIDRs": [], "Mirrors": []},
+        "DockerRootDir": described["Root"],
+        "Name": uname.nodename,
+        "Labels": [],
+        "ExperimentalBuild": False,
+        "ServerVersion": __version__,
+        "Runtimes": {engine.config.backends["exec"]: {"path": "stdc"}},
+        "DefaultRuntime": engine.config.backends["exec"],
+        "Swarm": {"LocalNodeState": "inactive", "NodeID": "", "NodeAddr": "", "ControlAvailable": False},
+        "LiveRestoreEnabled": True,
+        "Isolation": "",
+        "InitBinary": "",
+        "SecurityOptions": ["name=seccomp,profile=builtin", "name=cgroupns"],
+        "Warnings": [],
+    }
+
+
+def _os_name() -> str:
+    try:
+        with open("/etc/os-release") as f:
+            fields = dict(line.rstrip("\n").split("=", 1) for line in f if "=" in line)
+        return fields.get("PRETTY_NAME", "Linux").strip('"')
+    except OSError:
+        return "Linux"
+
+
+async def info(request: web.Request) -> web.Response:
+    """``GET /info``."""
+    return web.json_response(await workers(request).call(info_document))
+
+
+async def disk_usage(request: web.Request) -> web.Response:
+    """``GET /system/df``: images, containers and volumes with their sizes; no build cache."""
+    from stdc.engine import disk_usage as usage
+
+    doc = await workers(request).call(usage.disk_usage)
+    images = [
+        {
+            "ParentId": "",
+            "RepoDigests": [],
+            "VirtualSize": row["Size"],
+            "Labels": {},
+            "SharedSize": row.get("SharedSize", 0),
+            **row,
+        }
+        for row in doc["Images"]
+    ]
+    containers = [
+        {"Labels": {}, "Mounts": [], "SizeRootFs": 0, **c, "SizeRw": c["SizeRw"] or 0} for c in doc["Containers"]
+    ]
+    volumes = [{"Mountpoint": "", "Labels": {}, "Scope": "local", "Options": {}, **v} for v in doc["Volumes"]]
+    return web.json_response(
+        {
+            "LayersSize": doc["LayersSize"],
+            "Images": images,
+            "Containers": containers,
+            "Volumes": volumes,
+            "BuildCache": [],
+        }
+    )
+
+
+async def auth(request: web.Request) -> web.Response:
+    """``POST /auth``: check credentials against the registry (``stdc login``'s verb)."""
+    from stdc.engine import registries
+
+    body = await json_body(request)
+    username, password = body.get("username") or "", body.get("password") or ""
+    server = body.get("serveraddress") or None
+    if server and "://" in server:
+        server = server.split("://", 1)[1].split("/", 1)[0]
+    await workers(request).call(registries.login, server, username, password)
+    return web.json_response({"Status": "Login Succeeded", "IdentityToken": ""})
+
+
+def register(routes: Routes) -> None:
+    """Add the system routes."""
+    routes.add("GET", "/_ping", ping)
+    routes.add("HEAD", "/_ping", ping)
+    routes.add("GET", "/version", version)
+    routes.add("GET", "/info", info)
+    routes.add("GET", "/system/df", disk_usage)
+    routes.add("POST", "/auth", auth)
