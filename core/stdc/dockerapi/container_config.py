@@ -15,6 +15,7 @@ from typing import Any
 
 from stdc.dockerapi.status_codes import ApiError, bad_request
 from stdc.engine.options import RunOptions
+from stdc.errors import BadInput
 
 #: Config keys that only describe what the client does, or that stdc's behaviour already matches
 _CLIENT_SIDE = {"AttachStdin", "AttachStdout", "AttachStderr", "ArgsEscaped", "Image", "StdinOnce", "Shell"}
@@ -25,7 +26,6 @@ _ALREADY_SO = {
     "IpcMode": {"", "private", "shareable"},
     "Isolation": {"", "default"},
     "Runtime": {""},
-    "MemorySwappiness": {-1},
 }
 
 
@@ -33,8 +33,17 @@ def _empty(value: Any) -> bool:
     return value in (None, "", 0, False) or value == [] or value == {} or value == [0, 0]
 
 
-def _has_field(name: str) -> bool:
-    return any(f.name == name for f in dataclasses.fields(RunOptions))
+def _owner(opts: Any, path: str) -> tuple[Any, str] | None:
+    """The object holding the field ``path`` (``"labels"``, or nested: ``"kernel.init"``) and
+    the field's name; None where this build's RunOptions has no such field."""
+    *parents, name = path.split(".")
+    for part in parents:
+        opts = getattr(opts, part, None)
+        if opts is None or not dataclasses.is_dataclass(opts):
+            return None
+    if not any(f.name == name for f in dataclasses.fields(opts)):
+        return None
+    return opts, name
 
 
 class _Builder:
@@ -42,13 +51,26 @@ class _Builder:
 
     def __init__(self, image: str) -> None:
         self.opts = RunOptions(image=image)
-        self.resources: dict[str, Any] = {}
+        self.anonymous: list[str] = []  # Config.Volumes: clients list bind targets there too
 
-    def set(self, key: str, name: str, value: Any) -> None:
-        """``opts.name = value``, or a 400 naming ``key`` where this build's RunOptions lacks ``name``."""
-        if not _has_field(name):
+    def add_anonymous(self) -> None:
+        """The anonymous volumes: Config.Volumes that no bind or mount already serves."""
+        targets = {v.split(":")[1] if ":" in v else v for v in self.opts.volumes}
+        targets |= {t.split(":")[0] for t in self.opts.tmpfs}
+        self.opts.volumes += [
+            path for path in self.anonymous if path.rstrip("/") not in targets and path not in targets
+        ]
+
+    def set(self, key: str, path: str, value: Any) -> None:
+        """``opts.<path> = value``, or a 400 naming ``key`` where this build's RunOptions lacks it."""
+        found = _owner(self.opts, path)
+        if found is None:
             raise bad_request(f"{key} is not supported by stdc yet")
-        setattr(self.opts, name, value)
+        setattr(*found, value)
+
+    def has(self, path: str) -> bool:
+        """Whether this build's RunOptions has the field ``path``."""
+        return _owner(self.opts, path) is not None
 
 
 def _strings(value: Any, key: str) -> list[str]:
@@ -134,7 +156,7 @@ def _config(b: _Builder, config: dict) -> None:
     b.opts.tty = bool(config.get("Tty"))
     b.opts.interactive = bool(config.get("OpenStdin"))
     b.opts.expose = list(_object(config.get("ExposedPorts"), "ExposedPorts"))
-    b.opts.volumes += list(_object(config.get("Volumes"), "Volumes"))  # anonymous volumes
+    b.anonymous = list(_object(config.get("Volumes"), "Volumes"))
     handled |= {"Env", "Tty", "OpenStdin", "ExposedPorts", "Volumes"}
     if labels := _object(config.get("Labels"), "Labels"):
         b.set("Labels", "labels", [f"{k}={v}" for k, v in labels.items()])
@@ -289,15 +311,49 @@ def _host(b: _Builder, host: dict, networking: dict) -> None:
         handled.add(key)
         if values := _strings(host.get(key), f"HostConfig.{key}"):
             b.set(f"HostConfig.{key}", name, values)
-    for key, name in (("Init", "init"), ("ShmSize", "shm_size")):
+    for key, path, convert in _KERNEL_KEYS:
         handled.add(key)
-        if not _empty(host.get(key)):
-            b.set(f"HostConfig.{key}", name, host[key])
-    handled.add("Ulimits")
-    if ulimits := host.get("Ulimits"):
-        values = [f"{u['Name']}={u['Soft']}:{u['Hard']}" for u in ulimits if isinstance(u, dict)]
-        b.set("HostConfig.Ulimits", "ulimits", values)
+        if not _empty(host.get(key)) and not (key == "MemorySwappiness" and host[key] == -1):
+            if key in _ALREADY_SO and not b.has(path):
+                continue  # a value stdc's behaviour already is (checked above)
+            b.set(f"HostConfig.{key}", path, convert(host[key]))
     _refuse_rest(host, handled, "HostConfig.")
+
+
+def _ulimits(value: Any) -> list[str]:
+    if not isinstance(value, list):
+        raise bad_request("HostConfig.Ulimits must be a list")
+    return [f"{u['Name']}={u['Soft']}:{u['Hard']}" for u in (_object(u, "Ulimits[]") for u in value)]
+
+
+def _sysctls(value: Any) -> list[str]:
+    return [f"{k}={v}" for k, v in _object(value, "HostConfig.Sysctls").items()]
+
+
+#: HostConfig keys -> the nested RunOptions field (``kernel.*``, ``limits.*``) and the value's form there
+_KERNEL_KEYS = (
+    ("Init", "kernel.init", bool),
+    ("ShmSize", "kernel.shm_size", str),
+    ("Ulimits", "kernel.ulimits", _ulimits),
+    ("Sysctls", "kernel.sysctls", _sysctls),
+    ("OomScoreAdj", "kernel.oom_score_adj", int),
+    ("GroupAdd", "kernel.group_add", list),
+    ("PidMode", "kernel.pid", str),
+    ("IpcMode", "kernel.ipc", str),
+    ("UTSMode", "kernel.uts", str),
+    ("CgroupnsMode", "kernel.cgroupns", str),
+    ("CgroupParent", "kernel.cgroup_parent", str),
+    ("MemoryReservation", "limits.memory_reservation", str),
+    ("MemorySwappiness", "limits.memory_swappiness", int),
+    ("OomKillDisable", "limits.oom_kill_disable", bool),
+    ("BlkioWeight", "limits.blkio_weight", int),
+    ("CpuPeriod", "limits.cpu_period", int),
+    ("CpuQuota", "limits.cpu_quota", int),
+    ("CpuRealtimePeriod", "limits.cpu_rt_period", int),
+    ("CpuRealtimeRuntime", "limits.cpu_rt_runtime", int),
+    ("CpusetMems", "limits.cpuset_mems", str),
+    ("DeviceCgroupRules", "limits.device_cgroup_rules", list),
+)
 
 
 def _refuse_rest(doc: dict, handled: set[str], where: str) -> None:
@@ -320,8 +376,11 @@ def run_options(body: Any, name: str | None = None) -> RunOptions:
     try:
         _config(b, body)
         _host(b, host, _object(body.get("NetworkingConfig"), "NetworkingConfig"))
+        b.add_anonymous()
     except ApiError:
         raise
+    except BadInput as e:
+        raise bad_request(str(e)) from None
     except (TypeError, AttributeError, KeyError) as e:
         raise bad_request(f"invalid container config: {e}") from None
     return b.opts

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from stdc.dockerapi.app import Routes, query_bool, workers
 from stdc.dockerapi.hijack import read_fd
+from stdc.dockerapi.request_kit import Routes, query_bool, workers
 from stdc.dockerapi.status_codes import ApiError, bad_request
 from stdc.errors import NotFound
 
@@ -38,7 +38,9 @@ async def changes(request: web.Request) -> web.Response:
     return web.json_response(rows or None)
 
 
-async def _stream_fd(request: web.Request, produce: object, content_type: str) -> web.StreamResponse:
+async def _stream_fd(
+    request: web.Request, produce: object, content_type: str, headers: dict[str, str] | None = None
+) -> web.StreamResponse:
     """Stream what ``produce(engine, write_fd)`` writes (in a worker thread) through a pipe."""
     read_end, write_end = os.pipe()
 
@@ -49,7 +51,7 @@ async def _stream_fd(request: web.Request, produce: object, content_type: str) -
             os.close(write_end)
 
     task = asyncio.ensure_future(workers(request).call(work, long=True))
-    response = web.StreamResponse(headers={"Content-Type": content_type})
+    response = web.StreamResponse(headers={"Content-Type": content_type, **(headers or {})})
     await response.prepare(request)
     try:
         async for chunk in read_fd(read_end):
@@ -140,11 +142,9 @@ async def archive_get(request: web.Request) -> web.StreamResponse:
             tar.add(os.path.join(directory, name), arcname=as_name)
 
     try:
-        response = await _stream_fd(request, produce, "application/x-tar")
+        return await _stream_fd(request, produce, "application/x-tar", {"X-Docker-Container-Path-Stat": header})
     finally:
         shutil.rmtree(directory, ignore_errors=True)
-    response.headers["X-Docker-Container-Path-Stat"] = header
-    return response
 
 
 async def archive_put(request: web.Request) -> web.Response:

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from stdc.dockerapi import framing
-from stdc.dockerapi.app import Routes, query_bool, workers
 from stdc.dockerapi.hijack import Hijacked, hijack
+from stdc.dockerapi.request_kit import Routes, query_bool, workers
 from stdc.dockerapi.status_codes import bad_request
 from stdc.engine import containers
 from stdc.errors import NotFound

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from stdc.dockerapi import container_io_routes
-from stdc.dockerapi.app import Routes, json_body, query_bool, query_int, query_json, workers
 from stdc.dockerapi.container_config import run_options
+from stdc.dockerapi.request_kit import Routes, json_body, query_bool, query_int, query_json, workers
 from stdc.dockerapi.status_codes import ApiError, bad_request
 from stdc.engine import containers
 from stdc.errors import NotFound

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from stdc.dockerapi.app import Routes, query_json, workers
+from stdc.dockerapi.request_kit import Routes, query_json, workers
 from stdc.dockerapi.status_codes import bad_request
 
 if TYPE_CHECKING:

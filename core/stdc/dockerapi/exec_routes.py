@@ -15,8 +15,8 @@ from typing import Any
 from aiohttp import web
 
 from stdc.dockerapi import framing
-from stdc.dockerapi.app import Routes, json_body, json_object, query_int, workers
 from stdc.dockerapi.hijack import Hijacked, hijack, read_fd, write_fd
+from stdc.dockerapi.request_kit import Routes, json_body, json_object, query_int, workers
 from stdc.dockerapi.status_codes import ApiError, bad_request
 from stdc.engine import containers, execs
 from stdc.errors import Conflict
@@ -114,41 +114,56 @@ async def _started(request: web.Request, instance: ExecInstance, opts: execs.Exe
 
 
 async def start(request: web.Request) -> web.StreamResponse:
-    """``POST /exec/{id}/start``: detached (200 at once) or hijacked until the process ends."""
+    """``POST /exec/{id}/start``: detached (200 at once) or hijacked until the process ends. The
+    process starts once the connection is hijacked: a client reading the answer's headers
+    through a buffer (docker-py) never has the first output swallowed with them."""
     instance = _instance(request)
     body = json_object(await json_body(request), "the exec start config")
     tty = bool(body.get("Tty", instance.config.get("Tty")))
     if body.get("Detach"):
         await _started(request, instance, _options(instance, True, False, None))
         return web.Response(status=200)
-    if tty:
-        process = await _started(request, instance, _options(instance, False, True, None))
-        out = await hijack(request, framing.RAW_STREAM)
-        assert process.terminal is not None
-        master = os.dup(process.terminal)
-        await _relay(out, process.terminal, None, None, master, bool(instance.config.get("AttachStdin")), instance)
-    else:
-        stdin_r, stdin_w = os.pipe() if instance.config.get("AttachStdin") else (None, None)
-        out_r, out_w = os.pipe()
-        err_r, err_w = os.pipe()
-        null = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            opts = _options(instance, False, False, (stdin_r if stdin_r is not None else null, out_w, err_w))
-            await _started(request, instance, opts)
-        except BaseException:
-            for fd in (stdin_w, out_r, err_r):
-                if fd is not None:
-                    os.close(fd)
-            raise
-        finally:
-            for fd in (stdin_r, out_w, err_w, null):
-                if fd is not None:
-                    os.close(fd)
-        out = await hijack(request, framing.MULTIPLEXED_STREAM)
-        await _relay(out, out_r, err_r, framing.STDOUT, stdin_w, stdin_w is not None, instance)
+    if instance.started:
+        raise Conflict(f"Exec {instance.id} has already been started")
+    c = await workers(request).call(containers.get, instance.container_id)
+    if not c.running:
+        raise Conflict(f"Container {c.id} is not running")
+    out = await hijack(request, framing.RAW_STREAM if tty else framing.MULTIPLEXED_STREAM)
+    stdin = bool(instance.config.get("AttachStdin"))
+    try:
+        if tty:
+            process = await _started(request, instance, _options(instance, False, True, None))
+            assert process.terminal is not None
+            await _relay(out, process.terminal, None, None, os.dup(process.terminal), stdin, instance)
+        else:
+            await _start_piped(request, out, instance, stdin)
+    except Exception as e:  # noqa: BLE001 - the answer's status is sent: tell it in the stream
+        message = (str(e) + "\n").encode()
+        await out.write(message if tty else framing.frame(framing.STDERR, message))
     with contextlib.suppress(ConnectionError, RuntimeError):
         await out.response.write_eof()
     return out.response
+
+
+async def _start_piped(request: web.Request, out: Hijacked, instance: ExecInstance, stdin: bool) -> None:
+    """Start the process on pipes of ours and relay them, framed, until it ends."""
+    stdin_r, stdin_w = os.pipe() if stdin else (None, None)
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    null = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        opts = _options(instance, False, False, (stdin_r if stdin_r is not None else null, out_w, err_w))
+        await _started(request, instance, opts)
+    except BaseException:
+        for fd in (stdin_w, out_r, err_r):
+            if fd is not None:
+                os.close(fd)
+        raise
+    finally:
+        for fd in (stdin_r, out_w, err_w, null):
+            if fd is not None:
+                os.close(fd)
+    await _relay(out, out_r, err_r, framing.STDOUT, stdin_w, stdin_w is not None, instance)
 
 
 async def _relay(

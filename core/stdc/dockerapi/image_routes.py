@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from stdc.dockerapi.app import Routes, query_bool, query_json, workers
+from stdc.dockerapi.request_kit import Routes, query_bool, query_json, workers
 from stdc.dockerapi.status_codes import ApiError, bad_request, message_of, status_of
 from stdc.engine import images
 from stdc.errors import NotFound

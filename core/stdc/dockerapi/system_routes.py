@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-import platform
 import time
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from stdc import __version__
-from stdc.dockerapi.app import API_VERSION, MIN_API_VERSION, Routes, common_headers, json_body, workers
+from stdc.dockerapi.request_kit import Routes, common_headers, json_body, workers
 
 if TYPE_CHECKING:
     from stdc.engine import Engine
@@ -23,47 +21,19 @@ async def ping(request: web.Request) -> web.Response:
     return web.Response(text=body, content_type="text/plain", headers=headers)
 
 
-def version_document() -> dict[str, Any]:
-    """What ``GET /version`` answers."""
-    uname = os.uname()
-    return {
-        "Platform": {"Name": "stdc"},
-        "Components": [{"Name": "Engine", "Version": __version__, "Details": {"ApiVersion": API_VERSION}}],
-        "Version": __version__,
-        "ApiVersion": API_VERSION,
-        "MinAPIVersion": MIN_API_VERSION,
-        "GitCommit": "",
-        "GoVersion": f"python{platform.python_version()}",
-        "Os": "linux",
-        "Arch": {"x86_64": "amd64", "aarch64": "arm64"}.get(uname.machine, uname.machine),
-        "KernelVersion": uname.release,
-        "BuildTime": "",
-    }
-
-
 async def version(_request: web.Request) -> web.Response:
     """``GET /version``."""
-    return web.json_response(version_document())
+    from stdc.engine import docker_objects
+
+    return web.json_response(docker_objects.version_document())
 
 
 def info_document(engine: Engine) -> dict[str, Any]:
-    """What ``GET /info`` answers: dockerd's fields filled from the engine."""
-    from stdc.engine import containers, system
+    """What ``GET /info`` answers: the engine's document, with what dockerd adds that clients read
+    (plugins, limits the kernel offers, no swarm)."""
+    from stdc.engine import docker_objects
 
-    records = containers.list_containers(engine, all=True)
-    described = system.info(engine)
-    uname = os.uname()
-    with open("/proc/meminfo") as f:
-        mem_kib = int(f.readline().split()[1])
     return {
-        "ID": engine.config.root,
-        "Containers": len(records),
-        "ContainersRunning": sum(1 for c in records if c.running and not c.paused),
-        "ContainersPaused": sum(1 for c in records if c.running and c.paused),
-        "ContainersStopped": sum(1 for c in records if not c.running),
-        "Images": len({image.id for _, image in engine.store.list_images()}),
-        "Driver": engine.config.backends["storage"],
-        "DriverStatus": [],
         "Plugins": {"Volume": ["local"], "Network": ["bridge", "host", "none"], "Authorization": None, "Log": []},
         "MemoryLimit": True,
         "SwapLimit": True,
@@ -79,39 +49,19 @@ def info_document(engine: Engine) -> dict[str, Any]:
         "SystemTime": time.strftime("%Y-%m-%dT%H:%M:%S.000000000Z", time.gmtime()),
         "LoggingDriver": "json-file",
         "CgroupDriver": "cgroupfs",
-        "CgroupVersion": "2" if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else "1",
-        "KernelVersion": uname.release,
-        "OperatingSystem": _os_name(),
-        "OSType": "linux",
         "OSVersion": "",
-        "Architecture": uname.machine,
-        "NCPU": os.cpu_count() or 1,
-        "MemTotal": mem_kib * 1024,
         "IndexServerAddress": "https://index.docker.io/v1/",
         "RegistryConfig": {"IndexConfigs": {}, "InsecureRegistryCIDRs": [], "Mirrors": []},
-        "DockerRootDir": described["Root"],
-        "Name": uname.nodename,
-        "Labels": [],
         "ExperimentalBuild": False,
-        "ServerVersion": __version__,
-        "Runtimes": {engine.config.backends["exec"]: {"path": "stdc"}},
-        "DefaultRuntime": engine.config.backends["exec"],
         "Swarm": {"LocalNodeState": "inactive", "NodeID": "", "NodeAddr": "", "ControlAvailable": False},
         "LiveRestoreEnabled": True,
         "Isolation": "",
         "InitBinary": "",
         "SecurityOptions": ["name=seccomp,profile=builtin", "name=cgroupns"],
         "Warnings": [],
+        **docker_objects.info_document(engine),
+        "ID": engine.config.root,
     }
-
-
-def _os_name() -> str:
-    try:
-        with open("/etc/os-release") as f:
-            fields = dict(line.rstrip("\n").split("=", 1) for line in f if "=" in line)
-        return fields.get("PRETTY_NAME", "Linux").strip('"')
-    except OSError:
-        return "Linux"
 
 
 async def info(request: web.Request) -> web.Response:

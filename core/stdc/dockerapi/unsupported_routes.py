@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from stdc.dockerapi.app import Routes
+from stdc.dockerapi.request_kit import Routes
 from stdc.dockerapi.status_codes import error_response
 
 NOT_A_MANAGER = (

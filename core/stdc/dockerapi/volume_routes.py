@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from stdc.dockerapi.app import Routes, json_body, json_object, query_bool, query_json, workers
+from stdc.dockerapi.request_kit import Routes, json_body, json_object, query_bool, query_json, workers
 from stdc.dockerapi.status_codes import ApiError, bad_request
 from stdc.errors import NotFound
 
