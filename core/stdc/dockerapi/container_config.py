@@ -13,6 +13,7 @@ import dataclasses
 import shlex
 from typing import Any
 
+from stdc.dockerapi.request_kit import familiar
 from stdc.dockerapi.status_codes import ApiError, bad_request
 from stdc.engine.options import RunOptions
 from stdc.errors import BadInput
@@ -369,7 +370,7 @@ def run_options(body: Any, name: str | None = None) -> RunOptions:
     image = body.get("Image")
     if not image or not isinstance(image, str):
         raise bad_request("Config.Image is required")
-    b = _Builder(image)
+    b = _Builder(familiar(image))
     b.opts.name = name or None
     host = _object(body.get("HostConfig"), "HostConfig")
     b.opts.auto_remove = bool(host.get("AutoRemove"))  # before RestartPolicy is checked against it

@@ -119,7 +119,7 @@ async def start(request: web.Request) -> web.StreamResponse:
     through a buffer (docker-py) never has the first output swallowed with them."""
     instance = _instance(request)
     body = json_object(await json_body(request), "the exec start config")
-    tty = bool(body.get("Tty", instance.config.get("Tty")))
+    tty = bool(instance.config.get("Tty"))  # the exec's own, as dockerd (clients send Tty=false to start)
     if body.get("Detach"):
         await _started(request, instance, _options(instance, True, False, None))
         return web.Response(status=200)

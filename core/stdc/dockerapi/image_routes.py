@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from stdc.dockerapi.request_kit import Routes, query_bool, query_json, workers
+from stdc.dockerapi.request_kit import Routes, familiar, query_bool, query_json, workers
 from stdc.dockerapi.status_codes import ApiError, bad_request, message_of, status_of
 from stdc.engine import images
 from stdc.errors import NotFound
@@ -29,6 +29,7 @@ def _no_such_image(e: NotFound, ref: str) -> ApiError:
 
 
 def _reference(name: str, tag: str | None) -> str:
+    name = familiar(name)
     if tag and "@" not in name:
         return f"{name}@{tag}" if tag.startswith("sha256:") else f"{name}:{tag}"
     return name
@@ -52,7 +53,7 @@ async def inspect(request: web.Request) -> web.Response:
     """``GET /images/{name}/json``: Docker's ImageInspect."""
     from stdc.engine import docker_objects
 
-    name = request.match_info["name"]
+    name = familiar(request.match_info["name"])
     try:
         return web.json_response(await workers(request).call(docker_objects.image_inspect, name))
     except NotFound as e:
@@ -173,7 +174,7 @@ async def _import(request: web.Request) -> web.Response:
 
 async def push(request: web.Request) -> web.StreamResponse:
     """``POST /images/{name}/push?tag=``."""
-    ref = _reference(request.match_info["name"], request.query.get("tag"))
+    ref = _reference(familiar(request.match_info["name"]), request.query.get("tag"))
 
     def work(engine: Engine, progress: Callable) -> str:
         return images.push(engine, ref, progress=progress)
@@ -190,7 +191,7 @@ async def tag(request: web.Request) -> web.Response:
     repo = request.query.get("repo")
     if not repo:
         raise bad_request("repo is required")
-    name = request.match_info["name"]
+    name = familiar(request.match_info["name"])
     try:
         await workers(request).call(images.tag, name, _reference(repo, request.query.get("tag") or "latest"))
     except NotFound as e:
@@ -200,7 +201,7 @@ async def tag(request: web.Request) -> web.Response:
 
 async def delete(request: web.Request) -> web.Response:
     """``DELETE /images/{name}?force=``: the list of what was untagged and deleted."""
-    name = request.match_info["name"]
+    name = familiar(request.match_info["name"])
     try:
         result = await workers(request).call(images.remove, name, query_bool(request, "force"))
     except NotFound as e:
@@ -215,7 +216,7 @@ async def delete(request: web.Request) -> web.Response:
 
 async def history(request: web.Request) -> web.Response:
     """``GET /images/{name}/history``."""
-    name = request.match_info["name"]
+    name = familiar(request.match_info["name"])
     try:
         rows = await workers(request).call(images.history, name)
     except NotFound as e:
@@ -264,7 +265,7 @@ async def _save(request: web.Request, refs: list[str]) -> web.StreamResponse:
 
 async def get_one(request: web.Request) -> web.StreamResponse:
     """``GET /images/{name}/get``: a docker-archive tarball."""
-    name = request.match_info["name"]
+    name = familiar(request.match_info["name"])
     try:
         await workers(request).call(images.resolve, name)
     except NotFound as e:
@@ -274,7 +275,7 @@ async def get_one(request: web.Request) -> web.StreamResponse:
 
 async def get_many(request: web.Request) -> web.StreamResponse:
     """``GET /images/get?names=``."""
-    names = request.query.getall("names", [])
+    names = [familiar(n) for n in request.query.getall("names", [])]
     for name in names:
         try:
             await workers(request).call(images.resolve, name)

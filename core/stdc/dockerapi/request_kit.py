@@ -95,3 +95,12 @@ def query_json(request: web.Request, key: str) -> dict:
 def workers(request: web.Request) -> Workers:
     """The engine's worker threads of this server."""
     return request.app[WORKERS]
+
+
+def familiar(reference: str) -> str:
+    """An image reference as stdc's store names it: clients qualify Docker Hub's names
+    (``docker.io/library/alpine:3.10``), stdc keeps them as written (``alpine:3.10``)."""
+    for prefix in ("docker.io/library/", "index.docker.io/library/", "docker.io/", "index.docker.io/"):
+        if reference.startswith(prefix):
+            return reference[len(prefix) :]
+    return reference
