@@ -299,10 +299,10 @@ def _host(b: _Builder, host: dict, networking: dict) -> None:
         "Privileged", "SecurityOpt", "ReadonlyRootfs", "UsernsMode", "Devices", "LogConfig",
     }  # fmt: skip
     log = _object(host.get("LogConfig"), "LogConfig")
-    if log.get("Type") not in (None, "", "json-file") or any(
-        not _empty(v) for v in _object(log.get("Config"), "").values()
-    ):
-        raise bad_request(f"LogConfig {log.get('Type')!r} is not supported by stdc: it keeps json-file logs")
+    driver, log_opts = log.get("Type") or "", _object(log.get("Config"), "LogConfig.Config")
+    if driver not in ("", "json-file") or log_opts:  # the default, json-file without options, is stdc's own
+        b.set("HostConfig.LogConfig", "log_driver", driver or "json-file")
+        b.set("HostConfig.LogConfig", "log_opts", [f"{k}={v}" for k, v in log_opts.items()])
     for key, name in (
         ("ExtraHosts", "add_hosts"),
         ("Dns", "dns"),

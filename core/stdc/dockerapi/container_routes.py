@@ -14,7 +14,7 @@ from stdc.dockerapi.container_config import run_options
 from stdc.dockerapi.request_kit import Routes, json_body, query_bool, query_int, query_json, workers
 from stdc.dockerapi.status_codes import ApiError, bad_request
 from stdc.engine import containers
-from stdc.errors import NotFound
+from stdc.errors import Conflict, NotFound
 
 if TYPE_CHECKING:
     from stdc.engine import Engine
@@ -112,7 +112,6 @@ async def restart(request: web.Request) -> web.Response:
 async def kill(request: web.Request) -> web.Response:
     """``POST /containers/{id}/kill?signal=``: 409 unless it runs."""
     from stdc.engine.options import signal_number
-    from stdc.errors import Conflict
 
     sig = signal_number(request.query.get("signal") or "SIGKILL")
 
@@ -202,8 +201,19 @@ async def top(request: web.Request) -> web.Response:
 async def delete(request: web.Request) -> web.Response:
     """``DELETE /containers/{id}?force=&v=``."""
     ref = request.match_info["id"]
+    force = query_bool(request, "force")
+
+    def work(engine: Engine) -> None:
+        c = containers.get(engine, ref)
+        if c.running and not force:
+            raise Conflict(
+                f"You cannot remove a running container {c.id}. Stop the container before attempting removal or "
+                "force remove"
+            )
+        containers.remove(engine, ref, force)
+
     try:
-        await workers(request).call(containers.remove, ref, query_bool(request, "force"), long=True)
+        await workers(request).call(work, long=True)
     except NotFound as e:
         raise _no_such_container(e, ref) from None
     return web.Response(status=204)
