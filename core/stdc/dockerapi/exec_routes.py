@@ -47,6 +47,18 @@ def _instance(request: web.Request) -> ExecInstance:
     return found
 
 
+#: finished exec instances kept for inspection (dockerd keeps them until the container goes)
+KEEP_FINISHED = 1000
+
+
+def _forget_old(instances: dict[str, ExecInstance]) -> None:
+    """Forget the oldest finished instances past :data:`KEEP_FINISHED`: a long-lived server's
+    memory does not grow with every exec ever run."""
+    finished = [key for key, i in instances.items() if i.done.is_set()]
+    for key in finished[: max(0, len(finished) - KEEP_FINISHED)]:
+        del instances[key]
+
+
 def _strings(value: Any, key: str) -> list[str]:
     if value is None:
         return []
@@ -72,6 +84,7 @@ async def create(request: web.Request) -> web.Response:
     if c.paused:
         raise Conflict(f"Container {c.id} is paused, unpause the container before exec")
     instance = ExecInstance(os.urandom(32).hex(), c.id, body)
+    _forget_old(request.app[EXECS])
     request.app[EXECS][instance.id] = instance
     return web.json_response({"Id": instance.id}, status=201)
 
