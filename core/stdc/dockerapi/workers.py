@@ -8,6 +8,7 @@ Short calls share one pool; streams that may last (``logs -f``, ``attach``, ``ev
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -20,6 +21,15 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 _DONE = object()
+
+
+def _trim_heap() -> None:
+    """``malloc_trim(0)``: glibc keeps freed heap pages otherwise, and the process's RSS with them."""
+    import ctypes
+    import ctypes.util
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
 
 
 class IdlePool(Executor):
@@ -71,6 +81,11 @@ class IdlePool(Executor):
             del item, future, fn, args, kwargs
         self._on_exit()
 
+    def threads(self) -> int:
+        """How many threads the pool has now."""
+        with self._lock:
+            return self._threads
+
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Take no more work; idle threads end at their next timeout."""
         with self._lock:
@@ -87,11 +102,14 @@ class Workers:
         self._streams = IdlePool(streams, "api-stream", idle, self._forget_engine)
 
     def _forget_engine(self) -> None:
-        """At a thread's end: close its engine's database."""
+        """At a thread's end: close its engine's database; once no worker is left, hand the
+        memory a burst of clients needed back to the system."""
         engine = getattr(self._local, "engine", None)
         if engine is not None:
             engine.close()
             self._local.engine = None
+        if self._calls.threads() + self._streams.threads() <= 1:  # this thread is the last
+            _trim_heap()
 
     def engine(self) -> Engine:
         """This thread's engine (made on its first use)."""
