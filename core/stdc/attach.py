@@ -163,7 +163,7 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-class _Detacher:
+class Detacher:
     """Holds back a prefix of the detach sequence until the next key shows what it was."""
 
     def __init__(self, keys: bytes) -> None:
@@ -209,7 +209,7 @@ def relay(
     wake_r, wake_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
     old_wakeup = signal.set_wakeup_fd(wake_w)
     old_winch = signal.signal(signal.SIGWINCH, lambda *_: None)
-    detacher = _Detacher(detach_keys)
+    detacher = Detacher(detach_keys)
     try:
         if saved is not None:
             import tty as ttys

@@ -175,12 +175,17 @@ async def _attachment(request: web.Request, cid: str) -> Attachment | None:
             request.app[PENDING_ATTACH].pop(cid, None)
 
 
-async def relay(out: Hijacked, sock: socket.socket, tty: bool, streams: set[str], stdin: bool) -> None:
-    """Relay between the monitor and the client until the payload's exit."""
+async def relay(
+    out: Hijacked, sock: socket.socket, tty: bool, streams: set[str], stdin: bool, detach_keys: bytes = b""
+) -> None:
+    """Relay between the monitor and the client until the payload's exit, or until the client
+    types ``detach_keys`` (the container runs on)."""
     from stdc import attach
 
     loop = asyncio.get_running_loop()
     sock.setblocking(False)
+    detacher = attach.Detacher(detach_keys)
+    detached = asyncio.Event()
 
     async def pump_input() -> None:
         while True:
@@ -189,26 +194,39 @@ async def relay(out: Hijacked, sock: socket.socket, tty: bool, streams: set[str]
                 with contextlib.suppress(OSError):
                     await loop.sock_sendall(sock, b"e")
                 return
+            data, detach = detacher.feed(data)
             for start in range(0, len(data), 32768):
                 await loop.sock_sendall(sock, b"i" + data[start : start + 32768])
+            if detach:
+                detached.set()
+                return
 
     inputs = asyncio.ensure_future(pump_input()) if stdin else None
+    waiting_detach = asyncio.ensure_future(detached.wait())
     try:
         while True:
-            packet = await loop.sock_recv(sock, 1 << 17)
+            receiving = asyncio.ensure_future(loop.sock_recv(sock, 1 << 17))
+            await asyncio.wait({receiving, waiting_detach}, return_when=asyncio.FIRST_COMPLETED)
+            if not receiving.done():
+                receiving.cancel()
+                return  # detached: the container runs on
+            packet = receiving.result()
             if not packet or packet[0] == attach.EXIT:
                 return
             name = "stderr" if packet[0] == attach.STDERR else "stdout"
             if name in streams and not await out.write(framing.encode(packet[0], packet[1:], tty)):
                 return
     finally:
+        waiting_detach.cancel()
         if inputs is not None:
             inputs.cancel()
         sock.close()
 
 
 async def attach_container(request: web.Request) -> web.StreamResponse:
-    """``POST /containers/{id}/attach``: stream, stdin, stdout, stderr, logs (hijacked)."""
+    """``POST /containers/{id}/attach``: stream, stdin, stdout, stderr, logs, detachKeys (hijacked)."""
+    from stdc import attach
+
     ref = request.match_info["id"]
     c = await workers(request).call(containers.get, ref)
     tty = await workers(request).call(containers.has_terminal, c.id)
@@ -220,7 +238,8 @@ async def attach_container(request: web.Request) -> web.StreamResponse:
         attachment = await _attachment(request, c.id)
         if attachment is not None:
             stdin = query_bool(request, "stdin") and attachment.interactive
-            await relay(out, attachment.socket, tty, streams, stdin)
+            keys = attach.parse_detach_keys(request.query.get("detachKeys") or attach.DEFAULT_DETACH_KEYS)
+            await relay(out, attachment.socket, tty, streams, stdin, keys)
     with contextlib.suppress(ConnectionError, RuntimeError):
         await out.response.write_eof()
     return out.response
