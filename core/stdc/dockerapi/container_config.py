@@ -145,7 +145,13 @@ def _healthcheck(b: _Builder, check: dict) -> None:
 def _config(b: _Builder, config: dict) -> None:
     _command(b, config)
     handled = {"Cmd", "Entrypoint", *_CLIENT_SIDE}
-    simple = {"WorkingDir": "workdir", "User": "user", "Hostname": "hostname", "Domainname": "domainname"}
+    simple = {
+        "WorkingDir": "workdir",
+        "User": "user",
+        "Hostname": "hostname",
+        "Domainname": "domainname",
+        "MacAddress": "mac_address",
+    }
     for key, name in simple.items():
         handled.add(key)
         value = config.get(key)
@@ -354,6 +360,7 @@ _KERNEL_KEYS = (
     ("CpuRealtimeRuntime", "limits.cpu_rt_runtime", int),
     ("CpusetMems", "limits.cpuset_mems", str),
     ("DeviceCgroupRules", "limits.device_cgroup_rules", list),
+    ("VolumesFrom", "volumes_from", list),
 )
 
 
