@@ -49,7 +49,7 @@ def test_import_run_tag_rmi(stdc, tmp_path, gz):
 
 def test_rmi_refuses_while_in_use(stdc, tmp_path):
     tarball = _rootfs_tar(str(tmp_path / "rootfs.tar"), {})
-    stdc("import", tarball, "inuse:1")
+    image = stdc("import", tarball, "inuse:1").stdout.strip()
     cid = stdc("create", "inuse:1", "/bin/sh").stdout.strip()
     try:
         r = stdc("rmi", "inuse:1", check=False)
@@ -57,10 +57,12 @@ def test_rmi_refuses_while_in_use(stdc, tmp_path):
         assert "inuse" in stdc("images").stdout
         stdc("rmi", "-f", "inuse:1")
         assert "inuse" not in stdc("images").stdout
-        # the container still works from its layers
+        # the container still works from its image, kept untagged (dangling) as docker keeps it
         stdc("start", "-a", cid)
     finally:
         stdc("rm", "-f", cid)
+    stdc("rmi", image)  # no container uses it now: it goes
+    assert image not in stdc("images", "-a", "-q", "--no-trunc").stdout
 
 
 def test_store_is_an_oci_layout(stdc, root):
