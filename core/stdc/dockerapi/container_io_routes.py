@@ -142,37 +142,52 @@ async def _replay_logs(request: web.Request, out: Hijacked, ref: str, tty: bool,
             await out.write(_entry_bytes(entry, tty, False))
 
 
-def _attach_now(engine: Engine, ref: str) -> Attachment | None:
-    """A connection to the running container's monitor; None while it has not started."""
+def _attach_now(engine: Engine, ref: str, started: float | None) -> Attachment | bool:
+    """A connection to the running container's monitor; True while it has not started, False
+    once it has run and ended since ``started`` (its start time when the client came)."""
     c = containers.get(engine, ref)
     if not c.running:
-        return None
+        return c.started == started
     return containers.attach(engine, ref)
 
 
-async def _attachment(request: web.Request, cid: str) -> Attachment | None:
+def _wait_for_start(app: web.Application, cid: str) -> asyncio.Future:
+    """Register an attach client waiting for the container's ``start`` (before its answer's
+    headers go out, so that a start the client sends after them finds it)."""
+    future: asyncio.Future = asyncio.get_running_loop().create_future()
+    app[PENDING_ATTACH].setdefault(cid, []).append(future)
+    return future
+
+
+def _stop_waiting(app: web.Application, cid: str, future: asyncio.Future, used: Attachment | None) -> None:
+    """Unregister the client; a connection a start handed it that it did not use is closed."""
+    waiting = app[PENDING_ATTACH].get(cid, [])
+    if future in waiting:
+        waiting.remove(future)
+    if not waiting:
+        app[PENDING_ATTACH].pop(cid, None)
+    if future.done() and not future.cancelled() and future.result() is not used:
+        future.result().socket.close()
+
+
+async def _attachment(
+    request: web.Request, cid: str, future: asyncio.Future, started: float | None
+) -> Attachment | None:
     """The container's monitor connection: now if it runs, else from the ``start`` that comes
-    (or, started by another front end, by polling); None if it ended first."""
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future = loop.create_future()
-    request.app[PENDING_ATTACH].setdefault(cid, []).append(future)
+    (or, started by another front end, by polling); None if it ran and ended meanwhile."""
     try:
         while True:
-            found = await workers(request).call(_attach_now, cid)
-            if found is not None:
-                return found
-            with contextlib.suppress(asyncio.TimeoutError):
-                return await asyncio.wait_for(asyncio.shield(future), 0.25)
             if future.done():
                 return future.result()
+            found = await workers(request).call(_attach_now, cid, started)
+            if found is False:
+                return None
+            if found is not True:
+                return found  # type: ignore[return-value]
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(future), 0.25)
     except NotFound:
         return None
-    finally:
-        waiting = request.app[PENDING_ATTACH].get(cid, [])
-        if future in waiting:
-            waiting.remove(future)
-        if not waiting:
-            request.app[PENDING_ATTACH].pop(cid, None)
 
 
 async def relay(
@@ -231,15 +246,23 @@ async def attach_container(request: web.Request) -> web.StreamResponse:
     c = await workers(request).call(containers.get, ref)
     tty = await workers(request).call(containers.has_terminal, c.id)
     streams = {s for s in ("stdout", "stderr") if query_bool(request, s)}
-    out = await hijack(request, framing.content_type(tty))
-    if query_bool(request, "logs"):
-        await _replay_logs(request, out, c.id, tty, streams)
-    if query_bool(request, "stream"):
-        attachment = await _attachment(request, c.id)
+    keys = attach.parse_detach_keys(request.query.get("detachKeys") or attach.DEFAULT_DETACH_KEYS)
+    stream = query_bool(request, "stream")
+    future = _wait_for_start(request.app, c.id) if stream and not c.running else None
+    attachment = None
+    try:
+        out = await hijack(request, framing.content_type(tty))
+        if query_bool(request, "logs"):
+            await _replay_logs(request, out, c.id, tty, streams)
+        if stream:
+            pending = future or asyncio.get_running_loop().create_future()
+            attachment = await _attachment(request, c.id, pending, c.started)
         if attachment is not None:
             stdin = query_bool(request, "stdin") and attachment.interactive
-            keys = attach.parse_detach_keys(request.query.get("detachKeys") or attach.DEFAULT_DETACH_KEYS)
             await relay(out, attachment.socket, tty, streams, stdin, keys)
+    finally:
+        if future is not None:
+            _stop_waiting(request.app, c.id, future, attachment)
     with contextlib.suppress(ConnectionError, RuntimeError):
         await out.response.write_eof()
     return out.response
