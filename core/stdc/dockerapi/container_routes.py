@@ -4,6 +4,8 @@ the files :mod:`~stdc.dockerapi.container_fs_routes`)."""
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import subprocess
 from typing import TYPE_CHECKING
 
@@ -14,7 +16,7 @@ from stdc.dockerapi.container_config import run_options
 from stdc.dockerapi.request_kit import Routes, json_body, query_bool, query_int, query_json, workers
 from stdc.dockerapi.status_codes import ApiError, bad_request
 from stdc.engine import containers
-from stdc.errors import Conflict, NotFound
+from stdc.errors import Conflict, NotFound, StdcError
 
 if TYPE_CHECKING:
     from stdc.engine import Engine
@@ -110,7 +112,7 @@ async def restart(request: web.Request) -> web.Response:
 
 
 async def kill(request: web.Request) -> web.Response:
-    """``POST /containers/{id}/kill?signal=``: 409 unless it runs."""
+    """``POST /containers/{id}/kill?signal=``: 409 unless it runs; a SIGKILL answers once it has stopped."""
     from stdc.engine.options import signal_number
 
     sig = signal_number(request.query.get("signal") or "SIGKILL")
@@ -120,8 +122,11 @@ async def kill(request: web.Request) -> web.Response:
         if not c.running:
             raise Conflict(f"Container {c.id} is not running")
         containers.kill(engine, ref, sig)
+        if sig == signal.SIGKILL:  # as dockerd: a SIGKILL answers once the container has stopped
+            with contextlib.suppress(StdcError):
+                containers.wait(engine, ref, timeout=10)
 
-    await workers(request).call(work, request.match_info["id"])
+    await workers(request).call(work, request.match_info["id"], long=True)
     return web.Response(status=204)
 
 
