@@ -3,8 +3,9 @@
 A running container's monitor (libexec/stdc-monitor.c) serves ``BUNDLE/attach.sock``, a unix
 SOCK_SEQPACKET socket: each packet it sends is a stream byte (1 stdout, 2 stderr, 3 the exit
 code at the very end) and the bytes; each packet a client sends is ``i`` + input or ``w`` + the
-terminal's rows and columns (two native uint16). ``run -it``, ``start -ai`` and ``attach`` are
-clients of it; ``exec -t`` relays a pseudo-terminal of its own the same way (:class:`PtyChannel`).
+terminal's rows and columns (two native uint16) or ``e`` (the client's input has ended). ``run -it``,
+``start -ai`` and ``attach`` are clients of it; ``exec -t`` relays a pseudo-terminal of its own
+the same way (:class:`PtyChannel`).
 
 :func:`relay` is the loop both share: the client's terminal goes raw while attached, its window
 size follows SIGWINCH, and a detach sequence (ctrl-p ctrl-q, docker's default) leaves the
@@ -111,6 +112,10 @@ class MonitorChannel:
     def resize(self, rows: int, columns: int) -> None:
         self.sock.send(b"w" + struct.pack("HH", rows, columns))
 
+    def end_input(self) -> None:
+        """Our input has ended: the payload's stdin is closed (not its terminal's) once written."""
+        self.sock.send(b"e")
+
     def close(self) -> None:
         self.sock.close()
 
@@ -158,7 +163,7 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-class _Detacher:
+class Detacher:
     """Holds back a prefix of the detach sequence until the next key shows what it was."""
 
     def __init__(self, keys: bytes) -> None:
@@ -204,7 +209,7 @@ def relay(
     wake_r, wake_w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
     old_wakeup = signal.set_wakeup_fd(wake_w)
     old_winch = signal.signal(signal.SIGWINCH, lambda *_: None)
-    detacher = _Detacher(detach_keys)
+    detacher = Detacher(detach_keys)
     try:
         if saved is not None:
             import tty as ttys
