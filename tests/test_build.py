@@ -324,7 +324,9 @@ def test_target_scratch_and_iidfile(stdc, tmp_path):
     assert iid.read_text() == _inspect(stdc, "built/bare")["Id"]
     layout = os.path.join(os.environ["STDC_ROOT"], "images")
     bundle = tmp_path / "bundle"
-    subprocess.run(["umoci", "unpack", "--image", f"{layout}:built/bare:latest", str(bundle)], capture_output=True, check=True)
+    subprocess.run(
+        ["umoci", "unpack", "--image", f"{layout}:built/bare:latest", str(bundle)], capture_output=True, check=True
+    )
     assert sorted(os.listdir(bundle / "rootfs")) == ["f"]
     stdc("rmi", "built/bare")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dockerfile
 import pytest
-
 from stdc.engine.build import instructions, recipe
 from stdc.engine.build.buildcontext import IgnoreRules, check_relative
 from stdc.engine.build.shellwords import expand
