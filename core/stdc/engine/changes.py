@@ -238,11 +238,11 @@ def _opaque(fd: int) -> bool:
 # -- commit -------------------------------------------------------------------------------------
 
 
-def write_layer(engine: Engine, c: Container, fast: bool = True) -> tuple[str, int, str]:
-    """Write the container's changes as a gzip layer blob; return ``(digest, size, diff_id)``."""
+def write_layer(engine: Engine, c: Container, fast: bool = True, gzip: bool = True) -> tuple[str, int, str]:
+    """Write the container's changes as a layer blob (gzip, or a plain tar); return ``(digest, size, diff_id)``."""
     upper = _fast_source(engine, c) if fast else None
     if upper is not None:
-        return store_layer(engine, lambda writer: _write_union(writer, *upper))
+        return store_layer(engine, lambda writer: _write_union(writer, *upper), gzip)
     t = fsview.target(engine, c)
 
     def work() -> tuple[str, int, str]:
@@ -258,7 +258,7 @@ def write_layer(engine: Engine, c: Container, fast: bool = True) -> tuple[str, i
                 finally:
                     os.close(root)
 
-            return store_layer(engine, fill)
+            return store_layer(engine, fill, gzip)
 
     return fsview.in_private_namespace(work)
 
@@ -273,12 +273,13 @@ def _write_union(writer: TarWriter, upper: str, fmt: str) -> None:
         os.close(fd)
 
 
-def store_layer(engine: Engine, fill: Any) -> tuple[str, int, str]:
-    """Store the layer ``fill(writer)`` writes to a gzip :class:`TarWriter`; ``(digest, size, diff_id)``."""
+def store_layer(engine: Engine, fill: Any, gzip: bool = True) -> tuple[str, int, str]:
+    """Store the layer ``fill(writer)`` writes to a :class:`TarWriter` (gzip, or a plain tar);
+    return ``(digest, size, diff_id)``."""
     from stdc.images.layerwriter import TarWriter
 
     with engine.store.blob_writer() as blob:
-        writer = TarWriter(blob.write, gzip=True)
+        writer = TarWriter(blob.write, gzip=gzip)
         fill(writer)
         diff_id = writer.close()
         digest, size = blob.commit()
