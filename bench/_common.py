@@ -662,3 +662,33 @@ def memory_kb(pid: int) -> dict[str, int]:
 def pss_kb(pids: set[int] | Sequence[int]) -> int:
     """Sum of the proportional set sizes of ``pids``, in kB."""
     return sum(memory_kb(p)["Pss"] for p in pids)
+
+
+def await_socket(path: Path, proc: subprocess.Popen, what: str) -> None:
+    """Wait until ``proc`` (``what``) listens on the unix socket ``path``."""
+    deadline = time.monotonic() + 60
+    while not path.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise BenchError(f"{what} did not start listening on {path}")
+        time.sleep(0.05)
+
+
+def stdc_api_daemon(ws: Workspace, binary: str, root: Path) -> tuple[Path, int]:
+    """``stdc daemon`` of ``root`` serving the Docker API on a socket in the workspace (stopped on
+    exit); returns the API's socket and the pid of the API's own process (the daemon's child)."""
+    api = ws.path / "stdc-docker.sock"
+    env = dict(os.environ, STDC_ROOT=str(root))
+    argv = [binary, "daemon", "--socket", str(ws.path / "stdc-warm.sock"), "--api-socket", str(api)]
+    proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def stop() -> None:
+        proc.terminate()
+        proc.wait(timeout=60)
+
+    ws.on_exit(f"stop stdc daemon (pid {proc.pid})", stop)
+    await_socket(api, proc, "stdc daemon")
+    with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as f:
+        children = [int(p) for p in f.read().split()]
+    if len(children) != 1:
+        raise BenchError(f"stdc daemon has {len(children)} children, not its API's one process")
+    return api, children[0]

@@ -3,8 +3,9 @@
 A running container's monitor (libexec/stdc-monitor.c) serves ``BUNDLE/attach.sock``, a unix
 SOCK_SEQPACKET socket: each packet it sends is a stream byte (1 stdout, 2 stderr, 3 the exit
 code at the very end) and the bytes; each packet a client sends is ``i`` + input or ``w`` + the
-terminal's rows and columns (two native uint16). ``run -it``, ``start -ai`` and ``attach`` are
-clients of it; ``exec -t`` relays a pseudo-terminal of its own the same way (:class:`PtyChannel`).
+terminal's rows and columns (two native uint16) or ``e`` (the client's input has ended). ``run -it``,
+``start -ai`` and ``attach`` are clients of it; ``exec -t`` relays a pseudo-terminal of its own
+the same way (:class:`PtyChannel`).
 
 :func:`relay` is the loop both share: the client's terminal goes raw while attached, its window
 size follows SIGWINCH, and a detach sequence (ctrl-p ctrl-q, docker's default) leaves the
@@ -110,6 +111,10 @@ class MonitorChannel:
 
     def resize(self, rows: int, columns: int) -> None:
         self.sock.send(b"w" + struct.pack("HH", rows, columns))
+
+    def end_input(self) -> None:
+        """Our input has ended: the payload's stdin is closed (not its terminal's) once written."""
+        self.sock.send(b"e")
 
     def close(self) -> None:
         self.sock.close()

@@ -28,6 +28,7 @@ _AREAS = (
     "system_commands",
     "prune_commands",
     "build_commands",
+    "listing_commands",
 )
 
 

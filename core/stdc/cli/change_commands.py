@@ -85,7 +85,9 @@ def _to_file(path: str, write: object) -> None:
 @click.argument("source")
 @click.argument("destination")
 def cp(archive: bool, source: str, destination: str) -> None:
-    """Copy files between a container and the host: CONTAINER:PATH HOSTPATH or HOSTPATH CONTAINER:PATH."""
+    """Copy files between a container and the host: CONTAINER:PATH HOSTPATH or HOSTPATH CONTAINER:PATH.
+    A HOSTPATH of - is a tar stream: to stdout (CONTAINER:PATH -), or from stdin into the
+    existing directory PATH (- CONTAINER:PATH)."""
     from stdc.engine import copy
 
     engine = current_engine()
@@ -93,7 +95,15 @@ def cp(archive: bool, source: str, destination: str) -> None:
     dst_container, dst_path = _split_container_path(destination)
     if (src_container is None) == (dst_container is None):
         raise StdcError("one of SOURCE and DESTINATION must be CONTAINER:PATH, the other a host path")
-    if src_container is not None:
+    if src_container is not None and destination == "-":
+        if sys.stdout.isatty():
+            raise StdcError("refusing to write a tar archive to a terminal: redirect stdout")
+        sys.stdout.flush()
+        copy.copy_out_tar(engine, src_container, src_path, sys.stdout.fileno())
+    elif source == "-":
+        assert dst_container is not None
+        copy.copy_in_tar(engine, dst_container, sys.stdin.fileno(), dst_path, archive=archive)
+    elif src_container is not None:
         copy.copy_out(engine, src_container, src_path, dst_path, archive=archive)
     else:
         assert dst_container is not None

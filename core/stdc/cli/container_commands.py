@@ -1,4 +1,5 @@
-"""Container commands: run, create, start, stop, kill, wait, rm, ps, logs, inspect."""
+"""Container commands: run, create, start, stop, kill, wait, rm, logs (ps and inspect live in
+:mod:`stdc.cli.listing_commands`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from stdc.cli.group import CONTEXT, cli, current_engine, each_container
+from stdc.cli.group import CONTEXT, cli, current_engine, each_container, for_each
 from stdc.cli.resource_commands import resource_options, take_resource_options
 from stdc.cli.signals import SignalForwarder
 from stdc.cli.volume_commands import volume_options
@@ -143,16 +144,15 @@ def start(attach: bool, containers: tuple[str, ...]) -> None:
     from stdc.engine import containers as verbs
 
     engine = current_engine()
-    for ref in containers:
-        if attach:
-            from stdc.cli import interactive_commands
+    if attach:
+        from stdc.cli import interactive_commands
 
-            if verbs.has_terminal(engine, ref):
-                keys = interactive_commands.parse_keys(None)
-                sys.exit(interactive_commands.run_attached(engine, ref, keys, SignalForwarder()))
-            sys.exit(verbs.run(engine, ref, SignalForwarder()))
-        verbs.start(engine, ref)
-        click.echo(ref)
+        ref = containers[0]  # docker: one container with -a
+        if verbs.has_terminal(engine, ref):
+            keys = interactive_commands.parse_keys(None)
+            sys.exit(interactive_commands.run_attached(engine, ref, keys, SignalForwarder()))
+        sys.exit(verbs.run(engine, ref, SignalForwarder()))
+    each_container(containers, verbs.start)
 
 
 @cli.command()
@@ -183,9 +183,12 @@ def wait(containers: tuple[str, ...]) -> None:
     from stdc.engine import containers as verbs
 
     engine = current_engine()
-    for ref in containers:
+
+    def wait_one(ref: str) -> None:
         code = verbs.wait(engine, ref)
         click.echo("unknown" if code is None else code)
+
+    for_each(containers, wait_one)
 
 
 @cli.command()
@@ -199,60 +202,25 @@ def rm(force: bool, containers: tuple[str, ...]) -> None:
 
 
 @cli.command()
-@click.option("-a", "--all", "all_", is_flag=True, help="Show stopped containers too.")
-@click.option("-q", "--quiet", is_flag=True, help="Only ids.")
-@click.option("--no-trunc", is_flag=True, help="Full ids and commands.")
-def ps(all_: bool, quiet: bool, no_trunc: bool) -> None:
-    """List containers."""
-    from stdc.cli import formatting
-    from stdc.engine import containers as verbs
-
-    found = verbs.list_containers(current_engine(), all=all_)
-    if quiet:
-        for c in found:
-            click.echo(c.id if no_trunc else c.short_id)
-        return
-    rows = [
-        (
-            c.id if no_trunc else c.short_id,
-            c.image,
-            formatting.command(c.config["args"], truncate=not no_trunc),
-            formatting.ago(c.created),
-            formatting.status(c),
-            c.name,
-        )
-        for c in found
-    ]
-    click.echo(formatting.table(("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"), rows))
-
-
-@cli.command()
 @click.option("-f", "--follow", is_flag=True, help="Keep following until the container exits.")
 @click.option("--tail", default="all", show_default=True, help="Only the last N lines.")
 @click.option("-t", "--timestamps", is_flag=True, help="Prefix each line with its time.")
+@click.option("--since", metavar="TIME", help="Only output since TIME (RFC 3339, unix timestamp, or a duration: 10m).")
+@click.option("--until", metavar="TIME", help="Only output before TIME (same forms).")
 @click.argument("container")
-def logs(follow: bool, tail: str, timestamps: bool, container: str) -> None:
+def logs(follow: bool, tail: str, timestamps: bool, since: str | None, until: str | None, container: str) -> None:
     """Show a container's output (stdout to stdout, stderr to stderr)."""
     from stdc.engine import logs as container_logs
+    from stdc.engine.event_query import parse_time
     from stdc.engine.options import parse_tail
 
     opts = container_logs.LogOptions(follow=follow, tail=parse_tail(tail), timestamps=timestamps)
+    opts.since = parse_time(since) if since else None
+    opts.until = parse_time(until) if until else None
     for entry in container_logs.entries(current_engine(), container, opts):
         stream = sys.stderr if entry.stream == "stderr" else sys.stdout
         stream.write(f"{entry.time} {entry.text}" if timestamps else entry.text)
         stream.flush()
-
-
-@cli.command()
-@click.argument("objects", nargs=-1, required=True)
-def inspect(objects: tuple[str, ...]) -> None:
-    """Show containers or images as JSON."""
-    import json
-
-    from stdc.engine import containers as verbs
-
-    engine = current_engine()
-    click.echo(json.dumps([verbs.inspect_any(engine, ref) for ref in objects], indent=4))
 
 
 @cli.command("internal-cleanup", hidden=True)

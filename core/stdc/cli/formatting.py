@@ -6,6 +6,8 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from stdc.engine import docker_shapes
+
 
 def table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """Left-aligned columns separated by three spaces, like docker's."""
@@ -18,32 +20,8 @@ def table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 
 
 def duration(seconds: float) -> str:
-    """A duration in docker's words (go-units HumanDuration): ``Less than a second``,
-    ``5 seconds``, ``About a minute``, ``3 minutes``, ``About an hour``, ``30 hours``, ``4 days``,
-    ``3 weeks``, ``5 months``, ``2 years``."""
-    if seconds < 1:
-        return "Less than a second"
-    if seconds < 2:
-        return "1 second"
-    if seconds < 60:
-        return f"{int(seconds)} seconds"
-    minutes = int(seconds / 60)
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    hours = round(seconds / 3600)
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 7 * 2:
-        return f"{hours // 24} days"
-    if hours < 24 * 30 * 2:
-        return f"{hours // (24 * 7)} weeks"
-    if hours < 24 * 365 * 2:
-        return f"{hours // (24 * 30)} months"
-    return f"{hours // (24 * 365)} years"
+    """A duration in docker's words (see :func:`stdc.engine.docker_shapes.duration`)."""
+    return docker_shapes.duration(seconds)
 
 
 def ago(ts: float | None) -> str:
@@ -77,13 +55,5 @@ def command(args: list[str], truncate: bool = True) -> str:
 
 def status(c: Any) -> str:
     """``Up 5 seconds``, ``Up 2 minutes (Paused)``, ``Exited (0) 3 minutes ago``,
-    ``Restarting (1) 1 second ago``, ``Created``."""
-    if c.status == "running":
-        up = f"Up {duration(time.time() - (c.started or time.time()))}"
-        return f"{up} (Paused)" if getattr(c, "paused", False) else up
-    if c.status == "restarting":
-        return f"Restarting ({c.exit_code}) {ago(c.finished)}"
-    if c.status == "exited":
-        code = "unknown" if c.exit_code is None else c.exit_code
-        return f"Exited ({code}) {ago(c.finished)}"
-    return c.status.capitalize()
+    ``Restarting (1) 1 second ago``, ``Created`` (see :func:`stdc.engine.docker_shapes.status_text`)."""
+    return docker_shapes.status_text(c)

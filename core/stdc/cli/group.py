@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 import click
@@ -55,14 +55,30 @@ def unknown_exits_1() -> Iterator[None]:
         raise
 
 
-def each_container(refs: tuple[str, ...], verb: Callable[..., object], *args: object, exits_1: bool = False) -> None:
-    """Call ``verb(engine, ref, *args)`` for every container named, printing each name once done.
-    ``exits_1``: an unknown container exits 1 (:func:`unknown_exits_1`)."""
+def each_container(refs: tuple[str, ...], verb: Callable[..., object], *args: object) -> None:
+    """Call ``verb(engine, ref, *args)`` for every container named, printing each name once done
+    (see :func:`for_each`: a failure does not stop the others, and exits 1)."""
     engine = current_engine()
-    for ref in refs:
-        with unknown_exits_1() if exits_1 else contextlib.nullcontext():
-            verb(engine, ref, *args)
+
+    def act(ref: str) -> None:
+        verb(engine, ref, *args)
         click.echo(ref)
+
+    for_each(refs, act)
+
+
+def for_each(refs: Iterable[str], act: Callable[[str], object]) -> None:
+    """``act(ref)`` for every ref, as docker's ``rm a b c``: each failure is one line on stderr,
+    the others still happen, and the command exits 1 if any failed."""
+    failed = False
+    for ref in refs:
+        try:
+            act(ref)
+        except StdcError as e:
+            click.echo(f"stdc: {e}", err=True)
+            failed = True
+    if failed:
+        sys.exit(1)
 
 
 @click.group(context_settings=CONTEXT)
@@ -100,11 +116,14 @@ def run_commands() -> None:
     except click.exceptions.Abort:
         click.echo("stdc: aborted", err=True)
         sys.exit(130)
-    except click.ClickException as e:
+    except click.ClickException as e:  # a usage error (unknown flag, missing argument, bad value)
         e.show()
-        sys.exit(e.exit_code if e.exit_code != 1 else 125)
+        sys.exit(125)  # docker's status for every error of the command line, where click says 2
     except KeyboardInterrupt:
         sys.exit(130)
+    except BrokenPipeError:  # `stdc export c | head`: the reader has what it wanted; say nothing
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error flushing stdout at exit
+        sys.exit(141)  # a shell's status for a program ended by SIGPIPE, as docker's is
     except OSError as e:
         if os.environ.get("STDC_DEBUG"):
             raise

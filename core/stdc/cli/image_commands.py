@@ -1,4 +1,4 @@
-"""Image commands: images, import, tag, rmi."""
+"""Image commands: import, tag, rmi (images: :mod:`stdc.cli.listing_commands`)."""
 
 from __future__ import annotations
 
@@ -6,32 +6,7 @@ import sys
 
 import click
 
-from stdc.cli.group import cli, current_engine
-
-
-@cli.command()
-@click.option("-q", "--quiet", is_flag=True, help="Only image ids.")
-def images(quiet: bool) -> None:
-    """List images."""
-    from stdc.cli import formatting
-    from stdc.engine import images as verbs
-    from stdc.engine import system
-
-    engine = current_engine()
-    found = verbs.list_images(engine)
-    if quiet:
-        for _ref, image in found:
-            click.echo(image.id.split(":")[1][:12])
-        return
-    drivers = system.image_drivers(engine)
-    rows = []
-    for ref, image in found:
-        name, _, tag = str(ref).rpartition(":")
-        rows.append(
-            (name, tag, image.id.split(":")[1][:12], formatting.ago(image.created_ts), formatting.size(image.size),
-             ",".join(drivers.get(str(ref), [])) or "-")
-        )  # fmt: skip
-    click.echo(formatting.table(("REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE", "DRIVERS"), rows))
+from stdc.cli.group import cli, current_engine, for_each
 
 
 @cli.command("import")
@@ -64,5 +39,4 @@ def rmi(force: bool, images: tuple[str, ...]) -> None:
     from stdc.engine import images as verbs
 
     engine = current_engine()
-    for ref in images:
-        click.echo(verbs.remove(engine, ref, force=force))
+    for_each(images, lambda ref: click.echo(verbs.remove(engine, ref, force=force)))

@@ -14,7 +14,7 @@ def restart(timeout: int, containers: tuple[str, ...]) -> None:
     """Stop containers (SIGTERM, SIGKILL after --time seconds) and start them again, detached."""
     from stdc.engine import containers as verbs
 
-    each_container(containers, verbs.restart, timeout, exits_1=True)
+    each_container(containers, verbs.restart, timeout)
 
 
 @cli.command()
@@ -23,7 +23,7 @@ def pause(containers: tuple[str, ...]) -> None:
     """Freeze every process of running containers (the cgroup freezer)."""
     from stdc.engine import containers as verbs
 
-    each_container(containers, verbs.pause, exits_1=True)
+    each_container(containers, verbs.pause)
 
 
 @cli.command()
@@ -32,7 +32,7 @@ def unpause(containers: tuple[str, ...]) -> None:
     """Thaw paused containers."""
     from stdc.engine import containers as verbs
 
-    each_container(containers, verbs.unpause, exits_1=True)
+    each_container(containers, verbs.unpause)
 
 
 @cli.command()

@@ -7,10 +7,10 @@ and ``host`` are the core's and always listed.
 
 from __future__ import annotations
 
-import json
-
 import click
 
+from stdc.cli import listing_rows
+from stdc.cli.format_output import format_option, label_method, show_documents, show_rows
 from stdc.cli.group import CONTEXT, cli, current_engine
 
 
@@ -31,27 +31,47 @@ def network_create(subnet: str | None, name: str) -> None:
 
 @network.command("ls")
 @click.option("-q", "--quiet", is_flag=True, help="Only names.")
-def network_ls(quiet: bool) -> None:
-    """List networks."""
-    from stdc.cli import formatting
+@click.option("--no-trunc", is_flag=True, help="Full network ids.")
+@format_option()
+def network_ls(quiet: bool, no_trunc: bool, fmt: str | None) -> None:
+    """List networks (--format fields: .ID .Name .Driver .Scope .IPv6 .Internal .Labels .Label "k"
+    .CreatedAt .Subnet .Containers)."""
     from stdc.engine import networks
 
-    rows = networks.list_networks(current_engine())
+    found = networks.list_networks(current_engine())
     if quiet:
-        for n in rows:
+        for n in found:
             click.echo(n["Name"])
         return
-    table = [(n["Id"][:12], n["Name"], n["Driver"], n["Subnet"], str(len(n["Containers"]))) for n in rows]
-    click.echo(formatting.table(("NETWORK ID", "NAME", "DRIVER", "SUBNET", "CONTAINERS"), table))
+    rows = [
+        {
+            "ID": n["Id"] if no_trunc else n["Id"][:12],
+            "Name": n["Name"],
+            "Driver": n["Driver"],
+            "Scope": "local",
+            "IPv6": "false",
+            "Internal": "false",
+            "Labels": ",".join(f"{k}={v}" for k, v in sorted((n.get("Labels") or {}).items())),
+            "Label": label_method(n.get("Labels") or {}),
+            "CreatedAt": listing_rows.go_time(n["Created"]) if isinstance(n.get("Created"), float | int) else "",
+            "Subnet": n.get("Subnet") or "",
+            "Containers": str(len(n.get("Containers") or {})),
+        }
+        for n in found
+    ]
+    table = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Subnet}}\t{{.Containers}}"
+    show_rows(fmt, rows, {"ID": "NETWORK ID"}, table)
 
 
 @network.command("inspect")
+@click.option("-f", "--format", "fmt", metavar="TEMPLATE", help="'json' (the default) or a Go template per network.")
 @click.argument("names", nargs=-1, required=True)
-def network_inspect(names: tuple[str, ...]) -> None:
-    """Show networks as JSON."""
-    from stdc.engine import networks
+def network_inspect(fmt: str | None, names: tuple[str, ...]) -> None:
+    """Show networks as the Docker Engine API describes them."""
+    from stdc.engine import docker_documents
 
-    click.echo(json.dumps(networks.inspect(current_engine(), list(names)), indent=4))
+    engine = current_engine()
+    show_documents(fmt, [docker_documents.network_inspect(engine, name) for name in names])
 
 
 @network.command("rm")
@@ -76,14 +96,28 @@ def network_prune() -> None:
 
 
 @cli.command()
+@format_option()
 @click.argument("container")
 @click.argument("private_port", required=False, metavar="[PORT[/PROTO]]")
-def port(container: str, private_port: str | None) -> None:
-    """List a running container's published ports (or where PORT is published)."""
+def port(fmt: str | None, container: str, private_port: str | None) -> None:
+    """List a running container's published ports (or where PORT is published); --format
+    fields: .PrivatePort .Type .HostIp .HostPort."""
     from stdc.engine import networks
     from stdc.kit.netns import format_port
 
     found = networks.ports(current_engine(), container, private_port)
+    if fmt:
+        rows = [
+            {
+                "PrivatePort": str(p["container_port"]),
+                "Type": p["protocol"],
+                "HostIp": p["host_ip"] or "0.0.0.0",
+                "HostPort": str(p["host_port"]),
+            }
+            for p in found
+        ]
+        show_rows(fmt, rows, {"PrivatePort": "PORT", "HostIp": "HOST IP", "HostPort": "HOST PORT"})
+        return
     if private_port is None:
         for p in found:
             click.echo(format_port(p))

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
 
+from stdc.cli.format_output import format_option, label_method, show_documents, show_rows
 from stdc.cli.group import CONTEXT, cli, current_engine
 
 
@@ -52,26 +52,45 @@ def volume_create(name: str) -> None:
 
 @volume.command("ls")
 @click.option("-q", "--quiet", is_flag=True, help="Only names.")
-def volume_ls(quiet: bool) -> None:
-    """List volumes."""
-    from stdc.cli import formatting
-    from stdc.engine import volumes
+@format_option()
+def volume_ls(quiet: bool, fmt: str | None) -> None:
+    """List volumes (--format fields: .Name .Driver .Scope .Mountpoint .Labels .Label "k" .Links .Size)."""
+    from stdc.engine import docker_documents, volumes
 
-    names = volumes.list_volumes(current_engine())
+    engine = current_engine()
+    names = volumes.list_volumes(engine)
     if quiet:
         for name in names:
             click.echo(name)
         return
-    click.echo(formatting.table(("DRIVER", "VOLUME NAME"), [("local", n) for n in names]))
+    rows = []
+    for name in names:
+        v = docker_documents.volume_inspect(engine, name)
+        labels = v["Labels"] or {}
+        rows.append(
+            {
+                "Name": name,
+                "Driver": v["Driver"],
+                "Scope": v["Scope"],
+                "Mountpoint": v["Mountpoint"],
+                "Labels": ",".join(f"{k}={val}" for k, val in sorted(labels.items())),
+                "Label": label_method(labels),
+                "Links": "N/A",
+                "Size": "N/A",
+            }
+        )
+    show_rows(fmt, rows, {"Name": "VOLUME NAME"}, "table {{.Driver}}\t{{.Name}}")
 
 
 @volume.command("inspect")
+@click.option("-f", "--format", "fmt", metavar="TEMPLATE", help="'json' (the default) or a Go template per volume.")
 @click.argument("names", nargs=-1, required=True)
-def volume_inspect(names: tuple[str, ...]) -> None:
-    """Show volumes as JSON (Mountpoint is where the content lives on the host)."""
-    from stdc.engine import volumes
+def volume_inspect(fmt: str | None, names: tuple[str, ...]) -> None:
+    """Show volumes as the Docker Engine API describes them (Mountpoint: where the content lives)."""
+    from stdc.engine import docker_documents
 
-    click.echo(json.dumps(volumes.inspect(current_engine(), list(names)), indent=4))
+    engine = current_engine()
+    show_documents(fmt, [docker_documents.volume_inspect(engine, name) for name in names])
 
 
 @volume.command("rm")

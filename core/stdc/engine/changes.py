@@ -369,7 +369,7 @@ def export(engine: Engine, ref: str, out_fd: int) -> None:
     c = engine.state.get(ref)
     t = fsview.target(engine, c)
 
-    def work() -> None:
+    def work() -> bool:
         from stdc.images.layerwriter import TarWriter, write_tree
 
         with fsview.container_view(t) as view:
@@ -378,11 +378,15 @@ def export(engine: Engine, ref: str, out_fd: int) -> None:
             root = os.open(view.path, _ROOT_FLAGS)
             try:
                 write_tree(writer, root)
+                writer.close()
+            except BrokenPipeError:  # the reader went away (`export c | head`): told the parent as such
+                return False
             finally:
                 os.close(root)
-            writer.close()
+        return True
 
-    fsview.in_private_namespace(work)
+    if not fsview.in_private_namespace(work):
+        raise BrokenPipeError("the reader of the export closed its end")
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -12,7 +12,7 @@ import os
 import signal as signals
 from typing import TYPE_CHECKING
 
-from stdc.engine import launch, networks, teardown
+from stdc.engine import docker_shapes, launch, networks, teardown
 from stdc.engine.options import RunOptions, merge_env, parse_user, with_terminal_env
 from stdc.errors import BadInput, Conflict, NotFound, StdcError
 from stdc.kit import netns
@@ -72,6 +72,7 @@ def create(engine: Engine, opts: RunOptions) -> Container:
         "restart_policy": opts.restart or {"Name": "no", "MaximumRetryCount": 0},
         "userns": {k: v for k, v in (ids or {}).items() if k != "_lock"} or None,
         "interactive": opts.interactive,
+        **docker_shapes.record_fields(opts, entrypoint, args[len(entrypoint) :], img),
     }
     try:
         c = engine.state.create(name=opts.name, image=opts.image, image_id=image.id, config=config, backends=names)

@@ -181,3 +181,64 @@ def _is_symlink(parent: int, name: str) -> bool:
         return stat.S_ISLNK(os.lstat(name, dir_fd=parent).st_mode)
     except FileNotFoundError:
         return False
+
+
+def copy_out_tar(engine: Engine, ref: str, src: str, out_fd: int) -> None:
+    """``cp CONTAINER:SRC -``: ``src`` of the container as a tar stream written to ``out_fd``,
+    its top entry named after it (docker's)."""
+    import shutil
+
+    c = engine.state.get(ref)
+    parts = _parts(src)
+    t = fsview.target(engine, c)
+
+    def work() -> bool:
+        with fsview.container_view(t) as view, RootDir(view.path) as root:
+            try:
+                parent = root.open_dir(parts[:-1])
+            except FileNotFoundError:
+                raise NotFound(f"{c.name}:{src}: no such file or directory") from None
+            try:
+                name = parts[-1] if parts else ""
+                if name and not _exists(parent, name):
+                    raise NotFound(f"{c.name}:{src}: no such file or directory")
+                with _pack(parent, name, name or ".") as tar, open(out_fd, "wb", closefd=False) as out:
+                    shutil.copyfileobj(tar, out, 1 << 20)
+            except BrokenPipeError:  # the reader went away: told the parent as such
+                return False
+            finally:
+                os.close(parent)
+        return True
+
+    if not fsview.in_private_namespace(work):
+        raise BrokenPipeError("the reader of the tar stream closed its end")
+
+
+def copy_in_tar(engine: Engine, ref: str, in_fd: int, dest: str, archive: bool = False) -> None:
+    """``cp - CONTAINER:DEST``: extract the tar stream read from ``in_fd`` into the container's
+    directory ``dest``, which must exist (docker's); ``archive`` keeps the owners the tar names."""
+    c = engine.state.get(ref)
+    parts = _parts(dest)
+    t = fsview.target(engine, c)
+
+    def work() -> None:
+        with fsview.container_view(t) as view, RootDir(view.path) as root:
+            try:
+                target_fd = root.open_dir(parts)
+            except (FileNotFoundError, NotADirectoryError):
+                raise NotFound(f"{c.name}:{dest}: no such directory") from None
+            try:
+                with open(in_fd, "rb", closefd=False) as stream:
+                    _unpack(stream, target_fd, archive)
+            finally:
+                os.close(target_fd)
+
+    fsview.in_private_namespace(work)
+
+
+def _exists(parent: int, name: str) -> bool:
+    try:
+        os.lstat(name, dir_fd=parent)
+    except FileNotFoundError:
+        return False
+    return True

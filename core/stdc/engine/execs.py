@@ -35,6 +35,8 @@ class ExecOptions:
     interactive: bool = False
     tty: bool = False
     size: tuple[int, int] | None = None  # the terminal's rows and columns, with ``tty``
+    #: without ``tty``: the process's stdin, stdout and stderr (a front end's pipes), not ours
+    stdio: tuple[int, int, int] | None = None
 
 
 @dataclass
@@ -85,6 +87,8 @@ def start(engine: Engine, ref: str, opts: ExecOptions) -> Exec:
 
         terminal = Terminal(executor, "exec_exec", null, opts.size)
         stdio = terminal.stdio
+    elif opts.stdio is not None:
+        stdio = opts.stdio
     else:
         stdio = (0 if opts.interactive else null, 1, 2)
     try:

@@ -174,17 +174,26 @@ def tag(engine: Engine, source: str, target: str) -> None:
 
 
 def remove(engine: Engine, ref: str, force: bool = False) -> str:
-    """Untag or remove an image; refused while a container uses it, unless ``force``.
+    """Untag or remove an image, as docker's ``rmi``. A name among several tags is only untagged,
+    even while a container uses the image; otherwise an image a container uses is refused, or
+    with ``force`` untagged and kept untagged (dangling) for its containers.
 
     Layers the storage drivers unpacked for it go too, once no image or container needs them.
     """
     image = engine.store.resolve(ref)
     users = engine.state.uses_image(image.id)
-    if users and not force:
-        names = ", ".join(c.name for c in users)
-        raise Conflict(f"image {ref} is used by container(s) {names}: remove them first or use rmi -f")
-    result = engine.store.remove_image(ref)
-    _collect_layers(engine)
+    tags = [str(r) for r in engine.store.refs_of(image)]
+    named = _tag_named(ref, tags)
+    if users and not (named and len(tags) > 1):
+        if not force:
+            names = ", ".join(c.name for c in users)
+            raise Conflict(f"image {ref} is used by container(s) {names}: remove them first or use rmi -f")
+        untagged = [named] if named else tags
+        engine.store.make_dangling(image, untagged)
+        result = "\n".join(f"Untagged: {name}" for name in untagged)
+    else:
+        result = engine.store.remove_image(ref, force=force)
+        _collect_layers(engine)
     for line in result.splitlines():
         done, _, what = line.partition(": ")
         if done == "Untagged":
@@ -192,6 +201,18 @@ def remove(engine: Engine, ref: str, force: bool = False) -> str:
         elif done == "Deleted":
             engine.record("image", "delete", image.id, {"name": ref})
     return result
+
+
+def _tag_named(ref: str, tags: list[str]) -> str | None:
+    """The tag among ``tags`` that ``ref`` names (``base`` names ``base:latest``), if any."""
+    from stdc.errors import BadInput
+    from stdc.kit import references
+
+    try:
+        parsed = str(references.parse(ref))
+    except BadInput:
+        return None
+    return parsed if parsed in tags else None
 
 
 def _collect_layers(engine: Engine) -> None:

@@ -29,6 +29,8 @@ class LogOptions:
     follow: bool = False
     tail: int | None = None  # only the last N entries; None: all
     timestamps: bool = False
+    since: float | None = None  # only entries written at or after this time (seconds since the epoch)
+    until: float | None = None  # only entries written before it
 
 
 @dataclass
@@ -55,7 +57,23 @@ def _live(engine: Engine, c: Container) -> bool:
 
 
 def entries(engine: Engine, ref: str, opts: LogOptions) -> Iterator[LogEntry]:
-    """The log's entries; with ``opts.follow``, more as they come until the container has exited."""
+    """The log's entries (those between ``opts.since`` and ``opts.until``); with ``opts.follow``,
+    more as they come until the container has exited or ``until`` is passed."""
+    found = _all_entries(engine, ref, opts)
+    if opts.since is None and opts.until is None:
+        yield from found
+        return
+    from stdc.engine.event_query import parse_time
+
+    for entry in found:
+        at = parse_time(entry.time) if entry.time else 0.0
+        if opts.until is not None and at >= opts.until:
+            return  # the log is in time order: nothing later is wanted
+        if opts.since is None or at >= opts.since:
+            yield entry
+
+
+def _all_entries(engine: Engine, ref: str, opts: LogOptions) -> Iterator[LogEntry]:
     c = engine.state.get(ref)
     path = os.path.join(engine.bundle(c), monitor.LOG_FILE)
     while opts.follow and not os.path.exists(path) and _live(engine, c):

@@ -393,6 +393,21 @@ class ImageStore:
 
         return self._update_index(untag)
 
+    def make_dangling(self, image: Image, names: list[str]) -> None:
+        """Untag ``names`` of ``image`` and keep it as an untagged entry, in one step: what
+        ``rmi -f`` of an image a container uses leaves, as docker does (no blob goes)."""
+
+        def untag(index: dict[str, Any]) -> None:
+            mine = [d for d in index["manifests"] if d.get("digest") == image.manifest_digest]
+            if not mine:
+                raise NotFound(f"no such image: {image.id}")
+            kept = [d for d in index["manifests"] if d not in mine or _name_of(d) not in names]
+            if not any(d.get("digest") == image.manifest_digest for d in kept):
+                kept.append({k: v for k, v in mine[0].items() if k != "annotations"})
+            index["manifests"] = kept
+
+        self._update_index(untag)
+
     def remove_image(self, ref_or_id: str, force: bool = False) -> str:
         """``rmi``: untag a name, or remove an image by id with all its tags, then collect garbage.
 

@@ -17,7 +17,8 @@
  * 2 (stderr), then the bytes. A client sends packets 'i' + bytes (input: to the
  * terminal with -t, else to fd 5, the write end of the payload's stdin pipe,
  * given with -i; ignored without -i) and 'w' + two uint16 (rows, columns: the
- * terminal's new size, TIOCSWINSZ). A client that cannot take output for
+ * terminal's new size, TIOCSWINSZ) and 'e' (its input has ended: without -t the
+ * payload's stdin is closed once what is pending is written). A client that cannot take output for
  * SEND_TIMEOUT seconds is dropped, so that none can stall the payload for long.
  *
  * Once the output has ended (both pipes closed, or the terminal hung up) the
@@ -350,8 +351,18 @@ static void broadcast(struct pollfd *fds, const void *buf, size_t len)
 }
 
 /* A packet from a client: input for the payload, or its terminal's new size. */
-static void from_client(struct pollfd *fds, struct pollfd *slot, int tty, int input_fd)
+static int input_ended; /* a client sent 'e': close the stdin pipe once pending input is written */
+
+static void close_input(struct pollfd *fds, int *input_fd)
 {
+    close(*input_fd);
+    *input_fd = -1;
+    fds[P_STDIN].fd = -1;
+}
+
+static void from_client(struct pollfd *fds, struct pollfd *slot, int tty, int *input_fd_p)
+{
+    int input_fd = *input_fd_p;
     static unsigned char msg[1 + CHUNK];
     ssize_t n = recv(slot->fd, msg, sizeof msg, MSG_DONTWAIT);
     if (n < 0 && (errno == EINTR || errno == EAGAIN))
@@ -372,6 +383,10 @@ static void from_client(struct pollfd *fds, struct pollfd *slot, int tty, int in
         ws.ws_row = rc[0];
         ws.ws_col = rc[1];
         ioctl(FD_OUT, TIOCSWINSZ, &ws); /* the kernel sends SIGWINCH to its foreground */
+    } else if (msg[0] == 'e' && input_fd >= 0 && !tty) {
+        input_ended = 1;
+        if (!pending_len)
+            close_input(fds, input_fd_p);
     }
 }
 
@@ -393,6 +408,8 @@ static void feed(struct pollfd *fds, int *input_fd, int tty)
     if (pending_off == pending_len) {
         pending_len = pending_off = 0;
         fds[P_STDIN].fd = -1;
+        if (input_ended && *input_fd >= 0 && !tty)
+            close_input(fds, input_fd);
     }
 }
 
@@ -494,7 +511,7 @@ int main(int argc, char **argv)
             if (fds[i].fd < 0 || !fds[i].revents)
                 continue;
             if (fds[i].revents & POLLIN)
-                from_client(fds, &fds[i], tty, input_fd);
+                from_client(fds, &fds[i], tty, &input_fd);
             else /* POLLHUP or POLLERR */
                 drop_client(&fds[i]);
         }
