@@ -500,7 +500,10 @@ def stdc_daemon(ws: Workspace, binary: str, socket_name: str = "daemon.sock") ->
     returns the environment that sends a ``stdc`` command to it, and the daemon's pid."""
     socket_path = ws.path / socket_name
     proc = subprocess.Popen(
-        [binary, "daemon", "--socket", str(socket_path)], stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        # the warm path alone (each command names its root): no Docker API on the default root's socket
+        [binary, "daemon", "--socket", str(socket_path), "--no-api"],
+        stdin=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
     def stop() -> None:

@@ -7,6 +7,7 @@ import dataclasses
 import io
 import shutil
 import socket
+import subprocess
 import tarfile
 import time
 
@@ -275,3 +276,41 @@ def test_testcontainers_starts_a_container_and_waits_on_its_log(api, stdc, monke
     with container:
         wait_for_logs(container, "ready", timeout=30)
         assert container.get_wrapped_container().status == "running"
+
+
+COMPOSE_FILE = """\
+version: "3.7"
+services:
+  db:
+    image: base
+    command: ["sh", "-c", "echo stored > /data/row; while :; do nc -l -p 5432 < /data/row; done"]
+    volumes: ["dbdata:/data"]
+  web:
+    image: base
+    command: ["sh", "-c", "sleep 1; nc db 5432 > /tmp/got; cat /tmp/got; sleep 300"]
+    depends_on: [db]
+volumes:
+  dbdata: {}
+"""
+
+
+@pytest.mark.xfail(
+    reason="compose labels its networks, volumes and containers and gives each container its service name as a "
+    "network alias: network and volume labels (and RunOptions labels and aliases) wait for the engine",
+    strict=True,
+)
+def test_compose_brings_up_web_and_db_on_a_network_with_a_named_volume(api, stdc, tmp_path):
+    (tmp_path / "docker-compose.yml").write_text(COMPOSE_FILE)
+    compose = ["docker-compose", "-p", "stdcapi", "-f", str(tmp_path / "docker-compose.yml")]
+    env = {**api.env, "COMPOSE_INTERACTIVE_NO_CLI": "1"}
+    try:
+        up = subprocess.run([*compose, "up", "-d"], capture_output=True, text=True, env=env, timeout=120)
+        assert up.returncode == 0, up.stderr
+        deadline = time.monotonic() + 30
+        logs = ""
+        while "stored" not in logs and time.monotonic() < deadline:
+            logs = subprocess.run([*compose, "logs", "web"], capture_output=True, text=True, env=env).stdout
+            time.sleep(0.5)
+        assert "stored" in logs
+    finally:
+        subprocess.run([*compose, "down", "-v", "-t", "1"], capture_output=True, env=env, timeout=120)

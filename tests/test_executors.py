@@ -47,7 +47,7 @@ def test_container_stays_with_the_executor_that_started_it(exec_root, cli):  # n
     cid = cid.strip()
     lxcpath = os.path.join(exec_root, "containers", cid, "lxc")
     _wait_for(lambda: "up" in native("logs", cid).stdout)
-    assert native.inspect(cid)["Backends"]["exec"] == "lxc"
+    assert native.inspect(cid)["HostConfig"]["Runtime"] == "lxc"  # the executor, as docker names its runtime
     # LXC itself knows it as running: its monitor answers on the container's command socket
     assert lxc.Container(cid, lxcpath).running
     native("stop", cid)

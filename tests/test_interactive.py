@@ -251,7 +251,7 @@ def test_bad_input_is_one_line(stdc):
 def test_run_it_through_the_daemon(tmux, stdc, tmp_path):
     """With a warm `stdc daemon`, the client hands its terminal over and forwards SIGWINCH."""
     path = str(tmp_path / "daemon.sock")
-    daemon = subprocess.Popen([STDC, "daemon", "--socket", path], stderr=subprocess.PIPE, text=True)
+    daemon = subprocess.Popen([STDC, "daemon", "--socket", path, "--no-api"], stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30
         while not os.path.exists(path):

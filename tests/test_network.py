@@ -62,6 +62,16 @@ def inspect(ref: str) -> dict:
     return json.loads(run("inspect", ref).stdout)[0]
 
 
+def endpoint(ref: str) -> dict:
+    """The container's one entry of NetworkSettings.Networks (its address, MAC, endpoint)."""
+    (found,) = inspect(ref)["NetworkSettings"]["Networks"].values()
+    return found
+
+
+def subnet(network: dict) -> str:
+    return network["IPAM"]["Config"][0]["Subnet"]
+
+
 def leases(network: str = "bridge") -> dict:
     return json.loads(run("network", "inspect", network).stdout)[0]["Containers"]
 
@@ -101,7 +111,7 @@ def test_two_containers_exchange_tcp_by_address(stdc):
     # nc's stdin stays open: busybox nc -l with stdin at EOF may quit before the peer's data
     server = stdc("run", "-d", *BRIDGE, "base", "sh", "-c", "sleep 60 | nc -l -p 5000").stdout.strip()
     try:
-        ip = inspect(server)["Network"]["ip"]
+        ip = endpoint(server)["IPAddress"]
         # until the server listens, a connection is refused and nothing is sent: try again
         client = f"for i in $(seq 50); do echo hello over tcp | nc {ip} 5000 && exit 0; sleep 0.1; done; exit 1"
         stdc("run", "--rm", *BRIDGE, "base", "sh", "-c", client)
@@ -143,7 +153,7 @@ def test_publish_all_exposed_ports_on_free_host_ports(stdc):
 def test_a_container_sees_only_its_own_interfaces(stdc):
     first = stdc("run", "-d", *BRIDGE, "base", "sleep", "300").stdout.strip()
     try:
-        first_ip = inspect(first)["Network"]["ip"]
+        first_ip = endpoint(first)["IPAddress"]
         host_ips = {line.split()[3].split("/")[0] for line in _host_addresses()}
         out = stdc(
             "run", "--rm", *BRIDGE, "base", "sh", "-c",
@@ -165,14 +175,14 @@ def _host_addresses() -> list[str]:
 def test_stop_releases_and_start_sets_up_again(stdc, root):
     c = stdc("run", "-d", *BRIDGE, "base", "sleep", "300").stdout.strip()
     try:
-        veth = inspect(c)["Network"]["veth"]
+        veth = endpoint(c)["EndpointID"]  # the host end of its link
         assert veth in os.listdir("/sys/class/net") and c in leases()
         stdc("stop", "-t", "1", c)
         assert veth not in os.listdir("/sys/class/net") and c not in leases()
-        assert inspect(c)["Network"] == {}
+        assert endpoint(c)["IPAddress"] == "" and endpoint(c)["EndpointID"] == ""
         stdc("start", c)
         assert c in leases()
-        assert stdc("run", "--rm", *BRIDGE, "base", "ping", "-c1", "-W2", inspect(c)["Network"]["ip"]).returncode == 0
+        assert stdc("run", "--rm", *BRIDGE, "base", "ping", "-c1", "-W2", endpoint(c)["IPAddress"]).returncode == 0
     finally:
         stdc("rm", "-f", c)
     assert c not in leases()
@@ -184,7 +194,7 @@ def test_thirty_parallel_containers_get_distinct_addresses_and_leave_nothing(std
         started = list(pool.map(lambda _i: run("run", "-d", *BRIDGE, "base", "sleep", "300"), range(30)))
     ids = [r.stdout.strip() for r in started]
     try:
-        ips = [inspect(cid)["Network"]["ip"] for cid in ids]
+        ips = [endpoint(cid)["IPAddress"] for cid in ids]
         assert len(set(ips)) == 30, ips
         assert all(ipaddress.IPv4Address(ip) in SUBNET for ip in ips)
         assert set(leases()) == set(ids)
@@ -205,15 +215,15 @@ def test_user_networks_resolve_names_and_are_isolated(stdc):
     try:
         info = {n["Name"]: n for n in json.loads(stdc("network", "inspect", "testnet-one", "testnet-two").stdout)}
         assert info["testnet-one"]["Id"] == one and info["testnet-two"]["Id"] == two
-        assert not ipaddress.ip_network(info["testnet-one"]["Subnet"]).overlaps(
-            ipaddress.ip_network(info["testnet-two"]["Subnet"])
+        assert not ipaddress.ip_network(subnet(info["testnet-one"])).overlaps(
+            ipaddress.ip_network(subnet(info["testnet-two"]))
         )
         listed = stdc("network", "ls").stdout
         assert all(name in listed for name in ("bridge", "host", "none", "testnet-one", "testnet-two"))
         web = stdc("run", "-d", "--network", "testnet-one", "--name", "alpha", "base", "sh", "-c", HTTPD)
         made.append(web.stdout.strip())
-        alpha_ip = inspect("alpha")["Network"]["ip"]
-        assert ipaddress.IPv4Address(alpha_ip) in ipaddress.IPv4Network(info["testnet-one"]["Subnet"])
+        alpha_ip = endpoint("alpha")["IPAddress"]
+        assert ipaddress.IPv4Address(alpha_ip) in ipaddress.IPv4Network(subnet(info["testnet-one"]))
         same = stdc("run", "--rm", "--network", "testnet-one", "base", "sh", "-c", "wget -qO- http://alpha:8080/")
         assert same.stdout.startswith("served-by-")
         for other in ("testnet-two", "bridge"):
@@ -277,7 +287,7 @@ def test_a_failed_start_leaves_nothing(stdc):
 def test_the_default_network_is_bridge_and_none_is_one_flag_or_setting_away(stdc, monkeypatch):
     web = stdc("run", "-d", "--hostname", "plain", "-p", "8080", "base", "sh", "-c", HTTPD).stdout.strip()
     try:
-        assert inspect(web)["Network"]["network"] == "bridge"
+        assert inspect(web)["HostConfig"]["NetworkMode"] == "bridge"
         host_port = int(stdc("port", web, "8080").stdout.strip().rsplit(":", 1)[1])
         assert http_get(f"http://127.0.0.1:{host_port}/") == "served-by-plain\n"
     finally:

@@ -74,11 +74,12 @@ def test_two_roots_run_published_containers_side_by_side_and_each_leaves_nothing
     infos = [json.loads(r("inspect", cid))[0] for r, cid in zip(two_roots, webs, strict=True)]
     nets = [json.loads(r("network", "inspect", "bridge"))[0] for r in two_roots]
     assert all(info["State"]["Status"] == "running" for info in infos)
-    assert nets[0]["Bridge"] != nets[1]["Bridge"]
-    assert not ipaddress.ip_network(nets[0]["Subnet"]).overlaps(ipaddress.ip_network(nets[1]["Subnet"]))
-    for r, info, net in zip(two_roots, infos, nets, strict=True):
-        assert info["Network"]["bridge"] == net["Bridge"]
-        assert ipaddress.ip_address(info["Network"]["ip"]) in ipaddress.ip_network(net["Subnet"])
+    bridges = [net["Options"]["com.docker.network.bridge.name"] for net in nets]
+    subnets = [ipaddress.ip_network(net["IPAM"]["Config"][0]["Subnet"]) for net in nets]
+    assert bridges[0] != bridges[1] and not subnets[0].overlaps(subnets[1])
+    for r, info, bridge, subnet in zip(two_roots, infos, bridges, subnets, strict=True):
+        assert info["NetworkSettings"]["Bridge"] == bridge
+        assert ipaddress.ip_address(info["NetworkSettings"]["IPAddress"]) in subnet
         assert os.path.exists(os.path.join(r.path, "run", "netns", info["Id"]))
     for n, (r, cid) in enumerate(zip(two_roots, webs, strict=True)):
         host_port = int(r("port", cid, "8080").strip().rsplit(":", 1)[1])

@@ -77,7 +77,12 @@ def _skopeo(*args: str) -> str:
 
 
 def _inspect(stdc, name: str) -> dict:
-    return json.loads(stdc("inspect", name).stdout)[0]
+    """The image's ImageInspect, with its manifest ``Digest`` and the digests of its layer blobs
+    (``Layers``) read from the manifest in the store."""
+    doc = json.loads(stdc("inspect", "--type", "image", name).stdout)[0]
+    digest = doc["Descriptor"]["digest"]
+    manifest = json.loads((_store_root() / "blobs" / "sha256" / digest[7:]).read_bytes())
+    return {**doc, "Digest": digest, "Layers": [layer["digest"] for layer in manifest["layers"]]}
 
 
 def _store_root() -> Path:

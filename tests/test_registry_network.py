@@ -60,7 +60,13 @@ def unconfigured(tmp_path, monkeypatch):
 
 
 def _inspect(stdc, name: str) -> dict:
-    return json.loads(stdc("inspect", name).stdout)[0]
+    """The image's ImageInspect, with its manifest ``Digest`` and the digests of its layer blobs
+    (``Layers``) read from the manifest in the store."""
+    doc = json.loads(stdc("inspect", "--type", "image", name).stdout)[0]
+    digest = doc["Descriptor"]["digest"]
+    manifest_path = Path(os.environ["STDC_ROOT"]) / "images" / "blobs" / "sha256" / digest[7:]
+    manifest = json.loads(manifest_path.read_bytes())
+    return {**doc, "Digest": digest, "Layers": [layer["digest"] for layer in manifest["layers"]]}
 
 
 def _pushed(stdc, registry: str, name: str) -> str:

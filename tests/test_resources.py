@@ -58,7 +58,7 @@ def test_sizes_and_swap_into_the_spec(stdc):
     """Sizes in docker's binary units; --memory-swap -1 is unlimited swap, unset it is twice -m."""
     cid = stdc("create", "-m", "1g", "--memory-swap", "-1", "--pids-limit", "0", "base", "true").stdout.strip()
     try:
-        with open(os.path.join(_inspect(stdc, cid)["Bundle"], "config.json")) as f:
+        with open(os.path.join(os.path.dirname(_inspect(stdc, cid)["LogPath"]), "config.json")) as f:
             resources = json.load(f)["linux"]["resources"]
         resources.pop("devices")  # device control's, see tests/test_security_devices.py
         assert resources == {"memory": {"limit": 1 << 30, "swap": -1}, "pids": {"limit": -1}}
@@ -66,7 +66,7 @@ def test_sizes_and_swap_into_the_spec(stdc):
         stdc("rm", cid)
     cid = stdc("create", "-m", "64m", "--cpus", "0.5", "--cpu-shares", "512", "base", "true").stdout.strip()
     try:
-        with open(os.path.join(_inspect(stdc, cid)["Bundle"], "config.json")) as f:
+        with open(os.path.join(os.path.dirname(_inspect(stdc, cid)["LogPath"]), "config.json")) as f:
             resources = json.load(f)["linux"]["resources"]
         resources.pop("devices")  # device control's, see tests/test_security_devices.py
         assert resources == {

@@ -29,10 +29,10 @@ def test_host_file_picks_the_driver_and_containers_keep_theirs(stdc, tmp_path):
     on_overlay = stdc("create", "base", "sh", "-c", "echo from-overlay > /f; cat /f").stdout.strip()
     try:
         vfs_record, overlay_record = (json.loads(stdc("inspect", c).stdout)[0] for c in (on_vfs, on_overlay))
-        assert vfs_record["Backends"]["storage"] == "vfs" and overlay_record["Backends"]["storage"] == "overlay"
+        assert vfs_record["Driver"] == "vfs" and overlay_record["Driver"] == "overlay"
         held = _held(stdc, env)
-        assert vfs_record["Name"] in held["vfs"]["containers"] and "base:latest" in held["vfs"]["images"]
-        assert overlay_record["Name"] in held["overlay"]["containers"]
+        assert vfs_record["Name"].lstrip("/") in held["vfs"]["containers"] and "base:latest" in held["vfs"]["images"]
+        assert overlay_record["Name"].lstrip("/") in held["overlay"]["containers"]
         # the host now says overlay: each container still runs, diffs and is removed by its own driver
         config.write_text('[backends]\nstorage = "overlay"\n')
         assert stdc("start", "-a", on_vfs, env=env).stdout == "from-vfs\n"

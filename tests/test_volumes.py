@@ -66,7 +66,7 @@ def test_inspect_shows_mounts(stdc, tmp_path):
         assert rows["/h"]["Type"] == "bind" and rows["/h"]["Source"] == str(host) and rows["/h"]["RW"] is False
         assert rows["/v"]["Type"] == "volume" and rows["/v"]["Name"] == "insp" and rows["/v"]["RW"] is True
         assert rows["/t"]["Type"] == "tmpfs"
-        with open(os.path.join(info["Bundle"], "config.json")) as f:
+        with open(os.path.join(os.path.dirname(info["LogPath"]), "config.json")) as f:  # in the bundle
             spec = json.load(f)
         assert spec["root"]["readonly"] is True
         mounts = {m["destination"]: m for m in spec["mounts"]}

@@ -8,6 +8,7 @@ import sys
 
 import click
 
+from stdc.cli.format_output import format_option, show_rows
 from stdc.cli.group import cli, current_engine
 from stdc.errors import StdcError
 
@@ -121,17 +122,32 @@ def _split_container_path(arg: str) -> tuple[str | None, str]:
 @cli.command()
 @click.option("--no-trunc", is_flag=True, help="Do not truncate the output.")
 @click.option("-q", "--quiet", is_flag=True, help="Only image ids.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@format_option()
 @click.argument("image")
-def history(no_trunc: bool, quiet: bool, fmt: str, image: str) -> None:
-    """Show the history of an image: one line per step, newest first."""
-    from stdc.cli import formatting
+def history(no_trunc: bool, quiet: bool, fmt: str | None, image: str) -> None:
+    """Show the history of an image: one line per step, newest first (--format fields: .ID
+    .CreatedSince .CreatedAt .CreatedBy .Size .Comment)."""
+    from stdc.cli import formatting, listing_rows
     from stdc.engine import images
     from stdc.kit.imagespec import parse_time
 
     rows = images.history(current_engine(), image)
-    if fmt == "json":
-        click.echo(json.dumps(rows, indent=4))
+    if fmt and not quiet:
+        found = []
+        for r in rows:
+            created = parse_time(r["Created"]) if r["Created"] else None
+            found.append(
+                {
+                    "ID": r["Id"] if no_trunc or r["Id"] == "<missing>" else r["Id"].split(":")[-1][:12],
+                    "CreatedSince": formatting.ago(created) if created else "N/A",
+                    "CreatedAt": listing_rows.go_time(created) if created else "",
+                    "CreatedBy": r["CreatedBy"] if no_trunc else listing_rows.ellipsis(r["CreatedBy"], 45),
+                    "Size": formatting.size(r["Size"]),
+                    "Comment": r["Comment"],
+                }
+            )
+        titles = {"ID": "IMAGE", "CreatedSince": "CREATED", "CreatedBy": "CREATED BY"}
+        show_rows(fmt, found, titles, "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}")
         return
     if quiet:
         click.echo("\n".join(r["Id"] if no_trunc else r["Id"].split(":")[-1][:12] for r in rows))

@@ -211,7 +211,7 @@ def rm(force: bool, containers: tuple[str, ...]) -> None:
 def logs(follow: bool, tail: str, timestamps: bool, since: str | None, until: str | None, container: str) -> None:
     """Show a container's output (stdout to stdout, stderr to stderr)."""
     from stdc.engine import logs as container_logs
-    from stdc.engine.event_query import parse_time
+    from stdc.engine.docker_shapes import parse_time
     from stdc.engine.options import parse_tail
 
     opts = container_logs.LogOptions(follow=follow, tail=parse_tail(tail), timestamps=timestamps)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from stdc.cli.format_output import format_option
 from stdc.cli.group import cli, current_engine, unknown_exits_1
 
 if TYPE_CHECKING:
@@ -72,54 +73,73 @@ def _sample(engine: Engine, containers: list[Container]) -> dict[str, tuple[floa
     return found
 
 
-def _stats_rows(engine: Engine, containers: list[Container], interval: float) -> list[tuple]:
+#: stdc's default ``stats`` table: docker's, less the network and block I/O it does not measure
+STATS_TABLE = "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.PIDs}}"
+STATS_TITLES = {
+    "ID": "CONTAINER ID", "Name": "NAME", "Container": "CONTAINER", "CPUPerc": "CPU %", "MemUsage": "MEM USAGE / LIMIT",
+    "MemPerc": "MEM %", "NetIO": "NET I/O", "BlockIO": "BLOCK I/O", "PIDs": "PIDS",
+}  # fmt: skip
+
+
+def _stats_rows(engine: Engine, containers: list[Container], interval: float, names: dict[str, str]) -> list[dict]:
+    """docker's stats rows (``.Container`` is the name or id as asked, else the short id)."""
     first = _sample(engine, containers)
     time.sleep(interval)
     second = _sample(engine, containers)
     rows = []
     for c in containers:
+        row = {
+            "ID": c.short_id,
+            "Name": c.name,
+            "Container": names.get(c.id, c.short_id),
+            "NetIO": "--",
+            "BlockIO": "--",
+        }
         if c.id not in first or c.id not in second:
-            rows.append((c.short_id, c.name, "--", "-- / --", "--", "--"))
+            rows.append({**row, "CPUPerc": "--", "MemUsage": "-- / --", "MemPerc": "--", "PIDs": "--"})
             continue
         (t0, u0), (t1, u1) = first[c.id], second[c.id]
         cpu = 100.0 * (u1["cpu_ns"] - u0["cpu_ns"]) / max(1.0, (t1 - t0) * 1e9)
         mem, limit = u1["memory"], u1["memory_limit"]
-        rows.append(
-            (
-                c.short_id,
-                c.name,
-                f"{cpu:.2f}%",
-                f"{_binary(mem)} / {_binary(limit)}",
-                f"{100.0 * mem / limit:.2f}%" if limit else "--",
-                u1["pids"],
-            )
+        row.update(
+            CPUPerc=f"{cpu:.2f}%",
+            MemUsage=f"{_binary(mem)} / {_binary(limit)}",
+            MemPerc=f"{100.0 * mem / limit:.2f}%" if limit else "--",
+            PIDs=str(u1["pids"]),
         )
+        rows.append(row)
     return rows
 
 
 @cli.command()
 @click.option("--no-stream", is_flag=True, help="Print one sample and exit (else refresh every second).")
 @click.option("-a", "--all", "all_", is_flag=True, help="Show stopped containers too.")
+@click.option("--no-trunc", is_flag=True, help="Full container ids.")
+@format_option()
 @click.argument("containers", nargs=-1)
-def stats(no_stream: bool, all_: bool, containers: tuple[str, ...]) -> None:
+def stats(no_stream: bool, all_: bool, no_trunc: bool, fmt: str | None, containers: tuple[str, ...]) -> None:
     """Show CPU, memory and process counts of running containers (all, or those named).
 
     CPU % is over the last second: 100% is one whole CPU. Memory is what the container's
     cgroup uses without reclaimable page cache, against its limit (or the host's memory).
     """
-    from stdc.cli import formatting
+    from stdc.cli import gotemplate
     from stdc.engine import containers as verbs
 
     engine = current_engine()
-    header = ("CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS")
     with unknown_exits_1():
-        named = [verbs.get(engine, ref).id for ref in containers]
+        asked = {verbs.get(engine, ref).id: ref for ref in containers}
+    named = list(asked)
+    chosen_format = STATS_TABLE if not fmt or fmt.strip() == "table" else fmt
     while True:
         found = verbs.list_containers(engine, all=bool(named) or all_)
         by_id = {c.id: c for c in found}
         chosen = [by_id[i] for i in named if i in by_id] if named else found
-        rows = _stats_rows(engine, chosen, 1.0)
-        text = formatting.table(header, rows)
+        rows = _stats_rows(engine, chosen, 1.0, asked)
+        if no_trunc:
+            for row, c in zip(rows, chosen, strict=True):
+                row["ID"] = c.id
+        text = gotemplate.render_rows(chosen_format, rows, titles=STATS_TITLES).rstrip("\n")
         if no_stream:
             click.echo(text)
             return

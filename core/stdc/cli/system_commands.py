@@ -11,6 +11,7 @@ import sys
 
 import click
 
+from stdc.cli.format_output import go_values, is_json
 from stdc.cli.group import CONTEXT, cli, current_engine
 
 
@@ -42,14 +43,18 @@ def events(since: str | None, until: str | None, filters: tuple[str, ...], fmt: 
     from stdc.engine import event_query
 
     template = None
-    if fmt:
+    as_json = is_json(fmt)
+    if fmt and not as_json:
         from stdc.cli import gotemplate
 
-        template = gotemplate.parse(fmt)
+        template = gotemplate.parse(fmt.replace("\\t", "\t").replace("\\n", "\n"))
     stream = event_query.events(current_engine(), since=since, until=until, filters=list(filters), follow=True)
     try:
         for doc in stream:
-            line = json.dumps(doc) if fmt == "{{json .}}" else template.execute(doc) if template else event_line(doc)
+            if as_json:
+                line = json.dumps(doc, separators=(",", ":"))
+            else:
+                line = template.execute(go_values(doc)) if template else event_line(doc)
             click.echo(line)
     except BrokenPipeError:  # `stdc events | head`: the reader has what it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -21,6 +21,7 @@ from aiohttp import web
 from stdc.dockerapi.hijack import read_fd
 from stdc.dockerapi.request_kit import Routes, query_bool, workers
 from stdc.dockerapi.status_codes import ApiError, bad_request
+from stdc.engine import containers
 from stdc.errors import NotFound
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ async def export(request: web.Request) -> web.StreamResponse:
     from stdc.engine import changes as container_changes
 
     ref = request.match_info["id"]
-    await workers(request).call(lambda engine: engine.state.get(ref))
+    await workers(request).call(containers.get, ref)
 
     def produce(engine: Engine, fd: int) -> None:
         container_changes.export(engine, ref, fd)
@@ -152,7 +153,7 @@ async def archive_put(request: web.Request) -> web.Response:
     from stdc.engine import copy
 
     ref, path = request.match_info["id"], _path(request)
-    await workers(request).call(lambda engine: engine.state.get(ref))
+    await workers(request).call(containers.get, ref)
     directory = tempfile.mkdtemp(prefix="stdc-api-archive-", dir="/var/tmp")
     try:
         tar_path = os.path.join(directory, "body.tar")

@@ -35,7 +35,9 @@ _CONDITIONS = ("not-running", "next-exit", "removed")
 
 
 def _wait_exit(engine: Engine, cid: str, condition: str, after_ns: int) -> tuple[int, str | None]:
-    """Follow the journal from ``after_ns`` until the container's exit (or removal): its exit code."""
+    """Follow the journal from ``after_ns`` until the container's exit (or, for ``removed``, its
+    removal): its exit code. Between events the record is refreshed, which sees an exit as soon as
+    the monitor has recorded it (the ``die`` event waits for the clean-up)."""
     from stdc.engine import journal
 
     try:
@@ -45,14 +47,18 @@ def _wait_exit(engine: Engine, cid: str, condition: str, after_ns: int) -> tuple
     code = c.exit_code or 0
     if condition == "not-running" and not c.running:
         return code, None
+    started = c.running
     for doc in journal.follow(engine.root, after_ns, poll=0.02):
         if doc is None:
             try:
                 c = containers.get(engine, cid)
             except NotFound:
                 return code, None
-            if condition == "not-running" and not c.running and c.cleaned:
-                return c.exit_code or 0, None
+            started = started or c.running or (c.started or 0) * 1e9 > after_ns
+            if not c.running and c.exit_code is not None:
+                code = c.exit_code
+                if condition != "removed" and started:
+                    return code, None
             continue
         if doc.get("Type") != "container" or doc["Actor"]["ID"] != cid:
             continue

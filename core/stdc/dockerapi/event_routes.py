@@ -21,16 +21,16 @@ if TYPE_CHECKING:
 def _events(engine: Engine, since: str | None, until: str | None, pairs: list[str]) -> Iterator[dict | None]:
     """Past events (with ``since`` or ``until``), then live ones until ``until``; ``None`` now
     and then while none comes, so that a departed client's thread ends."""
-    from stdc.engine import event_query, journal
+    from stdc.engine import docker_shapes, event_query, journal
 
     wanted = event_query.parse_filters(pairs)
-    end = event_query.parse_time(until) if until else None
+    end = docker_shapes.parse_time(until) if until else None
     now_ns = time.time_ns()
     if since or until:  # without either, only what comes from now on (dockerd's)
         yield from event_query.events(engine, since=since, until=until or str(now_ns / 1e9), filters=pairs)
     if end is not None and end * 1e9 <= now_ns:
         return
-    begin = event_query.parse_time(since) if since else None
+    begin = docker_shapes.parse_time(since) if since else None
     for doc in journal.follow(engine.root, after_ns=now_ns):
         if end is not None and time.time() > end:
             return
@@ -50,12 +50,12 @@ async def events(request: web.Request) -> web.StreamResponse:
             raise bad_request("invalid filters: each value must be a list")
         pairs += [f"{key}={v}" for v in values]
     since, until = request.query.get("since") or None, request.query.get("until") or None
-    from stdc.engine import event_query
+    from stdc.engine import docker_shapes, event_query
 
     event_query.parse_filters(pairs)  # a bad filter is a 400 before the stream starts
     for value in (since, until):
         if value:
-            event_query.parse_time(value)
+            docker_shapes.parse_time(value)
     response = web.StreamResponse(headers={"Content-Type": "application/json"})
     await response.prepare(request)
     async for doc in workers(request).iterate(lambda engine: _events(engine, since, until, pairs)):

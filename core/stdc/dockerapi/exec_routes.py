@@ -47,6 +47,18 @@ def _instance(request: web.Request) -> ExecInstance:
     return found
 
 
+#: finished exec instances kept for inspection (dockerd keeps them until the container goes)
+KEEP_FINISHED = 1000
+
+
+def _forget_old(instances: dict[str, ExecInstance]) -> None:
+    """Forget the oldest finished instances past :data:`KEEP_FINISHED`: a long-lived server's
+    memory does not grow with every exec ever run."""
+    finished = [key for key, i in instances.items() if i.done.is_set()]
+    for key in finished[: max(0, len(finished) - KEEP_FINISHED)]:
+        del instances[key]
+
+
 def _strings(value: Any, key: str) -> list[str]:
     if value is None:
         return []
@@ -72,6 +84,7 @@ async def create(request: web.Request) -> web.Response:
     if c.paused:
         raise Conflict(f"Container {c.id} is paused, unpause the container before exec")
     instance = ExecInstance(os.urandom(32).hex(), c.id, body)
+    _forget_old(request.app[EXECS])
     request.app[EXECS][instance.id] = instance
     return web.json_response({"Id": instance.id}, status=201)
 
@@ -119,7 +132,10 @@ async def start(request: web.Request) -> web.StreamResponse:
     through a buffer (docker-py) never has the first output swallowed with them."""
     instance = _instance(request)
     body = json_object(await json_body(request), "the exec start config")
-    tty = bool(instance.config.get("Tty"))  # the exec's own, as dockerd (clients send Tty=false to start)
+    # as dockerd: the process has a terminal if the exec was created with one; the answer is
+    # framed unless the start asks for Tty (docker-py starts a tty exec with Tty=false: framed)
+    tty = bool(instance.config.get("Tty"))
+    framed = not body.get("Tty", False)
     if body.get("Detach"):
         await _started(request, instance, _options(instance, True, False, None))
         return web.Response(status=200)
@@ -128,25 +144,25 @@ async def start(request: web.Request) -> web.StreamResponse:
     c = await workers(request).call(containers.get, instance.container_id)
     if not c.running:
         raise Conflict(f"Container {c.id} is not running")
-    out = await hijack(request, framing.RAW_STREAM if tty else framing.MULTIPLEXED_STREAM)
+    out = await hijack(request, framing.MULTIPLEXED_STREAM if framed else framing.RAW_STREAM)
     stdin = bool(instance.config.get("AttachStdin"))
     try:
         if tty:
             process = await _started(request, instance, _options(instance, False, True, None))
             assert process.terminal is not None
-            await _relay(out, process.terminal, None, None, os.dup(process.terminal), stdin, instance)
+            await _relay(out, (process.terminal, None), framed, os.dup(process.terminal), False, stdin, instance)
         else:
-            await _start_piped(request, out, instance, stdin)
+            await _start_piped(request, out, instance, stdin, framed)
     except Exception as e:  # noqa: BLE001 - the answer's status is sent: tell it in the stream
         message = (str(e) + "\n").encode()
-        await out.write(message if tty else framing.frame(framing.STDERR, message))
+        await out.write(framing.frame(framing.STDERR, message) if framed else message)
     with contextlib.suppress(ConnectionError, RuntimeError):
         await out.response.write_eof()
     return out.response
 
 
-async def _start_piped(request: web.Request, out: Hijacked, instance: ExecInstance, stdin: bool) -> None:
-    """Start the process on pipes of ours and relay them, framed, until it ends."""
+async def _start_piped(request: web.Request, out: Hijacked, instance: ExecInstance, stdin: bool, framed: bool) -> None:
+    """Start the process on pipes of ours and relay them until it ends."""
     stdin_r, stdin_w = os.pipe() if stdin else (None, None)
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
@@ -163,24 +179,24 @@ async def _start_piped(request: web.Request, out: Hijacked, instance: ExecInstan
         for fd in (stdin_r, out_w, err_w, null):
             if fd is not None:
                 os.close(fd)
-    await _relay(out, out_r, err_r, framing.STDOUT, stdin_w, stdin_w is not None, instance)
+    await _relay(out, (out_r, err_r), framed, stdin_w, True, stdin_w is not None, instance)
 
 
 async def _relay(
     out: Hijacked,
-    first: int,
-    second: int | None,
-    framed: int | None,
+    outputs: tuple[int, int | None],
+    framed: bool,
     input_fd: int | None,
+    input_is_pipe: bool,
     stdin: bool,
     instance: ExecInstance,
 ) -> None:
-    """Copy the process's output (``first``, and ``second`` as stderr) to the client, framed
-    unless ``framed`` is None, and the client's input to ``input_fd``, until the output ends."""
+    """Copy the process's output (stdout, and stderr unless None) to the client, framed or raw,
+    and the client's input to ``input_fd``, until the output ends and the process has exited."""
 
     async def copy(fd: int, stream: int) -> None:
         async for data in read_fd(fd):
-            if not await out.write(data if framed is None else framing.frame(stream, data)):
+            if not await out.write(framing.frame(stream, data) if framed else data):
                 return
 
     async def pump_input() -> None:
@@ -190,10 +206,11 @@ async def _relay(
             while data := await out.read():
                 await write_fd(input_fd, data)
         finally:
-            if framed is not None:  # a pipe: its end is the process's EOF (a terminal stays)
+            if input_is_pipe:  # its end is the process's EOF (a terminal stays open)
                 os.close(input_fd)
 
     inputs = asyncio.ensure_future(pump_input()) if stdin and input_fd is not None else None
+    first, second = outputs
     copies = [copy(first, framing.STDOUT)] + ([copy(second, framing.STDERR)] if second is not None else [])
     try:
         await asyncio.gather(*copies)
@@ -201,7 +218,7 @@ async def _relay(
     finally:
         if inputs is not None:
             inputs.cancel()
-        if input_fd is not None and (framed is None or inputs is None):
+        if input_fd is not None and (not input_is_pipe or inputs is None):
             with contextlib.suppress(OSError):
                 os.close(input_fd)
 

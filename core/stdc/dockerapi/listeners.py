@@ -119,6 +119,7 @@ async def _serve(app: Any, unix: socket.socket | None, tcp: list[tuple[str, int]
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})  # see serve()
     where = [unix.getsockname()] if unix is not None else []
     where += [f"tcp://{h}:{p}" for h, p in tcp]
     print(f"stdc daemon: Docker API on {', '.join(where)}", file=sys.stderr, flush=True)
@@ -139,6 +140,8 @@ def serve(
     from stdc.dockerapi import app
 
     addresses = [parse_tcp(a, tls) for a in tcp or []]  # every address checked before listening
+    # a SIGTERM before the loop handles it waits for it: the socket is never left behind
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
     unix = unix_listener(socket_path, group) if socket_path else None
     ours = os.stat(socket_path).st_ino if socket_path else None
     try:
@@ -173,21 +176,23 @@ def fork_server(
 
 
 def stop_server(pid: int, timeout: float = 30) -> None:
-    """End the API's process (SIGTERM) and wait for it; SIGKILL after ``timeout`` seconds."""
-    import time
+    """End the API's process (SIGTERM) and wait until it is gone (it removes its socket on the
+    way out); SIGKILL after ``timeout`` seconds. Waits on a pidfd: the daemon ignores SIGCHLD,
+    so its children are reaped by the kernel and cannot be waited for."""
+    import select
 
-    with contextlib.suppress(ProcessLookupError):
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    try:
         os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            done, _ = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            return  # reaped already (SIGCHLD ignored)
-        if done:
-            return
-        time.sleep(0.02)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, 0)
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        if not poller.poll(int(timeout * 1000)):
+            signal.pidfd_send_signal(fd, signal.SIGKILL)
+            poller.poll(10_000)
+    finally:
+        os.close(fd)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)

@@ -89,7 +89,8 @@ async def create(request: web.Request) -> web.Response:
         extra = sorted(k for k, v in config.items() if k != "Subnet" and v)
         if extra:
             raise bad_request(f"IPAM {', '.join(extra)} is not supported by stdc yet: only Subnet")
-    for key in ("Internal", "Attachable", "Ingress", "EnableIPv6", "ConfigOnly", "Labels", "Options"):
+    # Attachable (swarm's: standalone containers may join) is what every local bridge network is
+    for key in ("Internal", "Ingress", "EnableIPv6", "ConfigOnly", "Labels", "Options"):
         if body.get(key):
             raise bad_request(f"network {key} is not supported by stdc yet")
     if ipam.get("Driver") not in (None, "", "default") or ipam.get("Options"):

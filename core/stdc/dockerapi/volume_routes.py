@@ -37,9 +37,9 @@ def _documents(engine: Engine, filters: dict) -> list[dict]:
 
 
 def _used(engine: Engine) -> set[str]:
-    from stdc.engine import volumes
+    from stdc.engine import containers, volumes
 
-    records = engine.state.all()
+    records = containers.list_containers(engine, all=True)
     return {name for name in volumes.list_volumes(engine) if volumes.users_of(records, name)}
 
 

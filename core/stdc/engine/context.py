@@ -48,6 +48,12 @@ class Engine:
             self._state = State(os.path.join(self.root, "state.db"))
         return self._state
 
+    def close(self) -> None:
+        """Close the records' database if it was opened (a long-lived front end's idle thread)."""
+        if self._state is not None:
+            self._state.close()
+            self._state = None
+
     @property
     def store(self) -> ImageStore:
         """The image store."""

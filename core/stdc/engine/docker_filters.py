@@ -205,7 +205,7 @@ def filter_images(engine: Engine, summaries: list[dict], filters: dict[str, list
     """The ImageSummary entries (:func:`docker_documents.image_summaries`) that pass docker's
     image filters: ``dangling``, ``reference`` (globs on ``name`` or ``name:tag``), ``label``,
     ``before``/``since`` (another image) and ``until`` (a time)."""
-    from stdc.engine.event_query import parse_time
+    from stdc.engine.docker_shapes import parse_time
 
     check_keys(filters, IMAGE_KEYS)
     dangling = [_bool("dangling", v) for v in filters.get("dangling", [])]

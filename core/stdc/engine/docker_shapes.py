@@ -6,8 +6,12 @@ No engine, no files: :mod:`stdc.engine.docker_documents` assembles the documents
 
 from __future__ import annotations
 
+import re
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+
+from stdc.errors import BadInput
 
 if TYPE_CHECKING:
     from stdc.engine.options import RunOptions
@@ -46,6 +50,32 @@ CONFIG_KEYS = frozenset(
         "Shell",
     }  # fmt: skip
 )
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_time(value: str, now: float | None = None) -> float:
+    """A point in time, in seconds since the epoch, from docker's ``--since``/``--until`` forms:
+    a unix timestamp (``1700000000``, ``1700000000.5``), RFC 3339 (``2024-01-02T15:04:05Z``,
+    with fractions or an offset; without a zone it is local time), a date (``2024-01-02``) or a
+    Go duration before ``now`` (``10m``, ``1h30m``, ``90s``)."""
+    now = time.time() if now is None else now
+    text = value.strip()
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        return float(text)
+    if text and _DURATION.sub("", text) == "" and _DURATION.match(text):
+        return now - sum(float(n) * _UNITS[unit] for n, unit in _DURATION.findall(text))
+    iso = text.replace("z", "Z").replace("Z", "+00:00")
+    iso = re.sub(r"(\.\d{6})\d+", r"\1", iso)  # Python reads microseconds, docker writes nanoseconds
+    try:
+        parsed = datetime.fromisoformat(iso)
+    except ValueError:
+        raise BadInput(f"invalid time {value!r}: use RFC 3339, a unix timestamp or a duration like 10m") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.astimezone()  # docker reads a time without zone as local time
+    return parsed.astimezone(UTC).timestamp()
 
 
 def iso(ts: float | None) -> str:

@@ -7,55 +7,31 @@ of one key are alternatives, different keys must all match.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from stdc.engine import journal
+from stdc.engine.docker_shapes import parse_time
 from stdc.errors import BadInput
 
 if TYPE_CHECKING:
     from stdc.engine.context import Engine
 
 FILTER_KEYS = ("type", "event", "action", "container", "image", "network", "volume", "label", "scope")
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
-_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
-def parse_time(value: str, now: float | None = None) -> float:
-    """A point in time, in seconds since the epoch, from docker's ``--since``/``--until`` forms:
-    a unix timestamp (``1700000000``, ``1700000000.5``), RFC 3339 (``2024-01-02T15:04:05Z``,
-    with fractions or an offset; without a zone it is local time), a date (``2024-01-02``) or a
-    Go duration before ``now`` (``10m``, ``1h30m``, ``90s``)."""
-    now = time.time() if now is None else now
-    text = value.strip()
-    if re.fullmatch(r"\d+(\.\d+)?", text):
-        return float(text)
-    if text and _DURATION.sub("", text) == "" and _DURATION.match(text):
-        return now - sum(float(n) * _UNITS[unit] for n, unit in _DURATION.findall(text))
-    iso = text.replace("z", "Z").replace("Z", "+00:00")
-    iso = re.sub(r"(\.\d{6})\d+", r"\1", iso)  # Python reads microseconds, docker writes nanoseconds
-    try:
-        parsed = datetime.fromisoformat(iso)
-    except ValueError:
-        raise BadInput(f"invalid time {value!r}: use RFC 3339, a unix timestamp or a duration like 10m") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.astimezone()  # docker reads a time without zone as local time
-    return parsed.astimezone(UTC).timestamp()
-
-
-def parse_filters(pairs: list[str]) -> dict[str, list[str]]:
-    """``["type=container", "event=start", "event=die"]`` -> ``{"type": [...], "event": [...]}``;
+def parse_filters(values: list[str] | dict | str) -> dict[str, list[str]]:
+    """``["type=container", "event=start", "event=die"]`` (or the API's JSON, see
+    :func:`stdc.engine.docker_filters.parse_filters`) -> ``{"type": [...], "event": [...]}``;
     ``action`` is the same key as ``event``."""
+    from stdc.engine import docker_filters
+
     found: dict[str, list[str]] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        key = key.strip().lower()
-        if not sep or key not in FILTER_KEYS:
-            raise BadInput(f"invalid filter {pair!r}: use KEY=VALUE with KEY one of {', '.join(FILTER_KEYS)}")
-        found.setdefault("event" if key == "action" else key, []).append(value)
+    for key, wanted in docker_filters.parse_filters(values).items():
+        if key not in FILTER_KEYS:
+            raise BadInput(f"invalid filter '{key}': use KEY=VALUE with KEY one of {', '.join(FILTER_KEYS)}")
+        found.setdefault("event" if key == "action" else key, []).extend(wanted)
     return found
 
 
@@ -102,7 +78,7 @@ def events(
     engine: Engine,
     since: str | None = None,
     until: str | None = None,
-    filters: list[str] | None = None,
+    filters: list[str] | dict | None = None,
     follow: bool = False,
 ) -> Iterator[dict]:
     """The events of the root in order: past ones when ``since`` or ``until`` is given (those

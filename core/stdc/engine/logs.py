@@ -63,7 +63,7 @@ def entries(engine: Engine, ref: str, opts: LogOptions) -> Iterator[LogEntry]:
     if opts.since is None and opts.until is None:
         yield from found
         return
-    from stdc.engine.event_query import parse_time
+    from stdc.engine.docker_shapes import parse_time
 
     for entry in found:
         at = parse_time(entry.time) if entry.time else 0.0
