@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import socket
+import subprocess
 import tarfile
 import time
 
@@ -97,3 +98,22 @@ def test_a_client_that_disconnects_cancels_the_build(api, stdc):
         time.sleep(0.2)
     assert stdc("ps", "-aq").stdout.strip() == ""
     assert stdc("inspect", "api/cancelled", check=False).returncode != 0
+
+
+def test_compose_build(api, stdc, tmp_path):
+    (tmp_path / "Dockerfile").write_text("FROM base\nARG FLAVOUR\nRUN echo $FLAVOUR > /flavour\n")
+    (tmp_path / "docker-compose.yml").write_text(
+        'version: "3.7"\nservices:\n  app:\n    build:\n      context: .\n      network: none\n'
+        "      args: {FLAVOUR: composed}\n    image: stdcbuild/app:1\n"
+    )
+    env = {**api.env, "COMPOSE_INTERACTIVE_NO_CLI": "1", "DOCKER_BUILDKIT": "0", "COMPOSE_DOCKER_CLI_BUILD": "0"}
+    done = subprocess.run(
+        ["docker-compose", "-p", "stdcbuild", "-f", str(tmp_path / "docker-compose.yml"), "build"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert stdc("run", "--rm", "--network", "none", "stdcbuild/app:1", "cat", "/flavour").stdout == "composed\n"
+    stdc("rmi", "stdcbuild/app:1")
