@@ -138,7 +138,8 @@ class _Builder:
         for tag in self.opts.tags:
             images.tag(self.engine, final.manifest_digest, tag)
             self.progress(BuildEvent("tagged", tag))
-        self.engine.emit("stdc_image_added", reference=",".join(self.opts.tags), digest=final.manifest_digest, how="build")
+        tags = ",".join(self.opts.tags)
+        self.engine.emit("stdc_image_added", reference=tags, digest=final.manifest_digest, how="build")
         return final
 
     def _stage(self, stage: recipe.Stage) -> None:
@@ -244,7 +245,8 @@ class _Builder:
         from stdc.engine.build import run_step
 
         if command.flags:
-            raise BadInput(f"Dockerfile line {command.start_line}: RUN {command.flags[0]} needs BuildKit; not supported")
+            flag = command.flags[0]
+            raise BadInput(f"Dockerfile line {command.start_line}: RUN {flag} needs BuildKit; not supported")
         inner = self.config.get("config") or {}
         shell = list(inner.get("Shell") or instructions.DEFAULT_SHELL)
         heredoc = command.heredocs[0] if command.heredocs else None

@@ -58,7 +58,6 @@ def prepare(
 ) -> FileStep:
     """Make a COPY/ADD ready (``source_image``: the image ``--from`` names; ``known``: the
     context's file digests, see :func:`stdc.engine.build.copy_layer.digest`)."""
-    from stdc.engine import changes
 
     name = command.cmd.upper()
     flags = flag_values(command)
