@@ -72,7 +72,7 @@ def test_store_is_an_oci_layout(stdc, root):
         assert json.load(f)["imageLayoutVersion"] == "1.0.0"
     with open(os.path.join(layout, "index.json")) as f:
         index = json.load(f)
-    refs = [m["annotations"]["org.opencontainers.image.ref.name"] for m in index["manifests"]]
+    refs = [(m.get("annotations") or {}).get("org.opencontainers.image.ref.name") for m in index["manifests"]]
     assert "base:latest" in refs
 
 

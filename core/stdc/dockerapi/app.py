@@ -72,6 +72,7 @@ async def on_prepare(_request: web.Request, response: web.StreamResponse) -> Non
 def build(config: Any) -> web.Application:
     """The application over the engine of ``config``, every resource's routes registered."""
     from stdc.dockerapi import (
+        build_routes,
         container_fs_routes,
         container_io_routes,
         container_routes,
@@ -98,6 +99,7 @@ def build(config: Any) -> web.Application:
         network_routes,
         volume_routes,
         event_routes,
+        build_routes,
         unsupported_routes,
     ):
         module.register(routes)

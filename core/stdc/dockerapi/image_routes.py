@@ -7,13 +7,12 @@ import asyncio
 import contextlib
 import json
 import os
-import tempfile
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from stdc.dockerapi.request_kit import Routes, familiar, query_bool, query_json, workers
+from stdc.dockerapi.request_kit import Routes, body_to_file, familiar, query_bool, query_json, workers
 from stdc.dockerapi.status_codes import ApiError, bad_request, message_of, status_of
 from stdc.engine import images
 from stdc.errors import NotFound
@@ -146,25 +145,12 @@ async def create(request: web.Request) -> web.StreamResponse:
         ) from None
 
 
-async def _body_to_file(request: web.Request) -> str:
-    """The request's body (of any size) in a temporary file; the caller removes it."""
-    fd, path = tempfile.mkstemp(prefix="stdc-api-", dir=os.environ.get("TMPDIR", "/var/tmp"))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            async for chunk in request.content.iter_chunked(1 << 20):
-                f.write(chunk)
-    except BaseException:
-        os.unlink(path)
-        raise
-    return path
-
-
 async def _import(request: web.Request) -> web.Response:
     if request.query["fromSrc"] != "-":
         raise bad_request("importing from a URL is not supported by stdc: send the tarball as the body")
     ref = _reference(request.query.get("repo") or "", request.query.get("tag"))
     changes = request.query.getall("changes", [])
-    path = await _body_to_file(request)
+    path = await body_to_file(request)
     try:
         image = await workers(request).call(images.import_tarball, path, ref or None, changes, long=True)
     finally:
@@ -286,7 +272,7 @@ async def get_many(request: web.Request) -> web.StreamResponse:
 
 async def load(request: web.Request) -> web.Response:
     """``POST /images/load?quiet=``: the body is a docker-archive (or OCI) tarball."""
-    path = await _body_to_file(request)
+    path = await body_to_file(request)
     try:
         loaded = await workers(request).call(images.load, path, long=True)
     finally:

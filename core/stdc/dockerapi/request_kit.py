@@ -5,6 +5,8 @@ request's JSON body and query parameters (a malformed one is a 400)."""
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -51,6 +53,19 @@ async def json_body(request: web.Request, default: Any = None) -> Any:
         return json.loads(raw)
     except ValueError as e:
         raise bad_request(f"invalid JSON: {e}") from None
+
+
+async def body_to_file(request: web.Request) -> str:
+    """The request's body (of any size) in a temporary file; the caller removes it."""
+    fd, path = tempfile.mkstemp(prefix="stdc-api-", dir=os.environ.get("TMPDIR", "/var/tmp"))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            async for chunk in request.content.iter_chunked(1 << 20):
+                f.write(chunk)
+    except BaseException:
+        os.unlink(path)
+        raise
+    return path
 
 
 def json_object(value: Any, what: str) -> dict:

@@ -1,5 +1,5 @@
-"""What stdc does not do — swarm, services, nodes, tasks, secrets, configs, plugins, sessions,
-build — answered as dockerd answers without them, never a crash."""
+"""What stdc does not do — swarm, services, nodes, tasks, secrets, configs, plugins, BuildKit
+sessions — answered as dockerd answers without them, never a crash."""
 
 from __future__ import annotations
 
@@ -32,11 +32,6 @@ async def no_sessions(_request: web.Request) -> web.Response:
     return error_response(501, "stdc does not serve BuildKit sessions")
 
 
-async def no_build(_request: web.Request) -> web.Response:
-    """``POST /build``: stdc builds no images through the API yet."""
-    return error_response(501, "stdc cannot build images through the Docker API yet")
-
-
 def register(routes: Routes) -> None:
     """Add the answers for what stdc does not do."""
     for base in _SWARM:
@@ -47,5 +42,3 @@ def register(routes: Routes) -> None:
         routes.add(method, "/plugins", no_plugins)
         routes.add(method, "/plugins/{rest:.*}", no_plugins)
     routes.add("POST", "/session", no_sessions)
-    routes.add("POST", "/build", no_build)
-    routes.add("POST", "/build/prune", no_build)

@@ -238,11 +238,11 @@ def _opaque(fd: int) -> bool:
 # -- commit -------------------------------------------------------------------------------------
 
 
-def write_layer(engine: Engine, c: Container, fast: bool = True) -> tuple[str, int, str]:
-    """Write the container's changes as a gzip layer blob; return ``(digest, size, diff_id)``."""
+def write_layer(engine: Engine, c: Container, fast: bool = True, gzip: bool = True) -> tuple[str, int, str]:
+    """Write the container's changes as a layer blob (gzip, or a plain tar); return ``(digest, size, diff_id)``."""
     upper = _fast_source(engine, c) if fast else None
     if upper is not None:
-        return _store_layer(engine, lambda writer: _write_union(writer, *upper))
+        return store_layer(engine, lambda writer: _write_union(writer, *upper), gzip)
     t = fsview.target(engine, c)
 
     def work() -> tuple[str, int, str]:
@@ -258,7 +258,7 @@ def write_layer(engine: Engine, c: Container, fast: bool = True) -> tuple[str, i
                 finally:
                     os.close(root)
 
-            return _store_layer(engine, fill)
+            return store_layer(engine, fill, gzip)
 
     return fsview.in_private_namespace(work)
 
@@ -273,11 +273,13 @@ def _write_union(writer: TarWriter, upper: str, fmt: str) -> None:
         os.close(fd)
 
 
-def _store_layer(engine: Engine, fill: Any) -> tuple[str, int, str]:
+def store_layer(engine: Engine, fill: Any, gzip: bool = True) -> tuple[str, int, str]:
+    """Store the layer ``fill(writer)`` writes to a :class:`TarWriter` (gzip, or a plain tar);
+    return ``(digest, size, diff_id)``."""
     from stdc.images.layerwriter import TarWriter
 
     with engine.store.blob_writer() as blob:
-        writer = TarWriter(blob.write, gzip=True)
+        writer = TarWriter(blob.write, gzip=gzip)
         fill(writer)
         diff_id = writer.close()
         digest, size = blob.commit()
@@ -325,7 +327,7 @@ def commit(
             config["author"] = author
         elif "author" in config:
             del config["author"]
-        config["history"] = [*_history(base), entry]
+        config["history"] = [*image_history(base), entry]
         config["rootfs"] = {"type": "layers", "diff_ids": [*(ld.diff_id for ld in base.layers), diff_id]}
         layers = [*base.layers, imagespec.LayerDesc(digest, imagespec.LAYER_GZIP, size, diff_id)]
         image = engine.store.add_image(ref, config, layers)
@@ -350,7 +352,7 @@ def _container_config(image_config: dict[str, Any], c: Container) -> dict[str, A
     return {k: v for k, v in result.items() if v is not None}
 
 
-def _history(image: Image) -> list[dict[str, Any]]:
+def image_history(image: Image) -> list[dict[str, Any]]:
     """The base image's history, made to account for every layer (one entry per layer when absent)."""
     history = [dict(h) for h in image.config.get("history") or [] if isinstance(h, dict)]
     with_layers = sum(1 for h in history if not h.get("empty_layer"))

@@ -1,5 +1,6 @@
-"""The ``system df`` verb: what images, containers and local volumes take, in the shape of the
-Engine API's ``GET /system/df`` (``LayersSize``, ``Images``, ``Containers``, ``Volumes``)."""
+"""The ``system df`` verb: what images, containers, local volumes and the build cache take, in the
+shape of the Engine API's ``GET /system/df`` (``LayersSize``, ``Images``, ``Containers``, ``Volumes``,
+``BuildCache``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ def disk_usage(engine: Engine) -> dict[str, Any]:
     every container (its writable layer's size when the storage driver reports it) and every
     volume (its size and how many containers use it)."""
     from stdc.engine import pruning, volumes
+    from stdc.engine.build import layer_cache
 
     records = [engine.refresh(c) for c in engine.state.all()]
     tagged = engine.store.list_images()
@@ -72,6 +74,7 @@ def disk_usage(engine: Engine) -> dict[str, Any]:
         "Images": [{"SharedSize": 0, **row} for row in by_id.values()],
         "Containers": containers,
         "Volumes": volume_rows,
+        "BuildCache": layer_cache.records(engine),
     }
 
 
@@ -103,5 +106,11 @@ def summary(usage: dict[str, Any]) -> list[dict[str, Any]]:
             "Size": sum(v["UsageData"]["Size"] for v in volumes),
             "Reclaimable": sum(v["UsageData"]["Size"] for v in volumes if not v["UsageData"]["RefCount"]),
         },
-        {"Type": "Build Cache", "TotalCount": 0, "Active": 0, "Size": 0, "Reclaimable": 0},
+        {
+            "Type": "Build Cache",
+            "TotalCount": len(usage.get("BuildCache") or []),
+            "Active": 0,
+            "Size": sum(b["Size"] for b in usage.get("BuildCache") or []),
+            "Reclaimable": sum(b["Size"] for b in usage.get("BuildCache") or []),
+        },
     ]

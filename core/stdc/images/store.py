@@ -52,6 +52,8 @@ from stdc.kit.references import DIGEST_RE, Reference
 _CHUNK = 1 << 20
 _ID_PREFIX_RE = re.compile(r"(?:sha256:)?([a-f0-9]{4,64})")
 _T = TypeVar("_T")
+#: marks an untagged index entry kept by the build's layer cache
+BUILD_CACHE = "org.stdc.build.cache"
 
 
 class BlobWriter:
@@ -199,9 +201,12 @@ class ImageStore:
 
     # -- images -----------------------------------------------------------------------------
 
-    def add_image(self, ref: str | Reference | None, config: dict[str, Any], layers: list[LayerDesc]) -> Image:
+    def add_image(
+        self, ref: str | Reference | None, config: dict[str, Any], layers: list[LayerDesc], build_cache: bool = False
+    ) -> Image:
         """Write ``config`` and an OCI manifest over ``layers`` (blobs already stored), then tag it
-        (``ref=None``: an untagged image, kept and found by its id until it is removed by id).
+        (``ref=None``: an untagged image, kept and found by its id until it is removed by id;
+        ``build_cache``: an untagged step of a build, kept for the layer cache, never dangling).
 
         ``config["rootfs"]`` is filled in from the layers' diff ids (or must agree with them).
         """
@@ -221,9 +226,11 @@ class ImageStore:
                 "config": {"mediaType": CONFIG, "digest": config_digest, "size": config_size},
                 "layers": [{"mediaType": ld.media_type, "digest": ld.digest, "size": ld.size} for ld in layers],
             }
-            return self.add_manifest(ref, json.dumps(manifest, separators=(",", ":")).encode())
+            return self.add_manifest(ref, json.dumps(manifest, separators=(",", ":")).encode(), build_cache=build_cache)
 
-    def add_manifest(self, ref: str | Reference | None, manifest: bytes, media_type: str | None = None) -> Image:
+    def add_manifest(
+        self, ref: str | Reference | None, manifest: bytes, media_type: str | None = None, build_cache: bool = False
+    ) -> Image:
         """Store a manifest (or image index) as it is and tag it ``ref``; every blob it names must
         already be in the store. For registry backends, which must keep a manifest byte for byte.
         ``ref=None`` adds it untagged (an index.json entry without a name)."""
@@ -243,6 +250,8 @@ class ImageStore:
             desc: dict[str, Any] = {"mediaType": media, "digest": digest, "size": size}
             if reference is not None:
                 desc["annotations"] = {REF_NAME: str(reference)}
+            elif build_cache:
+                desc["annotations"] = {BUILD_CACHE: "true"}
 
             def tag(index: dict[str, Any]) -> None:
                 for needed_digest in needed:
@@ -324,11 +333,31 @@ class ImageStore:
         found: dict[str, Image] = {}
         for name, desc in entries:
             digest = desc.get("digest", "")
-            if name or digest in tagged or digest in found:
+            if name or digest in tagged or digest in found or _is_build_cache(desc):
                 continue
             with contextlib.suppress(NotFound, BadInput):
                 found[digest] = self._load(desc, [])
         return list(found.values())
+
+    def build_cache(self) -> list[Image]:
+        """The untagged steps of builds the layer cache keeps (see :meth:`add_image`)."""
+        found: dict[str, Image] = {}
+        for _name, desc in self._entries():
+            if _is_build_cache(desc) and desc.get("digest") not in found:
+                with contextlib.suppress(NotFound, BadInput):
+                    found[desc["digest"]] = self._load(desc, [])
+        return list(found.values())
+
+    def drop_build_cache(self, digests: set[str]) -> None:
+        """Forget the build-cache entries of these manifest digests (tags stay), then collect garbage."""
+
+        def drop(index: dict[str, Any]) -> None:
+            index["manifests"] = [
+                d for d in index["manifests"] if not (_is_build_cache(d) and d.get("digest") in digests)
+            ]
+
+        self._update_index(drop)
+        self.collect_garbage()
 
     def tag(self, source: str, new_ref: str | Reference) -> Image:
         """Give the image ``source`` (anything :meth:`resolve` takes) the name ``new_ref``."""
@@ -583,6 +612,10 @@ class ImageStore:
             blobs = [doc.get("config")] + list(doc.get("layers") or [])
             keep.update(b["digest"] for b in blobs if isinstance(b, dict) and isinstance(b.get("digest"), str))
         return keep
+
+
+def _is_build_cache(desc: dict[str, Any]) -> bool:
+    return (desc.get("annotations") or {}).get(BUILD_CACHE) == "true"
 
 
 def _name_of(desc: dict[str, Any]) -> str | None:
