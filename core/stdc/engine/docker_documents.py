@@ -210,6 +210,7 @@ def host_config(engine: Engine, c: Container) -> dict:
     }
     if tmpfs:
         document["Tmpfs"] = tmpfs
+    document.update(cfg.get("host_config") or {})  # the kernel-level flags, under Docker's names
     document.update(asked)
     return document
 
