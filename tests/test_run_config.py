@@ -68,9 +68,9 @@ def test_env_file_label_file_and_image_labels(stdc, tmp_path, monkeypatch):
 def test_annotations_reach_the_spec(stdc):
     cid = stdc("create", "--annotation", "org.example.k=v", "base", "true").stdout.strip()
     try:
-        with open(os.path.join(inspect(stdc, cid)["Bundle"], "config.json")) as f:
+        with open(os.path.join(os.path.dirname(inspect(stdc, cid)["LogPath"]), "config.json")) as f:
             assert json.load(f)["annotations"]["org.example.k"] == "v"
-        assert inspect(stdc, cid)["Config"]["Annotations"] == {"org.example.k": "v"}
+        assert inspect(stdc, cid)["HostConfig"]["Annotations"] == {"org.example.k": "v"}
     finally:
         stdc("rm", cid)
 
@@ -171,7 +171,7 @@ def test_user_network_ip_mac_alias_and_link(stdc, tmp_path):
     stdc("network", "create", "rc-net")
     try:
         subnet = ipaddress.ip_network(
-            next(n for n in json.loads(stdc("network", "inspect", "rc-net").stdout) if n)["Subnet"]
+            json.loads(stdc("network", "inspect", "rc-net").stdout)[0]["IPAM"]["Config"][0]["Subnet"]
         )
         wanted = str(subnet.network_address + 77)
         target = stdc("run", "-d", "--name", "rc-target", "--net", "rc-net", "--network-alias", "www", "base",
@@ -184,7 +184,8 @@ def test_user_network_ip_mac_alias_and_link(stdc, tmp_path):
         ).stdout  # fmt: skip
         assert out.startswith("92:d0:c6:0a:29:33\n") and f" {wanted}/" in out
         assert "www-ok" in out and "legacy-ok" in out
-        taken = stdc("run", "--rm", "--network", "rc-net", "--ip", inspect(stdc, target)["Network"]["ip"], "base",
+        address = inspect(stdc, target)["NetworkSettings"]["Networks"]["rc-net"]["IPAddress"]
+        taken = stdc("run", "--rm", "--network", "rc-net", "--ip", address, "base",
                      "true", check=False)  # fmt: skip
         assert "already in use" in taken.stderr and taken.returncode != 0
         outside = stdc("run", "--rm", "--network", "rc-net", "--ip", "203.0.113.9", "base", "true", check=False)
@@ -244,7 +245,7 @@ def test_log_rotation_and_reading_across_files(stdc):
                "--log-opt", "max-file=3", "base", "sh", "-c", script).stdout  # fmt: skip
     assert out.splitlines()[-1] == "line-199"
     ref = inspect(stdc, "rc-rotated")
-    bundle = ref["Bundle"]
+    bundle = os.path.dirname(ref["LogPath"])
     try:
         files = sorted(name for name in os.listdir(bundle) if name.startswith("log.json"))
         assert files == ["log.json", "log.json.1", "log.json.2"]
@@ -254,7 +255,7 @@ def test_log_rotation_and_reading_across_files(stdc):
         assert lines[-1] == "line-199" and lines == [f"line-{i}" for i in range(200 - len(lines), 200)]
         assert len(lines) > 20
         assert stdc("logs", "--tail", "2", ref["Id"]).stdout == "line-198\nline-199\n"
-        assert ref["Config"]["LogConfig"] == {
+        assert ref["HostConfig"]["LogConfig"] == {
             "Type": "json-file",
             "Config": {"max-size": "1k", "max-file": "3"},
         }
@@ -290,7 +291,7 @@ def test_name_platform_runtime_and_accepted_defaults(stdc):
     ).stdout.strip()  # fmt: skip
     try:
         found = inspect(stdc, cid)
-        assert found["Name"] == "rc-slash" and found["Backends"]["exec"] == "lxc"
+        assert found["Name"] == "/rc-slash" and found["HostConfig"]["Runtime"] == "lxc"
     finally:
         stdc("rm", cid)
 

@@ -64,7 +64,7 @@ def test_mount_volume_tmpfs_and_volumes_from(stdc, executor):
         assert "kvol" in made and len(made) == 3
         anonymous = made - {"kvol"}
         for name in anonymous:
-            assert json.loads(stdc("volume", "inspect", name).stdout)[0]["Anonymous"] is True
+            assert "com.docker.volume.anonymous" in json.loads(stdc("volume", "inspect", name).stdout)[0]["Labels"]
         assert stdc("exec", cid, "sh", "-c", "df -k /t | tail -1").stdout.split()[1] == "1024"
         out = stdc("exec", cid, "sh", "-c", "stat -c %a /t").stdout.strip()
         assert out == "700"

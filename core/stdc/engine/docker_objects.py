@@ -144,15 +144,22 @@ def network_inspect(engine: Engine, name: str) -> dict:
     }
 
 
+#: the label docker (23+) marks anonymous volumes with, as `-v /data` and an image's VOLUME make them
+ANONYMOUS_VOLUME_LABEL = "com.docker.volume.anonymous"
+
+
 def volume_inspect(engine: Engine, name: str) -> dict:
     """The named volume ``name`` as the API's Volume document."""
     from stdc.engine import volumes
 
     found = volumes.inspect(engine, [name])[0]
+    labels = dict(found.get("Labels") or {})
+    if found.get("Anonymous"):
+        labels[ANONYMOUS_VOLUME_LABEL] = ""
     return {
         "CreatedAt": found["CreatedAt"],
         "Driver": found["Driver"],
-        "Labels": found.get("Labels") or {},
+        "Labels": labels,
         "Mountpoint": found["Mountpoint"],
         "Name": found["Name"],
         "Options": found.get("Options") or {},
