@@ -1,0 +1,35 @@
+#!/bin/sh
+# Runs inside a guest booted by guest.py: makes stdc fast and its storage real there, then runs the
+# command in $1/command and leaves its exit status in $1/status. $1 is the host directory shared
+# read-write with the guest; everything else the guest writes stays in the guest.
+set -u
+x=$1
+checkout=$2
+exec >"$x/output.log" 2>&1 </dev/null
+# Debian's kernel has these as modules; the aufs kernel has them built in (modprobe then fails quietly).
+echo "guest: booted in $(cut -d" " -f1 /proc/uptime) s"
+for m in virtio_blk ext4 loop overlay veth bridge br_netfilter nf_tables nft_chain_nat nft_masq \
+  nft_ct nft_nat nft_compat nf_nat nf_conntrack tun; do
+  modprobe -q "$m" 2>/dev/null
+done
+# The host's files come over 9p with no caching: every stat of a Python import is a round trip,
+# about 20 s per cold `stdc` command under TCG. guest.py made a fresh ext4 disk holding a copy of
+# the checkout (with its .venv) and the standard library; they are bound over the same paths. The
+# rest of that disk is scratch space with user xattrs and a working SQLite WAL: stdc's root, and
+# /var/tmp, where the tests keep their private roots.
+mkdir -p /run/stdc-vm
+mount -t ext4 /dev/vda /run/stdc-vm || { echo "guest: no disk"; echo 125 >"$x/status"; exit; }
+for d in "$checkout" /usr/lib/python3.11; do
+  mount --bind "/run/stdc-vm/tree$d" "$d"
+done
+mkdir -p /run/stdc-vm/scratch
+mount --bind /run/stdc-vm/scratch /var/tmp
+mkdir -p /var/tmp/stdc-root /var/lib/stdc /run/stdc
+mount --bind /var/tmp/stdc-root /var/lib/stdc
+export STDC_ROOT=/var/lib/stdc STDC_RUNTIME_DIR=/run/stdc PATH="$checkout/.venv/bin:$PATH" HOME=/root
+export PYTHONDONTWRITEBYTECODE=
+unset PYTHONDONTWRITEBYTECODE
+cd "$checkout" || exit 125
+echo "guest: $(uname -r), $(stat -fc %T /sys/fs/cgroup), ready in $(cut -d' ' -f1 /proc/uptime) s"
+sh "$x/command"
+echo $? >"$x/status"
