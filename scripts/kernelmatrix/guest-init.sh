@@ -6,21 +6,18 @@ set -u
 x=$1
 checkout=$2
 exec >"$x/output.log" 2>&1 </dev/null
-# Debian's kernel has these as modules; the aufs kernel has them built in (modprobe then fails quietly).
-echo "guest: booted in $(cut -d" " -f1 /proc/uptime) s"
-for m in virtio_blk ext4 loop overlay veth bridge br_netfilter nf_tables nft_chain_nat nft_masq \
-  nft_ct nft_nat nft_compat nf_nat nf_conntrack tun; do
-  modprobe -q "$m" 2>/dev/null
-done
+# Debian's kernel has virtio_blk as a module and no udev here to load it; the kernel loads the rest
+# (ext4, overlay, veth, bridge, nf_tables) itself on first use. The aufs kernel has them built in.
+modprobe -q virtio_blk 2>/dev/null
 # The host's files come over 9p with no caching: every stat of a Python import is a round trip,
 # about 20 s per cold `stdc` command under TCG. guest.py made a fresh ext4 disk holding a copy of
-# the checkout (with its .venv) and the standard library; they are bound over the same paths. The
-# rest of that disk is scratch space with user xattrs and a working SQLite WAL: stdc's root, and
-# /var/tmp, where the tests keep their private roots.
+# the checkout (with its .venv), the standard library and the shared libraries Python maps; they
+# are bound over the same paths. The rest of that disk is scratch space with user xattrs and a
+# working SQLite WAL: stdc's root, and /var/tmp, where the tests keep their private roots.
 mkdir -p /run/stdc-vm
 mount -t ext4 /dev/vda /run/stdc-vm || { echo "guest: no disk"; echo 125 >"$x/status"; exit; }
-for d in "$checkout" /usr/lib/python3.11; do
-  mount --bind "/run/stdc-vm/tree$d" "$d"
+cat /run/stdc-vm/bind-dirs /run/stdc-vm/bind-files | while read -r p; do
+  mount --bind "/run/stdc-vm/tree$p" "$p"
 done
 mkdir -p /run/stdc-vm/scratch
 mount --bind /run/stdc-vm/scratch /var/tmp

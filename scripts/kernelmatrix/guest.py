@@ -26,17 +26,60 @@ TREE_EXCLUDES = [".git", "*.opt-1.pyc", "*.opt-2.pyc", "virtme*", "vng*", "pip",
 NOT_BOOTED = 125
 
 
+def stdlib() -> str:
+    """The standard library of the checkout's virtual environment (Debian's, or wherever its Python lives)."""
+    python = str(CHECKOUT / ".venv" / "bin" / "python3")
+    code = "import sysconfig; print(sysconfig.get_paths()['stdlib'])"
+    return subprocess.run([python, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+
+
+# Parts of the standard library no stdc command or test imports.
+STDLIB_EXCLUDES = ["site-packages", "dist-packages", "test", "idlelib", "tkinter", "ensurepip", "lib2to3", "config-*"]
+
+
+def _shared_libraries(binaries: list[str]) -> set[str]:
+    """The binaries and every shared library they load (ldd), as real paths."""
+    found = {os.path.realpath(b) for b in binaries}
+    for binary in binaries:
+        listing = subprocess.run(["ldd", binary], capture_output=True, text=True).stdout
+        for line in listing.splitlines():
+            words = line.split()
+            path = words[2] if len(words) > 2 and words[1] == "=>" else words[0] if words else ""
+            if path.startswith("/"):
+                found.add(os.path.realpath(path))
+    return found
+
+
+def host_binaries() -> list[str]:
+    """The host files a stdc command maps (Python, its extension modules' and the executors' libraries):
+    copied onto the guest's disk and bound over their 9p originals, whose pages 9p never caches."""
+    python = os.path.realpath(CHECKOUT / ".venv" / "bin" / "python3")
+    extensions = [str(p) for p in Path(stdlib(), "lib-dynload").glob("*.so")]
+    extensions += [str(p) for p in (CHECKOUT / ".venv").rglob("*.so") if "virtme" not in str(p)]
+    libraries = _shared_libraries([python, "/usr/bin/busybox", *extensions])
+    checkout_or_stdlib = (str(CHECKOUT) + "/", stdlib() + "/")
+    return sorted(p for p in libraries if os.path.isfile(p) and not p.startswith(checkout_or_stdlib))
+
+
 def guest_disk(target: Path, size: str = "8G") -> None:
     """A sparse, fresh ext4 image: the checkout (with .venv) and the standard library under tree/, the rest scratch."""
     stage = target.with_name("stage")
     tree = stage / "tree"
     tree.mkdir(parents=True)
-    paths = [str(CHECKOUT).lstrip("/"), "usr/lib/python3.11"]
+    library = stdlib().lstrip("/")
+    paths = [str(CHECKOUT).lstrip("/"), library]
     excludes = [f"--exclude={pattern}" for pattern in TREE_EXCLUDES]
+    excludes += [f"--exclude={library}/{pattern}" for pattern in STDLIB_EXCLUDES]
     pack = subprocess.Popen(["tar", "-C", "/", "-cf", "-", *excludes, *paths], stdout=subprocess.PIPE)
     subprocess.run(["tar", "-C", str(tree), "-xf", "-"], stdin=pack.stdout, check=True)
     if pack.wait() != 0:
         raise RuntimeError("packing the checkout for the guest failed")
+    files = host_binaries()
+    for f in files:
+        (tree / f.lstrip("/")).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(f, tree / f.lstrip("/"))
+    (stage / "bind-files").write_text("".join(f + "\n" for f in files))
+    (stage / "bind-dirs").write_text(f"{CHECKOUT}\n/{library}\n")
     subprocess.run(["truncate", "-s", size, str(target)], check=True)
     subprocess.run(["mkfs.ext4", "-q", "-F", "-d", str(stage), str(target)], check=True)
     shutil.rmtree(stage)

@@ -14,7 +14,10 @@ PYTEST = ".venv/bin/python -m pytest -q -p no:cacheprovider -rs"
 START = "@@suite "
 END = "@@status "
 # Suites under TCG run every `stdc` command through a warm daemon: a cold command costs 10-20 s there.
-DAEMON = "(stdc daemon >/run/stdc-daemon.log 2>&1 &) && sleep 1"
+DAEMON = (
+    "(stdc daemon >/run/stdc-daemon.log 2>&1 &); i=0; "
+    "while [ ! -S /run/stdc/daemon.sock ] && [ $i -lt 600 ]; do sleep 0.5; i=$((i + 1)); done"
+)
 
 
 @dataclass(frozen=True)
@@ -71,9 +74,9 @@ MATRIX: dict[str, list[Suite]] = {
     "debian-6.1": [
         _pytest("executor native (resources)", f"tests/test_executors.py --stdc-exec native -k '{EXECUTOR_RESOURCES}'"),
         _pytest("executor lxc (resources)", f"tests/test_executors.py --stdc-exec lxc -k '{EXECUTOR_RESOURCES}'"),
-        _pytest("resources", "tests/test_resources.py"),
-        _pytest("security", "tests/test_security_syscalls.py tests/test_security_devices.py tests/test_devfilter.py"),
         _pytest("userns", "tests/test_security_userns.py"),
+        _pytest("security", "tests/test_security_syscalls.py tests/test_security_devices.py tests/test_devfilter.py"),
+        _pytest("resources", "tests/test_resources.py"),
         _pytest("storage kit overlay+vfs", "tests/test_storage_kit.py --stdc-storage overlay --stdc-storage vfs"),
         _pytest("network", "tests/test_network.py"),
     ],

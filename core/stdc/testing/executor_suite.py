@@ -537,9 +537,11 @@ def test_privileged_sees_its_cgroup_writable(cli: Cli) -> None:
 
 
 def test_stats_and_top(cli: Cli) -> None:
-    cid = cli("run", "-d", "--name", "watched", "-m", "64m", "base", "sh", "-c", "sleep 30 & wait").stdout.strip()
+    # The payload outlives the test by far: under emulation (a kernel in TCG) each stdc command
+    # takes seconds, and a payload that ended meanwhile made `top` say "not running".
+    cid = cli("run", "-d", "--name", "watched", "-m", "64m", "base", "sh", "-c", "sleep 600 & wait").stdout.strip()
     try:
-        _wait_for(lambda: "sleep 30" in cli("top", "watched").stdout)
+        _wait_for(lambda: "sleep 600" in cli("top", "watched").stdout)
         out = cli("stats", "--no-stream", "watched").stdout
         print(out)
         header, row = out.splitlines()
