@@ -125,8 +125,13 @@ def run_in_guest(
             stderr=subprocess.STDOUT,
             env=env,
         )
-        _follow(exchange / "output.log", guest, timeout, out)
-        log.close()
+        try:
+            _follow(exchange / "output.log", guest, timeout, out)
+        finally:
+            if guest.poll() is None:  # interrupted: the guest goes with us
+                guest.kill()
+                guest.wait()
+            log.close()
         status_file = exchange / "status"
         if status_file.exists():
             return int(status_file.read_text().strip() or NOT_BOOTED)
