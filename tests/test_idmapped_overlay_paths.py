@@ -51,3 +51,9 @@ def test_overlay_of_idmapped_layers_by_path(layers: dict[str, str], by_path: boo
         f.write("x")
     on_disk = os.stat(os.path.join(layers["snap/upper"], "written"))
     assert (on_disk.st_uid, on_disk.st_gid) == (0, 0)  # the container's own ids on disk: nothing to unshift
+
+
+def test_overlay_takes_descriptors_from_6_13_on() -> None:
+    """What `stdc info` reports as "overlay layers by descriptor|by path" follows the kernel."""
+    major, minor = (int(n) for n in os.uname().release.split(".")[:2])
+    assert idmap.overlay_takes_descriptors() == ((major, minor) >= (6, 13))

@@ -168,6 +168,24 @@ def act_as(host_uid: int, host_gid: int) -> _MounterAs:
     return _MounterAs(host_uid, host_gid)
 
 
+def overlay_takes_descriptors() -> bool:
+    """Whether this kernel's overlayfs takes its layers by descriptor (``lowerdir+``, 6.13+); if not,
+    idmapped layers reach it by path (see :func:`idmapped_tree`)."""
+    try:
+        fs = _call(_SYS_fsopen, "fsopen overlay", b"overlay", ctypes.c_uint(FSOPEN_CLOEXEC))
+    except OSError:
+        return False
+    directory = os.open("/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        _set_fd(fs, "lowerdir+", directory, "/")
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(directory)
+        os.close(fs)
+
+
 def _overlay(
     options: list[str], flags: int, userns_fd: int, root_ids: tuple[int, int], by_path: bool | None = None
 ) -> int:
@@ -175,17 +193,15 @@ def _overlay(
 
     Each lower directory is an idmapped mount of its own; upper and work must share one mount
     (overlayfs insists), so their common parent is idmapped once and both opened beneath it.
-    ``by_path``: None tries descriptors first (kernel 6.13+) and paths where the kernel knows no
-    ``lowerdir+`` (EINVAL); True or False forces one way.
+    ``by_path``: None takes descriptors where the kernel can (:func:`overlay_takes_descriptors`),
+    else paths; True or False forces one way.
     """
+    if by_path is None:
+        by_path = not overlay_takes_descriptors()
     with act_as(*root_ids):
-        if not by_path:
-            try:
-                return _overlay_as_mounter(options, flags, userns_fd)
-            except OSError as e:
-                if by_path is False or e.errno != errno.EINVAL:
-                    raise
-        return _overlay_at_paths(options, flags, userns_fd)
+        if by_path:
+            return _overlay_at_paths(options, flags, userns_fd)
+        return _overlay_as_mounter(options, flags, userns_fd)
 
 
 def _overlay_at_paths(options: list[str], flags: int, userns_fd: int) -> int:
