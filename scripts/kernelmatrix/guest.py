@@ -7,9 +7,11 @@ stdc's root, and runs the command there.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -124,13 +126,13 @@ def run_in_guest(
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
+            start_new_session=True,  # vng runs QEMU through a shell: the whole group goes on a kill
         )
         try:
             _follow(exchange / "output.log", guest, timeout, out)
         finally:
             if guest.poll() is None:  # interrupted: the guest goes with us
-                guest.kill()
-                guest.wait()
+                _kill(guest)
             log.close()
         status_file = exchange / "status"
         if status_file.exists():
@@ -141,6 +143,13 @@ def run_in_guest(
         return NOT_BOOTED
     finally:
         shutil.rmtree(exchange, ignore_errors=True)
+
+
+def _kill(guest: subprocess.Popen) -> None:
+    """End vng and the QEMU it started (its process group)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(guest.pid, signal.SIGKILL)
+    guest.wait()
 
 
 def _follow(path: Path, guest: subprocess.Popen, timeout: float, out) -> None:
@@ -160,7 +169,6 @@ def _follow(path: Path, guest: subprocess.Popen, timeout: float, out) -> None:
         if done:
             return
         if time.monotonic() > deadline:
-            guest.kill()
-            guest.wait()
+            _kill(guest)
             out.write(f"\ntest-kernels: guest killed after {timeout:.0f} s\n")
         time.sleep(0.5)
