@@ -23,8 +23,10 @@ mkdir -p /run/stdc-vm/scratch
 mount --bind /run/stdc-vm/scratch /var/tmp
 mkdir -p /var/tmp/stdc-root /var/lib/stdc /run/stdc
 mount --bind /var/tmp/stdc-root /var/lib/stdc
-export STDC_ROOT=/var/lib/stdc STDC_RUNTIME_DIR=/run/stdc PATH="$checkout/.venv/bin:$PATH" HOME=/root
-export PYTHONDONTWRITEBYTECODE=
+# TMPDIR: pytest's tmp_path and the kits' scratch directories on ext4 too (the guest's /tmp is tmpfs,
+# which has user xattrs only from 6.6)
+export STDC_ROOT=/var/lib/stdc STDC_RUNTIME_DIR=/run/stdc PATH="$checkout/.venv/bin:$PATH" HOME=/root TMPDIR=/var/tmp
+# the disk is the guest's own: compiled bytecode may be written there, and is reused within the boot
 unset PYTHONDONTWRITEBYTECODE
 cd "$checkout" || exit 125
 echo "guest: $(uname -r), $(stat -fc %T /sys/fs/cgroup), ready in $(cut -d' ' -f1 /proc/uptime) s"
