@@ -26,6 +26,8 @@ class Suite:
 
     name: str
     command: str
+    #: part of the subset CI runs (`test-kernels --ci`): what fits its time budget under TCG
+    ci: bool = False
 
 
 @dataclass
@@ -57,35 +59,36 @@ class Result:
         return self.status == 0
 
 
-def _pytest(name: str, args: str) -> Suite:
-    return Suite(name, f"{PYTEST} {args}")
+def _pytest(name: str, args: str, ci: bool = False) -> Suite:
+    return Suite(name, f"{PYTEST} {args}", ci)
 
 
-def _commands(name: str, *commands: str) -> Suite:
+def _commands(name: str, *commands: str, ci: bool = False) -> Suite:
     """Plain commands, each echoed, the suite failing at the first that fails (counted as pytest would)."""
     steps = " && ".join(f"echo '$ {c}' && {c}" for c in commands)
     script = f"if {steps}; then echo '1 passed'; else echo '1 failed'; false; fi"
-    return Suite(name, f"sh -c {shlex.quote(script)}")
+    return Suite(name, f"sh -c {shlex.quote(script)}", ci)
 
 
-EXECUTOR_RESOURCES = "memory or pids or cpus or limits or stats or top or pause or oom or device or restart"
+RESOURCES = "memory or pids or cpus or limits or stats or top or pause or oom or device or restart"
 
 MATRIX: dict[str, list[Suite]] = {
     "debian-6.1": [
-        _pytest("executor native (resources)", f"tests/test_executors.py --stdc-exec native -k '{EXECUTOR_RESOURCES}'"),
-        _pytest("executor lxc (resources)", f"tests/test_executors.py --stdc-exec lxc -k '{EXECUTOR_RESOURCES}'"),
-        _pytest("userns", "tests/test_security_userns.py"),
+        _pytest("executor native (resources)", f"tests/test_executors.py --stdc-exec native -k '{RESOURCES}'", ci=True),
+        _pytest("executor lxc (resources)", f"tests/test_executors.py --stdc-exec lxc -k '{RESOURCES}'", ci=True),
+        _pytest("userns", "tests/test_security_userns.py tests/test_idmapped_overlay_paths.py", ci=True),
         _pytest("security", "tests/test_security_syscalls.py tests/test_security_devices.py tests/test_devfilter.py"),
         _pytest("resources", "tests/test_resources.py"),
         _pytest("storage kit overlay+vfs", "tests/test_storage_kit.py --stdc-storage overlay --stdc-storage vfs"),
         _pytest("network", "tests/test_network.py"),
     ],
     "aufs-6.1": [
-        _pytest("storage kit aufs", "tests/test_storage_kit.py --stdc-storage aufs"),
+        _pytest("storage kit aufs", "tests/test_storage_kit.py --stdc-storage aufs", ci=True),
         _commands(
             "aufs end to end",
             "stdc --storage aufs --exec lxc run --rm --network none base /bin/echo aufs-lxc-ok",
             "stdc --storage aufs --exec native run --rm --network none base /bin/echo aufs-native-ok",
+            ci=True,
         ),
     ],
 }
