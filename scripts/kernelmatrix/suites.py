@@ -10,7 +10,7 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
-PYTEST = ".venv/bin/python -m pytest -q -p no:cacheprovider -rs"
+PYTEST = ".venv/bin/python -m pytest -q -p no:cacheprovider -p stdc.testing.plugin -rs"
 START = "@@suite "
 END = "@@status "
 # Suites under TCG run every `stdc` command through a warm daemon: a cold command costs 10-20 s there.
@@ -79,11 +79,11 @@ MATRIX: dict[str, list[Suite]] = {
         _pytest("userns", "tests/test_security_userns.py tests/test_idmapped_overlay_paths.py", ci=True),
         _pytest("security", "tests/test_security_syscalls.py tests/test_security_devices.py tests/test_devfilter.py"),
         _pytest("resources", "tests/test_resources.py"),
-        _pytest("storage kit overlay+vfs", "tests/test_storage_kit.py --stdc-storage overlay --stdc-storage vfs"),
+        Suite("storage kit overlay+vfs", f"STDC_TEST_STORAGE=overlay,vfs {PYTEST} tests/test_storage_kit.py"),
         _pytest("network", "tests/test_network.py"),
     ],
     "aufs-6.1": [
-        _pytest("storage kit aufs", "tests/test_storage_kit.py --stdc-storage aufs", ci=True),
+        Suite("storage kit aufs", f"STDC_TEST_STORAGE=aufs {PYTEST} tests/test_storage_kit.py", ci=True),
         _commands(
             "aufs end to end",
             "stdc --storage aufs --exec lxc run --rm --network none base /bin/echo aufs-lxc-ok",
