@@ -26,6 +26,8 @@ mount --bind /var/tmp/stdc-root /var/lib/stdc
 # TMPDIR: pytest's tmp_path and the kits' scratch directories on ext4 too (the guest's /tmp is tmpfs,
 # which has user xattrs only from 6.6)
 export STDC_ROOT=/var/lib/stdc STDC_RUNTIME_DIR=/run/stdc PATH="$checkout/.venv/bin:$PATH" HOME=/root TMPDIR=/var/tmp
+# each stdc command is many times slower under TCG: the suites wait that much longer (never measure it)
+export STDC_TEST_SLOWDOWN=${STDC_TEST_SLOWDOWN:-5}
 # the disk is the guest's own: compiled bytecode may be written there, and is reused within the boot
 unset PYTHONDONTWRITEBYTECODE
 cd "$checkout" || exit 125

@@ -86,6 +86,9 @@ __all__ = [
 CGROUP_ROOT = "/sys/fs/cgroup"
 DEFAULT_BOUNDING = 0xA80425FB  # the OCI spec's (docker's) default capability set
 STDC = os.path.join(os.path.dirname(sys.executable), "stdc")
+#: STDC_TEST_SLOWDOWN=N stretches how long the suite waits for a command or a state (never what it
+#: measures), for a kernel under emulation where each command takes N times as long
+SLOWDOWN = float(os.environ.get("STDC_TEST_SLOWDOWN") or 1)
 
 
 def _chosen(config: pytest.Config, module: object) -> list[str]:
@@ -192,7 +195,9 @@ class Cli:
             # the suite finds its containers' cgroups at stdc/<id>, whatever parent the caller set
             env = {k: v for k, v in os.environ.items() if k != "STDC_CGROUP_PARENT"}
             stdin = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL}
-            result = subprocess.run(self.argv(*args), capture_output=True, text=True, timeout=timeout, env=env, **stdin)
+            result = subprocess.run(
+                self.argv(*args), capture_output=True, text=True, timeout=timeout * SLOWDOWN, env=env, **stdin
+            )
         finally:
             done.set()
             looker.join()
@@ -220,7 +225,7 @@ def _assert_nothing_left(before: dict[str, set[str]], after: dict[str, set[str]]
 
 
 def _wait_for(predicate: Callable[[], bool], timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout * SLOWDOWN
     while not predicate():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
