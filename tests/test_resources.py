@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import subprocess
+import sys
 import time
 
 import pytest
@@ -177,4 +180,21 @@ def test_stats_streams_until_interrupted(stdc):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        stdc("rm", "-f", cid)
+
+
+def test_top_with_own_ps_options_from_a_terminal(stdc):
+    """`stdc top NAME -o pid,comm` typed at a terminal: ps alone would pick that terminal's
+    processes only (no -e), and a container's have none; top still lists the container's."""
+    cid = stdc("run", "-d", "--network", "none", "base", "sh", "-c", "sleep 600 & wait").stdout.strip()
+    try:
+        stdc_path = os.path.join(os.path.dirname(sys.executable), "stdc")
+        command = shlex.join([stdc_path, "top", cid, "-o", "pid,comm"])
+        _wait_for(lambda: "sleep" in stdc("top", cid).stdout)
+        # script(1) gives the command a terminal of its own, as an interactive shell has
+        out = subprocess.run(["script", "-qec", command, "/dev/null"], capture_output=True, text=True, timeout=120)
+        lines = out.stdout.replace("\r", "").splitlines()
+        assert lines[0].split() == ["PID", "COMMAND"], out.stdout + out.stderr
+        assert sorted(line.split()[1] for line in lines[1:]) == ["sh", "sleep"]
+    finally:
         stdc("rm", "-f", cid)

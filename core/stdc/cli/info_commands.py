@@ -40,7 +40,8 @@ def info(fmt: str | None) -> None:
     click.echo(f"Root: {found['Root']}")
     click.echo(f"Runtime dir: {found['RuntimeDir']}")
     click.echo("Backends: " + " ".join(f"{k}={v}" for k, v in backends.items()))
-    click.echo(f"User namespaces: layers {userns['Layers']}, remap {userns['Remap']}")
+    layers = f"{userns['Layers']} (overlay layers {userns['OverlayLayers']})"
+    click.echo(f"User namespaces: layers {layers}, remap {userns['Remap']}")
     click.echo("Storage drivers:")
     rows = [
         (

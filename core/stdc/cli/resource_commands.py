@@ -161,7 +161,10 @@ def top(container: str, ps_args: tuple[str, ...]) -> None:
     with unknown_exits_1():
         pids = set(verbs.processes(current_engine(), container))
     try:
-        out = subprocess.run(["ps", *(ps_args or ("-ef",))], capture_output=True, text=True, check=False)
+        # -p: the container's processes are selected whatever else the options select: without
+        # -e, ps picks only the caller's terminal's processes, and a container's have none
+        selected = ["-p", ",".join(map(str, sorted(pids)))] if pids else []
+        out = subprocess.run(["ps", *(ps_args or ("-ef",)), *selected], capture_output=True, text=True, check=False)
     except FileNotFoundError:
         raise StdcError("top needs ps (procps) on the host") from None
     if out.returncode != 0:

@@ -79,6 +79,7 @@ def info(engine: Engine) -> dict[str, Any]:
         "Storage": held,
         "UserNamespaces": {
             "Layers": userns.how(config.root),
+            "OverlayLayers": userns.overlay_layers(),
             "Remap": f"{ids['uid']}:{ids['gid']}:{ids['size']}" if ids else "none",
         },
     }

@@ -172,3 +172,11 @@ def how(root: str) -> str:
     except OSError as e:
         return f"unsupported ({e.strerror or e})"
     return "idmapped"
+
+
+def overlay_layers() -> str:
+    """How idmapped layers reach overlayfs here: ``by descriptor`` (kernel 6.13+) or ``by path``
+    (attached for the moment of the mount: kernels from 5.19)."""
+    from stdc.kit import idmap
+
+    return "by descriptor" if idmap.overlay_takes_descriptors() else "by path"

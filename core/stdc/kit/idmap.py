@@ -7,17 +7,21 @@ kept open by file descriptor: executors ``setns`` into it and idmap mounts with 
 them) into one *detached* mount whose files, owned by ids 0-N on disk, appear owned by the
 mapped host range: ``open_tree(OPEN_TREE_CLONE)`` + ``mount_setattr(MOUNT_ATTR_IDMAP)`` of a
 bind source, and for overlayfs each layer directory idmapped that way and handed to
-``fsconfig`` by descriptor (kernel 6.13+), so the overlay itself is mounted by real root over
-idmapped layers. What a process of the container writes lands on disk with the container's own
-ids (0 for its root): a diff or commit of the writable layer needs no unshifting. Nothing of it
-is ever attached to the host's mount table; it goes away with its last descriptor.
+``fsconfig`` by descriptor (kernel 6.13+; older kernels, from 5.19, take idmapped layers only
+by path: each is attached under a private directory of /run just long enough for the overlay to
+take it), so the overlay itself is mounted by real root over idmapped layers. What a process of
+the container writes lands on disk with the container's own ids (0 for its root): a diff or
+commit of the writable layer needs no unshifting. Nothing of it stays attached to the host's
+mount table; it goes away with its last descriptor.
 """
 
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import signal
+import tempfile
 
 from stdc.kit import syscalls
 
@@ -164,14 +168,87 @@ def act_as(host_uid: int, host_gid: int) -> _MounterAs:
     return _MounterAs(host_uid, host_gid)
 
 
-def _overlay(options: list[str], flags: int, userns_fd: int, root_ids: tuple[int, int]) -> int:
-    """A detached overlayfs whose layers are idmapped mounts, handed over by descriptor.
+def overlay_takes_descriptors() -> bool:
+    """Whether this kernel's overlayfs takes its layers by descriptor (``lowerdir+``, 6.13+); if not,
+    idmapped layers reach it by path (see :func:`idmapped_tree`)."""
+    try:
+        fs = _call(_SYS_fsopen, "fsopen overlay", b"overlay", ctypes.c_uint(FSOPEN_CLOEXEC))
+    except OSError:
+        return False
+    directory = os.open("/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        _set_fd(fs, "lowerdir+", directory, "/")
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(directory)
+        os.close(fs)
+
+
+def _overlay(
+    options: list[str], flags: int, userns_fd: int, root_ids: tuple[int, int], by_path: bool | None = None
+) -> int:
+    """A detached overlayfs whose layers are idmapped mounts, handed over by descriptor, else by path.
 
     Each lower directory is an idmapped mount of its own; upper and work must share one mount
     (overlayfs insists), so their common parent is idmapped once and both opened beneath it.
+    ``by_path``: None takes descriptors where the kernel can (:func:`overlay_takes_descriptors`),
+    else paths; True or False forces one way.
     """
+    if by_path is None:
+        by_path = not overlay_takes_descriptors()
     with act_as(*root_ids):
+        if by_path:
+            return _overlay_at_paths(options, flags, userns_fd)
         return _overlay_as_mounter(options, flags, userns_fd)
+
+
+def _overlay_at_paths(options: list[str], flags: int, userns_fd: int) -> int:
+    """:func:`_overlay_as_mounter` for kernels before 6.13: every idmapped layer attached at a path of
+    a private directory under /run, the overlay made from those paths, then every one detached again
+    (the overlay keeps its own private clones of its layers)."""
+    values = dict(o.partition("=")[::2] for o in options)
+    upper, work = values.pop("upperdir", None), values.pop("workdir", None)
+    staging = tempfile.mkdtemp(prefix="stdc-idmap-", dir="/run")
+    attached: list[str] = []
+
+    def attach(source: str, name: str) -> str:
+        target = os.path.join(staging, name)
+        os.mkdir(target, 0o700)
+        tree = idmapped_dir(source, userns_fd)
+        try:
+            move_mount(tree, target)
+        finally:
+            os.close(tree)
+        attached.append(target)
+        return target
+
+    fs = -1
+    try:
+        lowers = [attach(d, f"lower{i}") for i, d in enumerate(values.pop("lowerdir", "").split(":")) if d]
+        fs = _call(_SYS_fsopen, "fsopen overlay", b"overlay", ctypes.c_uint(FSOPEN_CLOEXEC))
+        _set(fs, FSCONFIG_SET_STRING, "lowerdir", ":".join(lowers))
+        if upper and work:
+            parent = os.path.dirname(upper)
+            if os.path.dirname(work) != parent:
+                raise OSError(errno.EOPNOTSUPP, "overlay upperdir and workdir in different directories", work)
+            shared = attach(parent, "upper")
+            _set(fs, FSCONFIG_SET_STRING, "upperdir", os.path.join(shared, os.path.basename(upper)))
+            _set(fs, FSCONFIG_SET_STRING, "workdir", os.path.join(shared, os.path.basename(work)))
+        for option in options:
+            key, eq, value = option.partition("=")
+            if key in values:
+                _set(fs, FSCONFIG_SET_STRING if eq else FSCONFIG_SET_FLAG, key, value if eq else None)
+        _set(fs, FSCONFIG_CMD_CREATE, None, None)
+        return _call(_SYS_fsmount, "fsmount", ctypes.c_int(fs), ctypes.c_uint(FSMOUNT_CLOEXEC), ctypes.c_uint(flags))
+    finally:
+        if fs >= 0:
+            os.close(fs)
+        for target in reversed(attached):
+            syscalls.umount(target, syscalls.MNT_DETACH)
+            os.rmdir(target)
+        os.rmdir(staging)
 
 
 def _overlay_as_mounter(options: list[str], flags: int, userns_fd: int) -> int:
@@ -187,8 +264,6 @@ def _overlay_as_mounter(options: list[str], flags: int, userns_fd: int) -> int:
         if upper and work:
             parent = os.path.dirname(upper)
             if os.path.dirname(work) != parent:
-                import errno
-
                 raise OSError(errno.EOPNOTSUPP, "overlay upperdir and workdir in different directories", work)
             shared = idmapped_dir(parent, userns_fd)
             opened.append(shared)
@@ -210,7 +285,7 @@ def _overlay_as_mounter(options: list[str], flags: int, userns_fd: int) -> int:
 _MOUNT_ATTR = {"ro": 0x1, "nosuid": 0x2, "nodev": 0x4, "noexec": 0x8, "noatime": 0x10}
 
 
-def idmapped_tree(mounts: list, userns_fd: int, root_ids: tuple[int, int]) -> int:
+def idmapped_tree(mounts: list, userns_fd: int, root_ids: tuple[int, int], by_path: bool | None = None) -> int:
     """The root filesystem described by ``mounts`` (:class:`stdc.kit.mounts.Mount`) as one detached
     mount, idmapped with ``userns_fd``; a descriptor for :func:`move_mount`. ``root_ids`` are
     the host uid and gid the container's root is mapped to.
@@ -218,9 +293,8 @@ def idmapped_tree(mounts: list, userns_fd: int, root_ids: tuple[int, int]) -> in
     Works for what storage drivers return as one mount: a bind of a directory, or an overlay
     (whose layers are idmapped one by one). Raises :class:`OSError` (EOPNOTSUPP) for anything
     else, e.g. a filesystem that cannot be idmapped, or a mount built in several calls.
+    ``by_path``: how an overlay gets its idmapped layers (see :func:`_overlay`); None chooses.
     """
-    import errno
-
     if len(mounts) != 1:
         raise OSError(errno.EOPNOTSUPP, f"{len(mounts)} mounts for one root filesystem cannot be idmapped")
     m = mounts[0]
@@ -234,7 +308,7 @@ def idmapped_tree(mounts: list, userns_fd: int, root_ids: tuple[int, int]) -> in
                 attrs |= _MOUNT_ATTR[option]
             elif option != "rw":
                 rest.append(option)
-        return _overlay(rest, attrs, userns_fd, root_ids)
+        return _overlay(rest, attrs, userns_fd, root_ids, by_path)
     raise OSError(errno.EOPNOTSUPP, f"a {m.type} mount cannot be idmapped")
 
 

@@ -87,6 +87,9 @@ __all__ = [
 CGROUP_ROOT = "/sys/fs/cgroup"
 DEFAULT_BOUNDING = 0xA80425FB  # the OCI spec's (docker's) default capability set
 STDC = os.path.join(os.path.dirname(sys.executable), "stdc")
+#: STDC_TEST_SLOWDOWN=N stretches how long the suite waits for a command or a state (never what it
+#: measures), for a kernel under emulation where each command takes N times as long
+SLOWDOWN = float(os.environ.get("STDC_TEST_SLOWDOWN") or 1)
 
 
 def _chosen(config: pytest.Config, module: object) -> list[str]:
@@ -193,7 +196,9 @@ class Cli:
             # the suite finds its containers' cgroups at stdc/<id>, whatever parent the caller set
             env = {k: v for k, v in os.environ.items() if k != "STDC_CGROUP_PARENT"}
             stdin = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL}
-            result = subprocess.run(self.argv(*args), capture_output=True, text=True, timeout=timeout, env=env, **stdin)
+            result = subprocess.run(
+                self.argv(*args), capture_output=True, text=True, timeout=timeout * SLOWDOWN, env=env, **stdin
+            )
         finally:
             done.set()
             looker.join()
@@ -221,7 +226,7 @@ def _assert_nothing_left(before: dict[str, set[str]], after: dict[str, set[str]]
 
 
 def _wait_for(predicate: Callable[[], bool], timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout * SLOWDOWN
     while not predicate():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.02)
@@ -538,9 +543,11 @@ def test_privileged_sees_its_cgroup_writable(cli: Cli) -> None:
 
 
 def test_stats_and_top(cli: Cli) -> None:
-    cid = cli("run", "-d", "--name", "watched", "-m", "64m", "base", "sh", "-c", "sleep 30 & wait").stdout.strip()
+    # The payload outlives the test by far: under emulation (a kernel in TCG) each stdc command
+    # takes seconds, and a payload that ended meanwhile made `top` say "not running".
+    cid = cli("run", "-d", "--name", "watched", "-m", "64m", "base", "sh", "-c", "sleep 600 & wait").stdout.strip()
     try:
-        _wait_for(lambda: "sleep 30" in cli("top", "watched").stdout)
+        _wait_for(lambda: "sleep 600" in cli("top", "watched").stdout)
         out = cli("stats", "--no-stream", "watched").stdout
         print(out)
         header, row = out.splitlines()

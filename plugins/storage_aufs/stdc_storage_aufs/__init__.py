@@ -95,11 +95,14 @@ def _dirperm1(home: str) -> bool:
 
     try:
         works = privatens.in_private_namespace(probe)
+        # written in this probe's own scratch directory: concurrent first probes (containers
+        # prepared together) each rename a whole file in, never one another's half-written one
+        answer = os.path.join(scratch, "dirperm1")
+        with open(answer, "w") as f:
+            f.write("yes\n" if works else "no\n")
+        os.replace(answer, remembered)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    with open(remembered + ".tmp", "w") as f:
-        f.write("yes\n" if works else "no\n")
-    os.replace(remembered + ".tmp", remembered)
     return works
 
 
