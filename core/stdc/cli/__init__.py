@@ -27,6 +27,7 @@ _AREAS = (
     "volume_commands",
     "system_commands",
     "prune_commands",
+    "check_commands",
 )
 
 

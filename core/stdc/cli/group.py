@@ -34,9 +34,10 @@ class Invocation:
         """The engine of this invocation's root and backends."""
         if self._engine is None:
             from stdc import config
-            from stdc.engine import Engine
+            from stdc.engine import Engine, reconcile
 
             self._engine = Engine(config.load(root=self.root, backends=self.backends))
+            reconcile.quick(self._engine)  # what a command killed before this one left
         return self._engine
 
 

@@ -66,7 +66,7 @@ import pluggy
 PROJECT = "stdc"
 
 #: The version of the contract this stdc implements: ``MAJOR.MINOR``.
-VERSION = "1.1"
+VERSION = "1.2"
 
 #: The name under which a backend's module (or object) declares its range of contract versions.
 DECLARATION = "STDC_CONTRACT"

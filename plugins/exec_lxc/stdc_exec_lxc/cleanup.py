@@ -1,4 +1,6 @@
-"""What LXC leaves when its monitor did not finish: cgroups, the config dir, lock dirs.
+"""What LXC leaves when its monitor did not finish: cgroups, the config dir, lock dirs; and
+the lock dirs of containers no record owns any more (a crash between their making and the
+record's removal).
 
 liblxc removes the container's and the monitor's cgroups itself when the container stops
 normally; the monitor then sits in ``<cgroup>/lxc.pivot`` until it exits. After a crash (or
@@ -53,3 +55,28 @@ def remove_files(lxcpath: str) -> None:
     for directory in (lock_dir, os.path.dirname(lock_dir)):
         with contextlib.suppress(OSError):
             shutil.rmtree(directory) if directory == lock_dir else os.rmdir(directory)
+
+
+def _lock_containers(root: str) -> str:
+    """Where liblxc mirrors the container paths of the stdc root ``root`` (``<root>/containers/<id>/lxc``)."""
+    return LOCK_ROOT + os.path.join(os.path.abspath(root), "containers")
+
+
+def orphan_locks(root: str, live_ids: set[str]) -> list[str]:
+    """The lock dirs of containers of ``root`` not in ``live_ids``: ``lock <path>``."""
+    top = _lock_containers(root)
+    try:
+        names = sorted(os.listdir(top))
+    except FileNotFoundError:
+        return []
+    return [f"lock {os.path.join(top, name)}" for name in names if name not in live_ids]
+
+
+def remove_orphan_lock(root: str, orphan: str) -> bool:
+    """Remove a lock dir :func:`orphan_locks` named; False when ``orphan`` is not one."""
+    what, _, path = orphan.partition(" ")
+    top = _lock_containers(root)
+    if what != "lock" or os.path.dirname(path) != top:
+        return False
+    shutil.rmtree(path, ignore_errors=True)
+    return True
