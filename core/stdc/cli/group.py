@@ -116,3 +116,7 @@ def run_commands() -> None:
             raise
         click.echo(f"stdc: internal error: {type(e).__name__}: {e} (STDC_DEBUG=1 shows the traceback)", err=True)
         sys.exit(125)
+    finally:
+        reconcile = sys.modules.get("stdc.engine.reconcile")  # loaded when the command built an engine
+        if reconcile is not None:
+            reconcile.done()

@@ -82,12 +82,15 @@ def _core(engine: Engine, live: set[str]) -> list[Leftover]:
 
 
 def _backends(engine: Engine, kind: str) -> list[tuple[str, Any]]:
-    """The usable backends of ``kind`` that may hold something of this root: executors all,
-    storage drivers and network providers those with a home in the root."""
-    from stdc import discovery
+    """The usable backends of ``kind`` that may hold something of this root: the configured
+    executor and those records name (an executor's leftovers outlive no record but their
+    cgroups, which any executor finds), storage drivers and network providers with a home here."""
     from stdc.kit import dirs
 
-    names = discovery.installed_names(kind) if kind == "exec" else dirs.entries(os.path.join(engine.root, kind))
+    if kind == "exec":
+        names = sorted({engine.config.backends["exec"]} | {c.backends["exec"] for c in engine.state.all()})
+    else:
+        names = dirs.entries(os.path.join(engine.root, kind))
     found = []
     for name in names:
         with contextlib.suppress(StdcError):
@@ -227,19 +230,57 @@ def check(engine: Engine, repair_them: bool = False) -> dict[str, list[str]]:
 
 
 def quick(engine: Engine) -> None:
-    """The cheap check every command makes when it builds its engine: a dead worker's record,
-    a cgroup, namespace or bundle of no record, an interrupted write in the image store — each a
-    directory listing or a query. Only when one shows something does the whole reconciliation
-    run. Never fails the command; a root without records yet is left as it is."""
+    """The cheap check every command makes when it builds its engine: a command that died
+    (its marker is left, see :func:`done`), a dead worker's record, a cgroup, namespace or
+    bundle of no record, an interrupted write in the image store — each a directory listing or
+    a query. Only when one shows something does the whole reconciliation run. Never fails the
+    command; a root without records yet is left as it is."""
     if not os.path.exists(os.path.join(engine.root, "state.db")):
         return
     try:
-        if _dead_workers(engine) or _unowned_traces(engine):
+        died = _mark_this_command(engine)
+        if died or _dead_workers(engine) or _unowned_traces(engine):
             reconcile(engine)
+            for marker in died:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(marker)
         elif _store_interrupted(engine) and engine.store.interrupted_writes():
             engine.store.collect_garbage()
     except (StdcError, OSError):
         pass  # stdc system check reports what is left
+
+
+#: this command's marker in ``<root>/ops`` while it runs (removed by :func:`done`)
+_marker: str | None = None
+
+
+def _mark_this_command(engine: Engine) -> list[str]:
+    """Leave this command's marker (``<pid>.<start time>``); return the markers of commands that
+    died without removing theirs (killed: what they were doing may be half done)."""
+    from stdc.kit.processes import process_start_time
+
+    global _marker
+    ops = os.path.join(engine.root, "ops")
+    died = []
+    with contextlib.suppress(FileNotFoundError):
+        for name in os.listdir(ops):
+            pid, _, start = name.partition(".")
+            if pid.isdigit() and start.isdigit() and not process_alive(int(pid), int(start)):
+                died.append(os.path.join(ops, name))
+    os.makedirs(ops, mode=0o700, exist_ok=True)
+    _marker = os.path.join(ops, f"{os.getpid()}.{process_start_time(os.getpid())}")
+    os.close(os.open(_marker, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o600))
+    return died
+
+
+def done() -> None:
+    """The command has ended (an error is an end too): its marker goes. A command killed before
+    this leaves its marker, and the next command reconciles."""
+    global _marker
+    if _marker is not None and os.getpid() == int(os.path.basename(_marker).partition(".")[0]):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(_marker)
+        _marker = None
 
 
 def _store_interrupted(engine: Engine) -> bool:
