@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from stdc.cli.group import current_engine
+from stdc.cli.group import engine_as_found
 from stdc.cli.system_commands import system
 
 
@@ -19,7 +19,7 @@ def system_check(repair: bool) -> None:
     live process holds), and with --repair remove it. Exit status 1 when something was found."""
     from stdc.engine import reconcile
 
-    found = reconcile.check(current_engine(), repair_them=repair)
+    found = reconcile.check(engine_as_found(), repair_them=repair)
     for line in found["Leftovers"]:
         click.echo(f"{'removed' if repair else 'found'}: {line}")
     for line in found["Problems"]:

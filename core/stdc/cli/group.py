@@ -28,6 +28,8 @@ class Invocation:
         self.root = root
         self.backends = backends
         self._engine: Engine | None = None
+        #: whether building the engine reconciles what a killed command left (see stdc.engine.reconcile)
+        self.reconcile_first = True
 
     @property
     def engine(self) -> Engine:
@@ -37,13 +39,22 @@ class Invocation:
             from stdc.engine import Engine, reconcile
 
             self._engine = Engine(config.load(root=self.root, backends=self.backends))
-            reconcile.quick(self._engine)  # what a command killed before this one left
+            if self.reconcile_first:
+                reconcile.quick(self._engine)  # what a command killed before this one left
         return self._engine
 
 
 def current_engine() -> Engine:
     """The engine of this invocation, built from its flags on first use."""
     return click.get_current_context().find_object(Invocation).engine
+
+
+def engine_as_found() -> Engine:
+    """The engine of this invocation, built without reconciling first: for ``system check``,
+    which reports what it finds."""
+    invocation = click.get_current_context().find_object(Invocation)
+    invocation.reconcile_first = False
+    return invocation.engine
 
 
 @contextlib.contextmanager
