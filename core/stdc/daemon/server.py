@@ -105,9 +105,11 @@ def serve(path: str, run: Callable[[], None]) -> None:
     backends are readied once first (:func:`stdc.engine.system.warm_up`)."""
     from stdc import config
     from stdc.engine import Engine, reconcile, system
+    from stdc.errors import StdcError
 
     system.warm_up()
-    reconcile.reconcile(Engine(config.load()))  # what stdc commands killed before it left
+    with contextlib.suppress(StdcError, OSError):  # `stdc system check` reports what is left
+        reconcile.reconcile(Engine(config.load()))  # what stdc commands killed before it left
     _socket_dir(os.path.dirname(path))
     if os.path.exists(path):
         probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
