@@ -243,6 +243,8 @@ def test_killed_commands_leave_nothing(kill_root: Root) -> None:
         _, err = proc.communicate()
         assert "Traceback" not in err.decode(errors="replace")
         tried.append(f"{command} at {delay:.3f}s{' (had finished)' if finished else ''}")
+        # where kills may land follows what the command takes now (the machine's load changes)
+        durations[command] *= 0.85 if finished else 1.03
         _afterwards(r, command, argv, names)
         after = _settled(r, before)
         left = {k: sorted(after[k] - before[k]) for k in after if after[k] - before[k]}
@@ -250,8 +252,5 @@ def test_killed_commands_leave_nothing(kill_root: Root) -> None:
         check = r.run("system", "check", check=False)
         assert check.returncode == 0, f"kill {n} ({tried[-1]}): system check found: {check.stdout}"
     print(f"\n{len(tried)} kills (seed {SEED}):\n  " + "\n  ".join(tried))
-    killed = sum(1 for t in tried if "had finished" not in t)
-    print(
-        f"{killed} landed while the command ran; per command: ",
-        {c: sum(t.startswith(c + " at") for t in tried) for c in COMMANDS},
-    )
+    landed = {c: sum(t.startswith(c + " at") and "had finished" not in t for t in tried) for c in COMMANDS}
+    print(f"{sum(landed.values())} of {len(tried)} kills landed while the command ran; per command: {landed}")
