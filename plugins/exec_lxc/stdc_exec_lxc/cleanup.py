@@ -21,24 +21,10 @@ from stdc_exec_lxc.translate import monitor_cgroup
 LOCK_ROOT = "/run/lxc/lock"
 
 
-def _hierarchies() -> list[str]:
-    """Every cgroup hierarchy mounted under /sys/fs/cgroup (v1 controllers, named, unified)."""
-    found, seen = [], set()
-    if cgroups.is_unified():
-        return [cgroups.ROOT]
-    with contextlib.suppress(FileNotFoundError):
-        for entry in sorted(os.listdir(cgroups.ROOT)):
-            path = os.path.realpath(os.path.join(cgroups.ROOT, entry))
-            if path not in seen and os.path.isdir(path) and os.path.exists(os.path.join(path, "cgroup.procs")):
-                seen.add(path)
-                found.append(path)
-    return found
-
-
 def remove_cgroups(relative: str) -> None:
     """Kill what is left in the container's and its monitor's cgroups and remove them."""
     for top in (relative, monitor_cgroup(relative)):
-        for hierarchy in _hierarchies():
+        for hierarchy in cgroups.hierarchies():
             base = os.path.join(hierarchy, top)
             if not os.path.isdir(base):
                 continue
