@@ -156,27 +156,39 @@ def kill_root(root: str) -> Iterator[Root]:
     """A root of its own with the base image, a default bridge, an image in a loopback registry
     (3 MB: a pull takes a while), a container to commit and a tarball to import."""
     path = tempfile.mkdtemp(prefix="stdc-kill-", dir="/var/tmp")
-    with rs.registry(Path(path) / "registry-data") as host:
-        r = Root(path, host)
-        r.run("run", "--rm", "base", "true")  # the default bridge, made once, as docker0 stays
-        r.run("run", "--name", "src", "--network", "none", "base", "sh", "-c", "head -c 3000000 /dev/urandom > /blob")
-        r.src_id = r.run("ps", "-aq", "--no-trunc").stdout.strip()  # type: ignore[attr-defined]
-        r.run("commit", "src", f"{host}/kill/img:1")
-        r.run("push", f"{host}/kill/img:1")
-        r.run("rmi", f"{host}/kill/img:1")
-        r.run("export", "-o", os.path.join(path, "fs.tar"), "src")
-        r.tarball = os.path.join(path, "fs.tar")  # type: ignore[attr-defined]
-        try:
-            yield r
-        finally:
-            listed = r.run("ps", "-aq", "--no-trunc", check=False).stdout.split()
-            if listed:
-                r.run("rm", "-f", *listed, check=False)
-            r.run("network", "prune", check=False)
-            shutil.rmtree(path, ignore_errors=True)
-            for parent in glob.glob(f"{CGROUP_ROOT}/*/{r.parent}") + [f"{CGROUP_ROOT}/{r.parent}"]:
-                with contextlib.suppress(OSError):
-                    os.rmdir(parent)
+    try:
+        with rs.registry(Path(path) / "registry-data") as host:
+            r = Root(path, host)
+            try:
+                r.run("run", "--rm", "base", "true")  # the default bridge, made once, as docker0 stays
+                r.run(
+                    "run",
+                    "--name",
+                    "src",
+                    "--network",
+                    "none",
+                    "base",
+                    "sh",
+                    "-c",
+                    "head -c 3000000 /dev/urandom > /blob",
+                )
+                r.src_id = r.run("ps", "-aq", "--no-trunc").stdout.strip()  # type: ignore[attr-defined]
+                r.run("commit", "src", f"{host}/kill/img:1")
+                r.run("push", f"{host}/kill/img:1")
+                r.run("rmi", f"{host}/kill/img:1")
+                r.run("export", "-o", os.path.join(path, "fs.tar"), "src")
+                r.tarball = os.path.join(path, "fs.tar")  # type: ignore[attr-defined]
+                yield r
+            finally:
+                listed = r.run("ps", "-aq", "--no-trunc", check=False).stdout.split()
+                if listed:
+                    r.run("rm", "-f", *listed, check=False)
+                r.run("network", "prune", check=False)
+                for parent in glob.glob(f"{CGROUP_ROOT}/*/{r.parent}") + [f"{CGROUP_ROOT}/{r.parent}"]:
+                    with contextlib.suppress(OSError):
+                        os.rmdir(parent)
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _prepare(r: Root, command: str, n: int) -> tuple[list[str], list[str]]:
