@@ -14,10 +14,9 @@ The host file (``STDC_CONFIG`` names another)::
 
 ``net`` left at its built-in default (``bridge``, as docker's) falls back to ``none`` where the
 bridge provider is not installed or not usable; one chosen by flag, environment or file never does.
-A root of one's own (tests, a second instance) gets runtime files of its own, a cgroup parent of
-its own (``stdc/`` + a digest of the root, unless ``cgroup_parent`` is set: a parent must be one
-root's alone, so that reconciliation knows whose cgroups it sees) and, unless ``[network]
-bridge`` names one, a default bridge of its own (``stdc`` + a digest of the root).
+A root of one's own (tests, a second instance) gets runtime files of its own and, unless
+``[network] bridge`` names one, a default bridge of its own (``stdc`` + a digest of the root);
+its cgroups are reconciled only under a ``cgroup_parent`` of its own (``stdc/...``, set).
     [registry]           # handed to the registry backend as it is (see its documentation)
     default = "registry.example:5000"   # names without a host come from here (docker.io if unset)
 """
@@ -77,14 +76,6 @@ def own_bridge_name(root: str) -> str:
     return "stdc" + hashlib.sha256(root.encode()).hexdigest()[:10]
 
 
-def own_cgroup_parent(root: str) -> str:
-    """The cgroup parent of a root other than the host's: ``stdc/`` and 10 hex digits of a
-    digest of the root."""
-    import hashlib
-
-    return "stdc/" + hashlib.sha256(os.path.abspath(root).encode()).hexdigest()[:10]
-
-
 def _read_host_file() -> dict:
     path = os.environ.get("STDC_CONFIG", CONFIG_FILE)
     try:
@@ -123,8 +114,7 @@ def load(
         # a root of one's own (tests, a second instance) gets runtime files of its own too
         or (DEFAULT_RUNTIME_DIR if root == DEFAULT_ROOT else os.path.join(root, "run"))
     )
-    own_parent = DEFAULT_CGROUP_PARENT if os.path.abspath(root) == DEFAULT_ROOT else own_cgroup_parent(root)
-    cgroup_parent = os.environ.get("STDC_CGROUP_PARENT") or host.get("cgroup_parent") or own_parent
+    cgroup_parent = os.environ.get("STDC_CGROUP_PARENT") or host.get("cgroup_parent") or DEFAULT_CGROUP_PARENT
     cgroup_parent = cgroup_parent.strip("/")
     parts = cgroup_parent.split("/")
     if parts[0] != DEFAULT_CGROUP_PARENT or any(p in ("", ".", "..") or ":" in p for p in parts):
