@@ -80,3 +80,21 @@ def test_removal_is_idempotent(tmp_path: str) -> None:
         layerstore.storage_remove_layer(home, BASE)
     assert store.listing() == {"layers": [], "snapshots": []}
     assert os.listdir(os.path.join(home, "staging")) == []
+
+
+def test_orphans_are_snapshots_of_no_container_and_staging_of_dead_processes(tmp_path: str) -> None:
+    home = str(tmp_path)
+    store = LayerStore(home)
+    for sid in ("live", "gone"):
+        store.add_snapshot(sid, lambda d: None)
+    staging = os.path.join(home, "staging")
+    mine = store.staging()  # made by this (live) process
+    os.mkdir(os.path.join(staging, "rm-999999999-abcdef"))  # a pid no process has
+    found = layerstore.storage_orphans(home, ["live"])
+    assert found == ["snapshot gone", "staging rm-999999999-abcdef"]
+    for orphan in found:
+        layerstore.storage_remove_orphan(home, orphan)
+    assert layerstore.storage_orphans(home, ["live"]) == []
+    assert store.listing()["snapshots"] == ["live"] and os.path.isdir(mine)
+    with pytest.raises(StdcError, match="not a leftover"):
+        layerstore.storage_remove_orphan(home, "snapshot ../live")

@@ -15,7 +15,8 @@ The host file (``STDC_CONFIG`` names another)::
 ``net`` left at its built-in default (``bridge``, as docker's) falls back to ``none`` where the
 bridge provider is not installed or not usable; one chosen by flag, environment or file never does.
 A root of one's own (tests, a second instance) gets runtime files of its own and, unless
-``[network] bridge`` names one, a default bridge of its own (``stdc`` + a digest of the root).
+``[network] bridge`` names one, a default bridge of its own (``stdc`` + a digest of the root);
+its cgroups are reconciled only under a ``cgroup_parent`` of its own (``stdc/...``, set).
     [registry]           # handed to the registry backend as it is (see its documentation)
     default = "registry.example:5000"   # names without a host come from here (docker.io if unset)
 """

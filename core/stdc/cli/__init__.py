@@ -29,6 +29,7 @@ _AREAS = (
     "prune_commands",
     "build_commands",
     "listing_commands",
+    "check_commands",
 )
 
 

@@ -28,21 +28,33 @@ class Invocation:
         self.root = root
         self.backends = backends
         self._engine: Engine | None = None
+        #: whether building the engine reconciles what a killed command left (see stdc.engine.reconcile)
+        self.reconcile_first = True
 
     @property
     def engine(self) -> Engine:
         """The engine of this invocation's root and backends."""
         if self._engine is None:
             from stdc import config
-            from stdc.engine import Engine
+            from stdc.engine import Engine, reconcile
 
             self._engine = Engine(config.load(root=self.root, backends=self.backends))
+            if self.reconcile_first:
+                reconcile.quick(self._engine)  # what a command killed before this one left
         return self._engine
 
 
 def current_engine() -> Engine:
     """The engine of this invocation, built from its flags on first use."""
     return click.get_current_context().find_object(Invocation).engine
+
+
+def engine_as_found() -> Engine:
+    """The engine of this invocation, built without reconciling first: for ``system check``,
+    which reports what it finds."""
+    invocation = click.get_current_context().find_object(Invocation)
+    invocation.reconcile_first = False
+    return invocation.engine
 
 
 @contextlib.contextmanager
@@ -134,3 +146,7 @@ def run_commands() -> None:
             raise
         click.echo(f"stdc: internal error: {type(e).__name__}: {e} (STDC_DEBUG=1 shows the traceback)", err=True)
         sys.exit(125)
+    finally:
+        reconcile = sys.modules.get("stdc.engine.reconcile")  # loaded when the command built an engine
+        if reconcile is not None:
+            reconcile.done()

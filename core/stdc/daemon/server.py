@@ -103,9 +103,13 @@ def serve(path: str, run: Callable[[], None]) -> None:
     """Listen on ``path`` until SIGTERM or SIGINT; one forked worker per client runs ``run``
     (the CLI's, with its commands loaded) in the client's stead. The engine's modules and the
     backends are readied once first (:func:`stdc.engine.system.warm_up`)."""
-    from stdc.engine import system
+    from stdc import config
+    from stdc.engine import Engine, reconcile, system
+    from stdc.errors import StdcError
 
     system.warm_up()
+    with contextlib.suppress(StdcError, OSError):  # `stdc system check` reports what is left
+        reconcile.reconcile(Engine(config.load()))  # what stdc commands killed before it left
     _socket_dir(os.path.dirname(path))
     if os.path.exists(path):
         probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -138,6 +138,8 @@ def create(engine: Engine, opts: RunOptions, progress: Progress | None = None) -
     except BaseException:
         teardown.discard(engine, c)
         raise
+    engine.state.update(c.id, status="created", busy_pid=None, busy_start=None)
+    c.status, c.busy_pid, c.busy_start = "created", None, None
     engine.emit("stdc_container_created", container=teardown.describe(engine, c))
     return c
 

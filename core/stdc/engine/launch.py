@@ -75,6 +75,10 @@ def _begin(engine: Engine, c: Container) -> tuple[Any, dict, list]:
     kernel_options.rejoin(engine, c, spec)  # --pid/--ipc container:X, as X runs now
     with contextlib.suppress(FileNotFoundError):
         os.unlink(os.path.join(engine.bundle(c), monitor.EXIT_FILE))
+    # before the first namespace, link or cgroup exists: the record owns them from now on, and
+    # names this process as the one at work (reconcile finishes the start of a dead one)
+    engine.state.update(c.id, cleaned=0, busy_pid=os.getpid(), busy_start=process_start_time(os.getpid()))
+    c.cleaned = False
     try:
         networks.up(engine, c)
     except BaseException:
@@ -119,7 +123,7 @@ def _launch(
         from stdc.errors import PayloadError
 
         raise PayloadError(report["error"], report.get("code", 125))
-    _started(engine, c, report["pid"], child)
+    _started(engine, c, report["pid"], child, keep_busy=not detach)
     return executor, child, report["pid"], client
 
 
@@ -197,7 +201,9 @@ def _become_monitor(
     os._exit(1)
 
 
-def _started(engine: Engine, c: Container, pid: int, monitor_pid: int | None = None) -> None:
+def _started(engine: Engine, c: Container, pid: int, monitor_pid: int | None = None, keep_busy: bool = False) -> None:
+    """Record a start; ``keep_busy``: this process stays the container's worker (a foreground
+    run, which finishes the container itself)."""
     now = time.time()
     values: dict[str, Any] = {
         "status": "running",
@@ -210,6 +216,8 @@ def _started(engine: Engine, c: Container, pid: int, monitor_pid: int | None = N
         "paused": 0,
         "oom_killed": 0,
     }
+    if not keep_busy:
+        values.update(busy_pid=None, busy_start=None)
     if monitor_pid:
         values.update(monitor_pid=monitor_pid, monitor_start=process_start_time(monitor_pid))
     engine.state.update(c.id, **values)

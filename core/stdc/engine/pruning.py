@@ -189,9 +189,10 @@ def system(engine: Engine, all: bool = False, with_volumes: bool = False, filter
     unused image) and, ``with_volumes``, unused anonymous volumes; with ``filters``, networks
     stay (their prune has no filters yet). Returns ``{"Containers":
     Pruned, "Networks": [names], "Volumes": Pruned, "Images": Pruned}``."""
-    from stdc.engine import networks
+    from stdc.engine import networks, reconcile
 
     pairs = filters or []
+    reconcile.reconcile(engine)  # what a crash left goes first: it may hold what is pruned next
     found: dict[str, Any] = {"Containers": containers(engine, pairs)}
     # networks.prune takes no filters: a filtered system prune leaves networks alone rather than
     # removing more than it was asked to

@@ -45,6 +45,10 @@ _ADDED_COLUMNS = (
     ("restart_count", "INTEGER NOT NULL DEFAULT 0"),
     # a stop, kill or rm by the user: the restart policy leaves the container exited
     ("stopped_by_user", "INTEGER NOT NULL DEFAULT 0"),
+    # the process creating or starting the container (pid, start time) while it does: a record
+    # whose worker died half-way is reconciled (stdc.engine.reconcile)
+    ("busy_pid", "INTEGER"),
+    ("busy_start", "INTEGER"),
 )
 
 _ADJECTIVES = [
@@ -108,6 +112,8 @@ class Container:
     oom_killed: bool = False
     restart_count: int = 0
     stopped_by_user: bool = False
+    busy_pid: int | None = None
+    busy_start: int | None = None
     #: the health check's status where a verb has read it (stdc.engine.health); not a column
     health: str | None = None
 
@@ -157,18 +163,26 @@ class State:
 
     _COLUMNS = (
         "id, name, image, image_id, created, config, backends, status, pid, pid_start, monitor_pid, monitor_start,"
-        " exit_code, started, finished, cleaned, network, paused, oom_killed, restart_count, stopped_by_user"
+        " exit_code, started, finished, cleaned, network, paused, oom_killed, restart_count, stopped_by_user,"
+        " busy_pid, busy_start"
     )
 
     def create(self, *, name: str | None, image: str, image_id: str, config: dict, backends: dict) -> Container:
-        """Insert a new record with a fresh 64-hex id; a taken name is a Conflict."""
+        """Insert a new record with a fresh 64-hex id, status ``creating`` and this process as
+        its worker (before anything of the container exists on the host); a taken name is a
+        Conflict."""
+        from stdc.kit.processes import process_start_time
+
         cid = os.urandom(32).hex()
         name = name or self._free_name()
-        c = Container(cid, name, image, image_id, time.time(), config, backends)
+        c = Container(cid, name, image, image_id, time.time(), config, backends, status="creating")
+        c.busy_pid, c.busy_start = os.getpid(), process_start_time(os.getpid())
         try:
             self.db.execute(
-                "INSERT INTO containers (id, name, image, image_id, created, config, backends) VALUES (?,?,?,?,?,?,?)",
-                (cid, name, image, image_id, c.created, json.dumps(config), json.dumps(backends)),
+                "INSERT INTO containers (id, name, image, image_id, created, config, backends, status, busy_pid,"
+                " busy_start) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (cid, name, image, image_id, c.created, json.dumps(config), json.dumps(backends), c.status)
+                + (c.busy_pid, c.busy_start),
             )
         except sqlite3.IntegrityError:
             raise Conflict(f"the container name {name!r} is already in use") from None
@@ -215,6 +229,14 @@ class State:
             if len(rows) > 1:
                 raise Conflict(f"container id prefix {ref!r} is ambiguous")
         raise NotFound(f"no such container: {ref}")
+
+    def ids(self) -> set[str]:
+        """Every container id of this root."""
+        return {row[0] for row in self.db.execute("SELECT id FROM containers")}
+
+    def busy(self) -> list[tuple[str, int, int | None]]:
+        """``(id, pid, start)`` of every record some process is creating or starting now."""
+        return list(self.db.execute("SELECT id, busy_pid, busy_start FROM containers WHERE busy_pid IS NOT NULL"))
 
     def uses_image(self, image_id: str) -> list[Container]:
         rows = self.db.execute(f"SELECT {self._COLUMNS} FROM containers WHERE image_id=?", (image_id,)).fetchall()

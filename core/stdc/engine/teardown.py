@@ -117,6 +117,8 @@ def finish(engine: Engine, c: Container) -> None:
             exit_code=exit_code,
             cleaned=1,
             finished=recorded["finished"] if recorded else time.time(),
+            busy_pid=None,
+            busy_start=None,
         )
         c.exit_code, c.cleaned = exit_code, True
         engine.emit("stdc_container_exited", container=describe(engine, c), exit_code=exit_code)
@@ -128,7 +130,7 @@ def failed_start(engine: Engine, c: Container, executor: Any, spec: dict) -> Non
     """Undo a start that failed: what the executor and the network hold; --rm removes it."""
     executor.hook.exec_cleanup(container_id=c.id, bundle=engine.bundle(c), spec=spec)
     networks.down(engine, c)
-    engine.state.update(c.id, status="exited", exit_code=None, cleaned=1)
+    engine.state.update(c.id, status="exited", exit_code=None, cleaned=1, busy_pid=None, busy_start=None)
     if c.config.get("auto_remove"):
         remove(engine, engine.state.get(c.id), force=True, volumes=True)
 

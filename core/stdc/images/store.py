@@ -467,11 +467,30 @@ class ImageStore:
                 for name in os.listdir(self._ingest_dir):  # nobody is writing: we hold gc.lock
                     with contextlib.suppress(FileNotFoundError):
                         os.unlink(os.path.join(self._ingest_dir, name))
+                for path in _temp_files(self._private):  # an index write killed half-way: we hold index.lock
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(path)
                 if removed:
                     _fsync_dir(self._blob_dir)
         finally:
             os.close(gc_fd)
         return removed
+
+    def interrupted_writes(self) -> list[str]:
+        """The ingest files no process is writing (it holds ``gc.lock`` shared while it does) and
+        the temporary files of index writes no process is making (under ``index.lock``): what a
+        killed pull, commit, import or load left; :meth:`collect_garbage` removes them."""
+        if not (_temp_files(self._private) or os.listdir(self._ingest_dir)):
+            return []
+        gc_fd = self._lock_fd("gc.lock", fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if gc_fd < 0:
+            return []
+        try:
+            with self._locked():
+                found = [os.path.join(self._ingest_dir, name) for name in os.listdir(self._ingest_dir)]
+                return sorted(found + _temp_files(self._private))
+        finally:
+            os.close(gc_fd)
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -642,6 +661,11 @@ def _tag_ref(ref: str | Reference) -> Reference:
 def _set_tag(index: dict[str, Any], reference: Reference, desc: dict[str, Any]) -> None:
     """Point the tag ``reference`` at ``desc``: replaces what it named before."""
     index["manifests"] = [d for d in index["manifests"] if _name_of(d) != str(reference)] + [desc]
+
+
+def _temp_files(directory: str) -> list[str]:
+    """The temporary files :func:`_atomic_write` makes in ``directory`` (``.tmp-*``)."""
+    return [os.path.join(directory, n) for n in os.listdir(directory) if n.startswith(".tmp-")]
 
 
 def _atomic_write(path: str, data: bytes, tmp_dir: str) -> None:

@@ -1,6 +1,8 @@
-"""``exec_stats``, ``exec_processes`` and ``exec_pause``, complete for every executor that puts
-the container's processes in the cgroup its spec names (``linux.cgroupsPath``): read and frozen
-through :mod:`stdc.kit.cgroups`, whichever way the executor made that cgroup.
+"""``exec_stats``, ``exec_processes``, ``exec_pause``, ``exec_orphans`` and
+``exec_remove_orphan``, complete for every executor that puts the container's processes in the
+cgroup its spec names (``linux.cgroupsPath``, ``<cgroup_parent>/<id>``): read, frozen and, once
+no record owns them, removed through :mod:`stdc.kit.cgroups`, whichever way the executor made
+that cgroup.
 
 An executor takes them as they are by importing them into the module that holds its hooks::
 
@@ -30,3 +32,16 @@ def exec_processes(container_id: str, spec: dict) -> list[int]:
 def exec_pause(container_id: str, spec: dict, paused: bool) -> None:
     """Freeze (``paused``) or thaw the container's cgroup; return once the kernel says done."""
     cgroups.freeze(cgroup_relative(spec, container_id), paused)
+
+
+@hookimpl
+def exec_orphans(cgroup_parent: str, live_ids: list[str]) -> list[str]:
+    """The cgroups under ``cgroup_parent`` of containers not in ``live_ids`` that hold no process."""
+    return cgroups.orphans(cgroup_parent, set(live_ids))
+
+
+@hookimpl
+def exec_remove_orphan(cgroup_parent: str, orphan: str) -> None:
+    """Remove an orphaned cgroup :func:`exec_orphans` named, in every hierarchy."""
+    if orphan.startswith(cgroup_parent + "/"):
+        cgroups.remove_everywhere(orphan)

@@ -1,6 +1,7 @@
 """A container's cgroups, the published API for executors, which make the cgroups their own
 way but end them, read them and freeze them alike: emptying and removing them; their usage,
-processes and OOM kills (``stdc stats``, ``top``, ``inspect``); pausing (the freezer).
+processes and OOM kills (``stdc stats``, ``top``, ``inspect``); pausing (the freezer); the
+cgroups a crash orphaned (named after a container no record owns any more).
 
 A process left in a container's cgroup is killed through a pidfd, and only while it is still a
 member of that cgroup, so a pid reused since ``cgroup.procs`` was read is never hit.
@@ -90,6 +91,60 @@ def remove(directory: str, relative: str) -> None:
             if time.monotonic() > deadline:
                 raise StdcError(f"cgroup {directory}: cannot remove: {e.strerror}") from None
             time.sleep(0.002)
+
+
+# -- what a crash orphaned -------------------------------------------------------------------------
+
+
+def hierarchies() -> list[str]:
+    """Every hierarchy mounted under /sys/fs/cgroup, each once (cpu and cpuacct are often one):
+    the unified tree alone on cgroup v2; on v1 every controller's and named hierarchy."""
+    if is_unified():
+        return [ROOT]
+    found: list[str] = []
+    try:
+        entries = sorted(os.listdir(ROOT))
+    except FileNotFoundError:
+        return []
+    for entry in entries:
+        real = os.path.realpath(os.path.join(ROOT, entry))
+        if real not in found and os.path.exists(os.path.join(real, "cgroup.procs")):
+            found.append(real)
+    return found
+
+
+def _held(relative: str) -> bool:
+    """Whether a process is in the cgroup ``relative`` or below it, in any hierarchy."""
+    for hierarchy in hierarchies():
+        for directory, _dirs, _files in os.walk(os.path.join(hierarchy, relative)):
+            if pids(directory):
+                return True
+    return False
+
+
+def orphans(parent: str, live_ids: set[str]) -> list[str]:
+    """The cgroups (``<parent>/<name>``, relative) under ``parent`` in any hierarchy whose name
+    is a container id (or an id and a suffix, such as ``<id>.lxc-monitor``) that is not in
+    ``live_ids`` and that hold no process: what a crash left of a container no record owns."""
+    found: set[str] = set()
+    for hierarchy in hierarchies():
+        try:
+            names = os.listdir(os.path.join(hierarchy, parent))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for name in names:
+            cid = name.split(".", 1)[0]
+            if len(cid) == 64 and all(ch in "0123456789abcdef" for ch in cid) and cid not in live_ids:
+                found.add(f"{parent}/{name}")
+    return sorted(relative for relative in found if not _held(relative))
+
+
+def remove_everywhere(relative: str) -> None:
+    """Remove the cgroup ``relative`` and what is below it (deepest first) in every hierarchy."""
+    for hierarchy in hierarchies():
+        top = os.path.join(hierarchy, relative)
+        for directory, _dirs, _files in sorted(os.walk(top), key=lambda w: -w[0].count("/")):
+            remove(directory, relative)
 
 
 # -- what executors report about a container's cgroups: usage, processes, freezing, OOM kills ------

@@ -14,8 +14,9 @@ place: it is whole or not there, and a failure leaves nothing. Removing renames 
 first, then deletes, so a crash never leaves half of one in place.
 
 The hooks at the end (``storage_has_layer``, ``storage_remove_layer``, ``storage_remove``,
-``storage_usage``, ``storage_list``) are complete for a driver on this store that keeps nothing
-else per layer or snapshot: import them into the driver's module and they are its own.
+``storage_usage``, ``storage_list``, ``storage_orphans``, ``storage_remove_orphan``) are
+complete for a driver on this store that keeps nothing else per layer or snapshot: import them
+into the driver's module and they are its own.
 """
 
 from __future__ import annotations
@@ -143,6 +144,30 @@ class LayerStore:
             "snapshots": dirs.entries(os.path.join(self.home, "snapshots")),
         }
 
+    def orphans(self, live_ids: set[str]) -> list[str]:
+        """What a crash left: ``snapshot <id>`` for each snapshot of no live container, ``staging
+        <name>`` for each staging directory whose maker (the pid in its name) is gone."""
+        found = [f"snapshot {sid}" for sid in self.listing()["snapshots"] if sid not in live_ids]
+        for name in dirs.entries(os.path.join(self.home, "staging")):
+            pid = name.split("-")[1] if name.count("-") >= 2 else ""
+            if not (pid.isdigit() and os.path.exists(f"/proc/{pid}")):
+                found.append(f"staging {name}")
+        return found
+
+    def remove_orphan(self, orphan: str) -> None:
+        """Remove one leftover :meth:`orphans` named."""
+        import shutil
+
+        what, _, name = orphan.partition(" ")
+        if "/" in name or name in ("", ".", ".."):
+            raise StdcError(f"not a leftover of this store: {orphan!r}")
+        if what == "snapshot":
+            self.remove_snapshot(name)
+        elif what == "staging":
+            shutil.rmtree(os.path.join(self.home, "staging", name), ignore_errors=True)
+        else:
+            raise StdcError(f"not a leftover of this store: {orphan!r}")
+
 
 def _parent(directory: str) -> str | None:
     try:
@@ -183,3 +208,15 @@ def storage_usage(home: str, snapshot_id: str) -> int:
 def storage_list(home: str) -> dict[str, list[str]]:
     """The store's layers and snapshots."""
     return LayerStore(home).listing()
+
+
+@hookimpl
+def storage_orphans(home: str, live_ids: list[str]) -> list[str]:
+    """Snapshots of no live container and staging directories of gone processes."""
+    return LayerStore(home).orphans(set(live_ids))
+
+
+@hookimpl
+def storage_remove_orphan(home: str, orphan: str) -> None:
+    """Remove one leftover :func:`storage_orphans` named."""
+    LayerStore(home).remove_orphan(orphan)

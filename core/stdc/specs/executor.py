@@ -174,3 +174,30 @@ def exec_pause(container_id: str, bundle: str, spec: dict, paused: bool) -> None
     """Freeze every process of a running container (``paused``), or thaw them; return once the
     kernel reports them frozen or thawed (see :func:`stdc.kit.cgroups.freeze`). A frozen container
     must still be killable: :func:`exec_cleanup` thaws what it kills."""
+
+
+@hookspec(firstresult=True)
+def exec_orphans(root: str, cgroup_parent: str, live_ids: list[str]) -> list[str]:
+    """What this executor left on the host for containers of the stdc root ``root`` that no
+    record owns any more (a crash between its making and the record's): each a string the
+    executor understands again in :func:`exec_remove_orphan`, shown to the user as it is (a
+    cgroup ``<cgroup_parent>/<id>``, a directory). ``live_ids`` are the ids the root's records
+    hold; only what is named after another id, and that no live process holds, is an orphan.
+    ``cgroup_parent`` is the root's alone. Reads only: removes nothing.
+
+    :mod:`stdc.kit.cgrouphooks` implements it for the cgroups of any executor.
+
+    .. versionadded:: 1.2
+    """
+
+
+@hookspec(firstresult=True)
+def exec_remove_orphan(root: str, cgroup_parent: str, orphan: str) -> None:
+    """Remove one leftover :func:`exec_orphans` named (idempotent).
+
+    .. versionadded:: 1.2
+    """
+
+
+#: Hooks an executor may leave out: without them nothing of its own is reconciled.
+OPTIONAL_HOOKS = ("exec_orphans", "exec_remove_orphan")

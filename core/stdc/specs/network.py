@@ -91,3 +91,27 @@ def net_prune(home: str, settings: dict, in_use: list[str]) -> list[str]:
     """Remove the networks no container uses (``in_use`` names those that the core's records
     still name) and release what an unused default network holds on the host; the default
     network itself stays. Return the names of the networks removed."""
+
+
+@hookspec(firstresult=True)
+def net_orphans(home: str, settings: dict, live_ids: list[str]) -> list[str]:
+    """What a crash left on the host or in ``home``: veth pairs and leases of containers whose
+    id is not in ``live_ids`` (the ids the root's records hold), bridges and packet filters of
+    this root's networks that no network record names. Only what is provably this root's
+    (the bridges' alias names ``home``) is listed; each a string :func:`net_remove_orphan`
+    understands, shown to the user as it is. Reads only.
+
+    .. versionadded:: 1.2
+    """
+
+
+@hookspec(firstresult=True)
+def net_remove_orphan(home: str, settings: dict, orphan: str) -> None:
+    """Remove one leftover :func:`net_orphans` named (idempotent).
+
+    .. versionadded:: 1.2
+    """
+
+
+#: Hooks a provider may leave out: without them nothing of its own is reconciled.
+OPTIONAL_HOOKS = ("net_orphans", "net_remove_orphan")

@@ -96,5 +96,24 @@ def storage_list(home: str) -> dict[str, list[str]]:
     """Return ``{"layers": [...], "snapshots": [...]}``: every id this driver holds."""
 
 
+@hookspec(firstresult=True)
+def storage_orphans(home: str, live_ids: list[str]) -> list[str]:
+    """What a crash left in ``home``: snapshots whose id is not in ``live_ids`` (the container
+    ids the root's records hold) and staging directories of processes that are gone; each a
+    string :func:`storage_remove_orphan` understands, shown to the user as it is. Reads only.
+    Without it the core takes :func:`storage_list`'s snapshots not in ``live_ids``.
+
+    .. versionadded:: 1.2
+    """
+
+
+@hookspec(firstresult=True)
+def storage_remove_orphan(home: str, orphan: str) -> None:
+    """Remove one leftover :func:`storage_orphans` named (idempotent).
+
+    .. versionadded:: 1.2
+    """
+
+
 #: Hooks a driver may leave out; the core then falls back to its generic way.
-OPTIONAL_HOOKS = ("storage_changes", "storage_usage")
+OPTIONAL_HOOKS = ("storage_changes", "storage_usage", "storage_orphans", "storage_remove_orphan")

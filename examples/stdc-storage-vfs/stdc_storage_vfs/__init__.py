@@ -26,8 +26,10 @@ from stdc.kit.layerstore import (  # noqa: F401 - the store's hooks, taken as th
     LayerStore,
     storage_has_layer,
     storage_list,
+    storage_orphans,
     storage_remove,
     storage_remove_layer,
+    storage_remove_orphan,
     storage_usage,
 )
 from stdc.kit.mounts import Mount

@@ -120,3 +120,25 @@ def exec_exit_state(container_id: str, bundle: str, spec: dict) -> dict | None:
             return {"oom_killed": cgroups.oom_kills(f.read()) > 0}
     except FileNotFoundError:
         return None  # never started, or liblxc died before its stop hook ran
+
+
+@hookimpl
+def exec_orphans(root: str, cgroup_parent: str, live_ids: list[str]) -> list[str]:
+    """Orphaned cgroups (the container's and its monitor's ``<id>.lxc-monitor``) and lock dirs."""
+    from stdc.kit import cgroups
+
+    from stdc_exec_lxc import cleanup
+
+    live = set(live_ids)
+    return cgroups.orphans(cgroup_parent, live) + cleanup.orphan_locks(root, live)
+
+
+@hookimpl
+def exec_remove_orphan(root: str, cgroup_parent: str, orphan: str) -> None:
+    """Remove one leftover :func:`exec_orphans` named."""
+    from stdc.kit import cgroups
+
+    from stdc_exec_lxc import cleanup
+
+    if not cleanup.remove_orphan_lock(root, orphan) and orphan.startswith(cgroup_parent + "/"):
+        cgroups.remove_everywhere(orphan)

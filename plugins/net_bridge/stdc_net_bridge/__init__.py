@@ -88,3 +88,17 @@ def net_prune(home: str, settings: dict, in_use: list[str]) -> list[str]:
     from stdc_net_bridge import networks
 
     return networks.prune(home, settings, in_use)
+
+
+@hookimpl
+def net_orphans(home: str, settings: dict, live_ids: list[str]) -> list[str]:
+    from stdc_net_bridge import orphans
+
+    return orphans.find(home, settings, live_ids)
+
+
+@hookimpl
+def net_remove_orphan(home: str, settings: dict, orphan: str) -> None:
+    from stdc_net_bridge import orphans
+
+    orphans.remove(home, settings, orphan)

@@ -145,9 +145,12 @@ def bridge_down(ipr: Any, record: dict, home: str) -> None:
     from stdc_net_bridge import firewall
 
     index = _index(ipr, record["bridge"])
-    if index is not None and ipr.link("get", index=index)[0].get_attr("IFLA_IFALIAS") == owner_tag(home):
-        ipr.link("del", index=index)
+    if index is not None and ipr.link("get", index=index)[0].get_attr("IFLA_IFALIAS") != owner_tag(home):
+        return
+    # the packet filter first: a crash in between leaves the bridge, whose alias says whose it is
     firewall.remove(record)
+    if index is not None:
+        ipr.link("del", index=index)
 
 
 def attach(

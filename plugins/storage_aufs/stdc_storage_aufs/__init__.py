@@ -26,8 +26,10 @@ from functools import cache
 from stdc.kit.layerstore import (  # noqa: F401 - the store's hooks, as they are
     LayerStore,
     storage_list,
+    storage_orphans,
     storage_remove,
     storage_remove_layer,
+    storage_remove_orphan,
     storage_usage,
 )
 from stdc.specs import hookimpl

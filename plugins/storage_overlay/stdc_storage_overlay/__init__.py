@@ -16,7 +16,14 @@ import contextlib
 import os
 from collections.abc import Callable
 
-from stdc.kit.layerstore import LayerStore, storage_list, storage_remove, storage_usage  # noqa: F401 - hooks as they are
+from stdc.kit.layerstore import (  # noqa: F401 - hooks as they are
+    LayerStore,
+    storage_list,
+    storage_orphans,
+    storage_remove,
+    storage_remove_orphan,
+    storage_usage,
+)
 from stdc.kit.mounts import Mount
 from stdc.specs import hookimpl
 
