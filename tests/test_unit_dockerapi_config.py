@@ -81,7 +81,6 @@ def test_an_empty_entrypoint_clears_the_images_and_runs_the_command():
     ("body", "named"),
     [
         ({"HostConfig": {"NetworkMode": "container:web"}}, "container:"),
-        ({"HostConfig": {"LogConfig": {"Type": "syslog"}}}, "LogConfig"),
         ({"HostConfig": {"VolumeDriver": "nfs"}}, "HostConfig.VolumeDriver"),
         ({"HostConfig": {"RestartPolicy": {"Name": "unless-stopped"}}}, "unless-stopped"),
         ({"HostConfig": {"Mounts": [{"Type": "npipe", "Target": "/x"}]}}, "npipe"),
