@@ -3,7 +3,6 @@ testcontainers. Containers use `--network none` unless a test is about networks.
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import shutil
 import socket
@@ -252,12 +251,6 @@ def test_containers_keep_running_when_the_daemon_stops(root, stdc, tmp_path):
             next(gen)
     finally:
         stdc("rm", "-f", cid, check=False)
-
-
-def _run_option(name: str) -> bool:
-    from stdc.engine.options import RunOptions
-
-    return any(f.name == name for f in dataclasses.fields(RunOptions))
 
 
 def test_testcontainers_starts_a_container_and_waits_on_its_log(api, stdc, monkeypatch):
