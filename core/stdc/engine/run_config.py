@@ -339,7 +339,7 @@ def refuse_unsupported(opts: RunOptions, executors: list[str]) -> None:
     if opts.gpus is not None:
         raise BadInput("--gpus: stdc has no GPU support")
     if opts.use_api_socket:
-        raise BadInput("--use-api-socket: stdc has no Docker API socket to give yet")
+        raise BadInput("--use-api-socket: stdc does not mount its Docker API socket into containers yet")
     if opts.isolation not in (None, "", "default"):
         raise BadInput(f"--isolation {opts.isolation}: only 'default' is supported on Linux")
     if opts.volume_driver not in (None, "", "local"):
