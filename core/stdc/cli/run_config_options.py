@@ -97,7 +97,7 @@ def run_config_options() -> list[Any]:
         ),
         click.option("--gpus", metavar="REQUEST", help="Refused: stdc has no GPU support."),
         click.option("--volume-driver", metavar="local", help="Only 'local'."),
-        click.option("--use-api-socket", is_flag=True, help="Refused: stdc does not mount its API socket into containers yet."),
+        click.option("--use-api-socket", is_flag=True, help="Refused: not mounted into containers yet."),
     ]
 
 
