@@ -24,7 +24,7 @@ from __future__ import annotations
 from stdc.specs import hookspec
 
 #: hooks an executor may leave out (stdc.discovery does not require them)
-OPTIONAL_HOOKS = ("exec_create",)
+OPTIONAL_HOOKS = ("exec_create", "exec_update")
 
 
 @hookspec(firstresult=True)
@@ -174,3 +174,20 @@ def exec_pause(container_id: str, bundle: str, spec: dict, paused: bool) -> None
     """Freeze every process of a running container (``paused``), or thaw them; return once the
     kernel reports them frozen or thawed (see :func:`stdc.kit.cgroups.freeze`). A frozen container
     must still be killable: :func:`exec_cleanup` thaws what it kills."""
+
+
+@hookspec(firstresult=True)
+def exec_update(container_id: str, bundle: str, spec: dict, resources: dict) -> None:
+    """Apply new limits to a running container now (``stdc update``, docker's ``update``).
+
+    ``resources`` holds the sections of the spec's ``linux.resources`` that changed (``memory``,
+    ``cpu``, ``pids``, ``blockIO``), each whole as it is now in force; ``spec`` is the container's
+    spec, already rewritten with them (so the next start uses them). Write them where the
+    container's processes are limited (:func:`stdc.kit.cgroups.write_settings` for the spec's
+    cgroup); a value the kernel refuses (memory below what the container uses) raises
+    :class:`stdc.errors.StdcError` with one line.
+
+    Optional: without it a running container cannot be updated (a stopped one can).
+
+    .. versionadded:: 1.2
+    """

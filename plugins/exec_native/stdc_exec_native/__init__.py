@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 
-from stdc.kit.cgrouphooks import exec_pause, exec_processes, exec_stats  # noqa: F401 - as they are
+from stdc.kit.cgrouphooks import exec_pause, exec_processes, exec_stats, exec_update  # noqa: F401 - as they are
 from stdc.kit.deferredhooks import deferred
 from stdc.kit.ocispec import cgroup_relative
 from stdc.specs import executor, hookimpl
