@@ -4,10 +4,11 @@ the running container's cgroup and its inspect document."""
 from __future__ import annotations
 
 import os
+import shutil
 
 import docker
 import pytest
-from dockerapi_daemon import start
+from dockerapi_daemon import DOCKER_20, DOCKER_NEW, start
 
 
 @pytest.fixture(scope="module")
@@ -43,3 +44,22 @@ def test_container_update_mem_limit(client):
         assert "Minimum memory limit allowed is 6MB" in str(refused.value)
     finally:
         container.remove(force=True)
+
+
+@pytest.mark.parametrize("binary", [DOCKER_20, DOCKER_NEW])
+def test_docker_cli_update(api, client, binary):
+    """The docker CLI sends every field of UpdateConfig, zeros for those not given."""
+    if not shutil.which(binary):
+        pytest.skip(f"no {binary} here")
+    name = "upd-cli"
+    api.docker("run", "-d", "--name", name, "--network", "none", "-m", "64m", "base", "sleep", "100", binary=binary)
+    try:
+        assert api.docker("update", "--cpus", "0.5", "--pids-limit", "40", name, binary=binary).stdout == f"{name}\n"
+        host_config = client.api.inspect_container(name)["HostConfig"]
+        assert (host_config["NanoCpus"], host_config["PidsLimit"], host_config["Memory"]) == (500_000_000, 40, 64 << 20)
+        assert host_config["RestartPolicy"]["Name"] == "no"
+        refused = api.docker("update", "--memory-swap", "32m", name, binary=binary, check=False)
+        assert refused.returncode == 1
+        assert "Minimum memoryswap limit should be larger than memory limit" in refused.stderr
+    finally:
+        client.api.remove_container(name, force=True)
