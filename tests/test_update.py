@@ -48,19 +48,30 @@ def test_update_of_a_running_container_reaches_its_cgroup(stdc, executor):
             128 << 20, 256 << 20, 500_000_000, 50,
         )  # fmt: skip
         # lower again: v1 takes memory+swap after the memory limit then
-        stdc("update", "-m", "32m", "--memory-swap", "48m", "--cpu-period", "50000", "--cpu-quota", "10000", name)
+        stdc("update", "-m", "32m", "--memory-swap", "48m", "--cpus", "0.2", name)
         assert _memory_files(stdc, name)[0] == str(32 << 20)
         hc = _hc(stdc, name)
-        assert (hc["Memory"], hc["MemorySwap"], hc["CpuPeriod"], hc["CpuQuota"]) == (32 << 20, 48 << 20, 50000, 10000)
-        assert _cpu_files(stdc, name)[:2] == ["10000", "50000"]
+        assert (hc["Memory"], hc["MemorySwap"], hc["NanoCpus"]) == (32 << 20, 48 << 20, 200_000_000)
+        assert _cpu_files(stdc, name)[:2] == ["20000", "100000"]
+        refused = stdc("update", "--cpu-quota", "10000", name, check=False)
+        assert (
+            refused.returncode == 1 and "CPU Quota cannot be updated as NanoCPUs has already been set" in refused.stderr
+        )
     finally:
         stdc("rm", "-f", name)
 
 
 def test_update_of_a_stopped_container_is_used_at_its_next_start(stdc):
     name = "upd-stopped"
-    stdc("create", "--name", name, "--network", "none", "-m", "64m", "base", "sleep", "100")
+    stdc("create", "--name", name, "--network", "none", "-m", "64m", "--cpu-quota", "20000", "base", "sleep", "100")
     try:
+        refused = stdc("update", "--cpus", "1", name, check=False)
+        assert (
+            refused.returncode == 1
+            and "Nano CPUs cannot be updated as CPU Quota has already been set" in refused.stderr
+        )
+        stdc("update", "--cpu-period", "50000", name)
+        assert (_hc(stdc, name)["CpuPeriod"], _hc(stdc, name)["CpuQuota"]) == (50000, 20000)
         assert stdc("update", "-m", "96m", "--memory-swap", "-1", "--restart", "on-failure:3", name).stdout == (
             f"{name}\n"
         )
@@ -69,6 +80,7 @@ def test_update_of_a_stopped_container_is_used_at_its_next_start(stdc):
         assert hc["RestartPolicy"] == {"Name": "on-failure", "MaximumRetryCount": 3}
         stdc("start", name)
         assert _memory_files(stdc, name)[0] == str(96 << 20)
+        assert _cpu_files(stdc, name)[:2] == ["20000", "50000"]
     finally:
         stdc("rm", "-f", name)
 

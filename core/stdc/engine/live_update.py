@@ -95,6 +95,18 @@ def _host_config(c: Container, changes: UpdateOptions, plan: kernel_limits.Limit
     return rows
 
 
+def _refuse_cpu_conflicts(c: Container, changes: UpdateOptions) -> None:
+    """docker's rule: a container limited by ``--cpus`` (NanoCpus) takes no CFS quota, and one
+    with a CFS quota no ``--cpus``."""
+    cpu = (c.config.get("resources") or {}).get("cpu") or {}
+    quota = (c.config.get("host_config") or {}).get("CpuQuota") or 0
+    nano = bool(cpu.get("quota") and cpu.get("period")) and not quota
+    if changes.cpus is not None and quota > 0:
+        raise BadInput("Conflicting options: Nano CPUs cannot be updated as CPU Quota has already been set")
+    if changes.limits.cpu_quota and changes.limits.cpu_quota > 0 and nano:
+        raise BadInput("Conflicting options: CPU Quota cannot be updated as NanoCPUs has already been set")
+
+
 def _apply_now(engine: Engine, c: Container, spec: dict, changed: dict) -> None:
     """Give a running container its new limits through the executor's ``exec_update``."""
     executor = engine.backend("exec", c.backends["exec"])
@@ -119,6 +131,7 @@ def update(engine: Engine, ref: str, changes: UpdateOptions) -> list[str]:
     if changes == UpdateOptions():
         raise BadInput("you must provide one or more flags when using this command")
     c = engine.container(ref)
+    _refuse_cpu_conflicts(c, changes)
     current = c.config.get("resources") or {}
     plan = kernel_limits.build(changes.limits, _memory_swap(changes, current.get("memory") or {}))
     merged = _merged(current, plan.resources)
