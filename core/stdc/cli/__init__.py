@@ -16,6 +16,7 @@ _AREAS = (
     "container_commands",
     "interactive_commands",
     "resource_commands",
+    "update_commands",
     "lifecycle_commands",
     "image_commands",
     "plugin_commands",

@@ -152,13 +152,15 @@ async def rename(request: web.Request) -> web.Response:
 
 
 async def update(request: web.Request) -> web.Response:
-    """``POST /containers/{id}/update``: stdc cannot change a created container's resources yet."""
-    body = await json_body(request)
-    await workers(request).call(containers.get, request.match_info["id"])
-    asked = sorted(k for k, v in body.items() if v not in (None, 0, "", [], {}))
-    if asked:
-        raise bad_request(f"stdc cannot change {', '.join(asked)} of an existing container")
-    return web.json_response({"Warnings": []})
+    """``POST /containers/{id}/update``: new limits and restart policy (see :mod:`stdc.dockerapi.update_body`)."""
+    from stdc.dockerapi.update_body import update_options
+    from stdc.engine import live_update
+
+    changes = update_options(await json_body(request))
+    if changes == live_update.UpdateOptions():
+        return web.json_response({"Warnings": []})  # the docker CLI's zeros: nothing to change
+    warnings = await workers(request).call(live_update.update, request.match_info["id"], changes)
+    return web.json_response({"Warnings": warnings})
 
 
 async def resize(request: web.Request) -> web.Response:

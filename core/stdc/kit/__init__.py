@@ -19,7 +19,7 @@ PUBLISHED: dict[str, str] = {
     "cprograms": "The C programs stdc ships as source, built on first use: the monitor, the terminal init",
     "cgroups": "A container's cgroups read, frozen and removed: usage, processes, freeze, OOM kills, removal",
     "cgroupsettings": "The spec's linux.resources as cgroup v1 or v2 settings (controller, file, value)",
-    "cgrouphooks": "exec_stats, exec_processes, exec_pause, exec_orphans for any executor using the spec's cgroup",
+    "cgrouphooks": "exec_stats, _processes, _pause, _update, _orphans for any executor using the spec's cgroup",
     "deferredhooks": "Hookimpls made from the hookspec that import their implementation on first call",
     "devices": "Device control rules: which nodes a container may create and open",
     "idmap": "User namespaces made from the outside, and idmapped mounts",

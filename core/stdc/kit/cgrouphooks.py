@@ -1,12 +1,12 @@
-"""``exec_stats``, ``exec_processes``, ``exec_pause``, ``exec_orphans`` and
+"""``exec_stats``, ``exec_processes``, ``exec_pause``, ``exec_update``, ``exec_orphans`` and
 ``exec_remove_orphan``, complete for every executor that puts the container's processes in the
-cgroup its spec names (``linux.cgroupsPath``, ``<cgroup_parent>/<id>``): read, frozen and, once
-no record owns them, removed through :mod:`stdc.kit.cgroups`, whichever way the executor made
-that cgroup.
+cgroup its spec names (``linux.cgroupsPath``, ``<cgroup_parent>/<id>``): read, frozen, updated
+and, once no record owns them, removed through :mod:`stdc.kit.cgroups`, whichever way the
+executor made that cgroup.
 
 An executor takes them as they are by importing them into the module that holds its hooks::
 
-    from stdc.kit.cgrouphooks import exec_pause, exec_processes, exec_stats  # noqa: F401
+    from stdc.kit.cgrouphooks import exec_pause, exec_processes, exec_stats, exec_update  # noqa: F401
 """
 
 from __future__ import annotations
@@ -32,6 +32,12 @@ def exec_processes(container_id: str, spec: dict) -> list[int]:
 def exec_pause(container_id: str, spec: dict, paused: bool) -> None:
     """Freeze (``paused``) or thaw the container's cgroup; return once the kernel says done."""
     cgroups.freeze(cgroup_relative(spec, container_id), paused)
+
+
+@hookimpl
+def exec_update(container_id: str, spec: dict, resources: dict) -> None:
+    """Write the changed limits into the container's cgroup (:func:`stdc.kit.cgroups.write_settings`)."""
+    cgroups.write_settings(cgroup_relative(spec, container_id), resources)
 
 
 @hookimpl

@@ -1,7 +1,8 @@
 """A container's cgroups, the published API for executors, which make the cgroups their own
 way but end them, read them and freeze them alike: emptying and removing them; their usage,
-processes and OOM kills (``stdc stats``, ``top``, ``inspect``); pausing (the freezer); the
-cgroups a crash orphaned (named after a container no record owns any more).
+processes and OOM kills (``stdc stats``, ``top``, ``inspect``); pausing (the freezer); new
+limits written into them (``update``); the cgroups a crash orphaned (named after a container no
+record owns any more).
 
 A process left in a container's cgroup is killed through a pidfd, and only while it is still a
 member of that cgroup, so a pid reused since ``cgroup.procs`` was read is never hit.
@@ -9,11 +10,13 @@ member of that cgroup, so a pid reused since ``cgroup.procs`` was read is never 
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import time
 
 from stdc.errors import StdcError
+from stdc.kit import cgroupsettings
 
 KILL_TIMEOUT = 5.0
 ROOT = "/sys/fs/cgroup"
@@ -289,3 +292,39 @@ def freeze(relative: str, frozen: bool) -> None:
         if time.monotonic() > deadline:
             raise StdcError(f"cgroup {base}: not {wanted.lower()} after {KILL_TIMEOUT:.0f} s")
         time.sleep(0.005)  # v1 FREEZING: the write is repeated until every task is frozen
+
+
+def _v1_memory_order(relative: str, found: list[cgroupsettings.Setting]) -> list[cgroupsettings.Setting]:
+    """v1 refuses a memory limit above the memory+swap limit in force, and a memory+swap limit
+    below the memory limit in force: raising memory+swap writes it before the memory limit
+    (runc's order), lowering it after."""
+    memsw = next((s for s in found if s.file == "memory.memsw.limit_in_bytes"), None)
+    if memsw is None:
+        return found
+    current = _read(os.path.join(directory(relative, "memory"), memsw.file))
+    wanted = int(memsw.value)
+    if current is None or (0 <= wanted < int(current)):
+        return found
+    return [memsw, *(s for s in found if s is not memsw)]
+
+
+def write_settings(relative: str, resources: dict) -> None:
+    """Write ``resources`` (a spec's ``linux.resources``, or the sections of it that changed)
+    into the existing cgroups of the container ``relative``, as
+    :mod:`stdc.kit.cgroupsettings` translates them (``stdc update``, ``stdc-runtime update``).
+
+    A value the kernel refuses (a memory limit below what the container uses now is busy in
+    v1) is a one-line :class:`~stdc.errors.StdcError`; the settings before it stay written.
+    """
+    found = cgroupsettings.settings(resources, version(), swap_accounting=swap_accounted())
+    if not is_unified():
+        found = _v1_memory_order(relative, found)
+    for setting in found:
+        path = os.path.join(directory(relative, setting.controller), setting.file)
+        try:
+            with open(path, "w") as f:
+                f.write(setting.value)
+        except OSError as e:
+            busy = setting.controller == "memory" and e.errno == errno.EBUSY
+            why = " (the container uses more than that now)" if busy else ""
+            raise StdcError(f"cannot set {setting.file} to {setting.value}: {e.strerror}{why}") from None

@@ -1,18 +1,17 @@
 """The verbs that read or change a container's cgroup: ps, pause, resume, update, events —
 through the executor's hooks where it has them (``exec_processes``, ``exec_pause``,
-``exec_stats``), and :mod:`stdc.kit.cgroupsettings` for ``update`` (the spec's cgroup holds the
+``exec_stats``), and :func:`stdc.kit.cgroups.write_settings` for ``update`` (the spec's cgroup holds the
 container's processes whatever the executor, see :mod:`stdc.kit.cgrouphooks`)."""
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from collections.abc import Iterator
 
-from stdc.errors import BadInput, Conflict, StdcError
-from stdc.kit import cgroups, cgroupsettings
+from stdc.errors import BadInput, Conflict
+from stdc.kit import cgroups
 from stdc.kit.ocispec import cgroup_relative
 from stdc.runtime.bundle_state import Record
 from stdc.runtime.oci_lifecycle import Runtime
@@ -76,15 +75,7 @@ def update(runtime: Runtime, container_id: str, resources_file: str | None, flag
         if value is not None:
             section, key = UPDATE_FLAGS[name]
             resources.setdefault(section, {})[key] = value
-    relative = cgroup_relative(spec, record.id)
-    version = cgroups.version()
-    for setting in cgroupsettings.settings(resources, version, swap_accounting=cgroups.swap_accounted()):
-        path = os.path.join(cgroups.directory(relative, setting.controller), setting.file)
-        try:
-            with open(path, "w") as f:
-                f.write(setting.value)
-        except OSError as e:
-            raise StdcError(f"update {path} to {setting.value}: {e.strerror}") from None
+    cgroups.write_settings(cgroup_relative(spec, record.id), resources)
     merged = dict((spec.get("linux") or {}).get("resources") or {})
     for section, values in resources.items():
         merged[section] = {**merged.get(section, {}), **values} if isinstance(values, dict) else values

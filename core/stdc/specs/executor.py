@@ -24,7 +24,7 @@ from __future__ import annotations
 from stdc.specs import hookspec
 
 #: hooks an executor may leave out (stdc.discovery does not require them)
-OPTIONAL_HOOKS = ("exec_create",)
+OPTIONAL_HOOKS = ("exec_create", "exec_update", "exec_orphans", "exec_remove_orphan")
 
 
 @hookspec(firstresult=True)
@@ -177,6 +177,23 @@ def exec_pause(container_id: str, bundle: str, spec: dict, paused: bool) -> None
 
 
 @hookspec(firstresult=True)
+def exec_update(container_id: str, bundle: str, spec: dict, resources: dict) -> None:
+    """Apply new limits to a running container now (``stdc update``, docker's ``update``).
+
+    ``resources`` holds the sections of the spec's ``linux.resources`` that changed (``memory``,
+    ``cpu``, ``pids``, ``blockIO``), each whole as it is now in force; ``spec`` is the container's
+    spec, already rewritten with them (so the next start uses them). Write them where the
+    container's processes are limited (:func:`stdc.kit.cgroups.write_settings` for the spec's
+    cgroup); a value the kernel refuses (memory below what the container uses) raises
+    :class:`stdc.errors.StdcError` with one line.
+
+    Optional: without it a running container cannot be updated (a stopped one can).
+
+    .. versionadded:: 1.2
+    """
+
+
+@hookspec(firstresult=True)
 def exec_orphans(root: str, cgroup_parent: str, live_ids: list[str]) -> list[str]:
     """What this executor left on the host for containers of the stdc root ``root`` that no
     record owns any more (a crash between its making and the record's): each a string the
@@ -197,7 +214,3 @@ def exec_remove_orphan(root: str, cgroup_parent: str, orphan: str) -> None:
 
     .. versionadded:: 1.2
     """
-
-
-#: Hooks an executor may leave out: without them nothing of its own is reconciled.
-OPTIONAL_HOOKS = ("exec_orphans", "exec_remove_orphan")

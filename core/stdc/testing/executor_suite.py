@@ -64,6 +64,7 @@ __all__ = [
     "test_privileged_sees_its_cgroup_writable",
     "test_stats_and_top",
     "test_pause_unpause_then_kill_and_rm",
+    "test_update_of_a_running_container",
     "test_stdin_with_i",
     "test_terminal_is_the_controlling_terminal",
     "test_terminal_comes_from_the_containers_devpts",
@@ -587,6 +588,23 @@ def test_pause_unpause_then_kill_and_rm(cli: Cli) -> None:
     cid = cli("run", "-d", "base", *busy).stdout.strip()
     cli("pause", cid)
     cli("rm", "-f", cid)
+
+
+def test_update_of_a_running_container(cli: Cli) -> None:
+    """exec_update (optional, contract 1.2): ``update`` gives a running container its new pids and
+    memory limits at once, as its processes read them in its cgroup."""
+    cid = cli("run", "-d", "-m", "64m", "base", "sleep", "30").stdout.strip()
+    try:
+        r = cli("update", "-m", "96m", "--memory-swap", "192m", "--pids-limit", "30", cid, check=False)
+        if "cannot change the limits of a running container" in r.stderr:
+            pytest.skip("the executor has no exec_update (optional)")
+        assert r.returncode == 0, r.stderr
+        unified = os.path.exists(os.path.join(CGROUP_ROOT, "cgroup.controllers"))
+        files = ("pids.max", "memory.max") if unified else ("pids/pids.max", "memory/memory.limit_in_bytes")
+        seen = cli("exec", cid, "cat", *(f"/sys/fs/cgroup/{f}" for f in files)).stdout.split()
+        assert seen == ["30", str(96 << 20)]
+    finally:
+        cli("rm", "-f", cid)
 
 
 def test_stdin_with_i(cli: Cli) -> None:

@@ -6,7 +6,7 @@ the caller that stays its monitor and exits with the payload's status (see
 :mod:`stdc_exec_lxc.process`). Its cgroups live at the spec's ``cgroupsPath`` (``stdc/<id>``),
 its monitor's beside them (``stdc/<id>.lxc-monitor``).
 
-``exec_stats``, ``exec_processes`` and ``exec_pause`` are :mod:`stdc.kit.cgrouphooks`' as they
+``exec_stats``, ``exec_processes``, ``exec_pause`` and ``exec_update`` are :mod:`stdc.kit.cgrouphooks`' as they
 are: the container's cgroup holds the payload alone (the monitor has its own), and it is frozen
 directly, not through liblxc's command socket, so the monitor stays responsive (and forwards
 signals) while the payload is frozen.
@@ -18,7 +18,7 @@ import contextlib
 import os
 import signal as signals
 
-from stdc.kit.cgrouphooks import exec_pause, exec_processes, exec_stats  # noqa: F401 - as they are
+from stdc.kit.cgrouphooks import exec_pause, exec_processes, exec_stats, exec_update  # noqa: F401 - as they are
 from stdc.kit.deferredhooks import deferred
 from stdc.specs import executor, hookimpl
 

@@ -17,6 +17,7 @@ from stdc.kit.cgrouphooks import (  # noqa: F401 - as they are
     exec_processes,
     exec_remove_orphan,
     exec_stats,
+    exec_update,
 )
 from stdc.kit.deferredhooks import deferred
 from stdc.kit.ocispec import cgroup_relative
