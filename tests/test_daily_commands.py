@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 import tarfile
+import time
 
 import pytest
 from conftest import STDC
@@ -23,6 +24,15 @@ NONE = ("--network", "none")
 def test_every_usage_error_exits_125(stdc, args):
     r = stdc(*args, check=False)
     assert r.returncode == 125 and "Usage:" in r.stderr, (r.returncode, r.stderr)
+
+
+def test_system_info_and_events_as_docker_has_them(stdc):
+    fmt = "{{.Driver}} {{.Containers}}"
+    assert stdc("system", "info", "--format", fmt).stdout == stdc("info", "--format", fmt).stdout != ""
+    stdc("rm", stdc("create", "--network", "none", "base", "true").stdout.strip())
+    window = ("--since=0", f"--until={int(time.time()) + 1}", "--filter", "event=create")
+    seen = stdc("events", *window).stdout
+    assert " container create " in seen and stdc("system", "events", *window).stdout == seen
 
 
 def test_run_detached_prints_the_full_id(stdc):

@@ -10,6 +10,7 @@ import click
 
 from stdc.cli.format_output import show_documents
 from stdc.cli.group import cli, current_engine
+from stdc.cli.system_commands import system
 
 
 @cli.command()
@@ -54,6 +55,9 @@ def info(fmt: str | None) -> None:
         for h in found["Storage"]
     ]
     click.echo(formatting.table(("DRIVER", "USABLE", "LAYERS", "SNAPSHOTS", "IMAGES UNPACKED"), rows))
+
+
+system.add_command(info, "info")  # docker system info
 
 
 @cli.command()

@@ -62,7 +62,11 @@ def events(since: str | None, until: str | None, filters: tuple[str, ...], fmt: 
 
 @cli.group(context_settings=CONTEXT)
 def system() -> None:
-    """Manage the root as a whole: df, prune (and, as top-level commands, info and events)."""
+    """Manage the root as a whole: check, df, events, info, prune (events and info are top-level
+    commands too, as docker has them)."""
+
+
+system.add_command(events, "events")
 
 
 def _reclaim(size: int, reclaimable: int) -> str:
