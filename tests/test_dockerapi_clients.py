@@ -127,7 +127,7 @@ def test_docker_py_run_logs_wait_exec_and_files(client):
     out = client.containers.run(
         "base", ["sh", "-c", "echo one; echo two >&2"], network_mode="none", remove=True, stderr=True
     )
-    assert out == b"one\ntwo\n"
+    assert sorted(out.splitlines()) == [b"one", b"two"]  # two pipes: their order is not kept, as with dockerd
     c = client.containers.run("base", ["sleep", "300"], network_mode="none", detach=True, name="api-py")
     try:
         c.reload()
