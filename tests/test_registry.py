@@ -248,7 +248,7 @@ def test_multi_platform_index(stdc, plain, configured):
     _drop(stdc, f"{plain}/{repo}:amd64")
     base = _inspect(stdc, "base")
     arm_config = json.dumps(
-        {"architecture": "arm64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": base["RootFS"]["diff_ids"]}}
+        {"architecture": "arm64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": base["RootFS"]["Layers"]}}
     ).encode()
     config_digest = rs.put_blob(plain, repo, arm_config)
     layer_size = (_store_root() / "blobs" / "sha256" / base["Layers"][0][7:]).stat().st_size
