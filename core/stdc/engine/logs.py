@@ -58,6 +58,20 @@ def _live(engine: Engine, c: Container) -> bool:
     return c.running or engine.monitor_alive(c)
 
 
+def _settle(engine: Engine, c: Container, bundle: str) -> None:
+    """Past the payload's exit its monitor may still be draining the last output: wait (5 s at
+    most) for the exit record it writes once the log is complete, so that ``logs`` after ``wait``
+    holds everything, as docker's does."""
+    deadline = time.monotonic() + 5
+    while (
+        time.monotonic() < deadline
+        and engine.monitor_alive(c)
+        and monitor.read_exit(bundle) is None
+        and not engine.refresh(engine.state.get(c.id)).running
+    ):
+        time.sleep(0.01)
+
+
 def entries(engine: Engine, ref: str, opts: LogOptions) -> Iterator[LogEntry]:
     """The log's entries (those between ``opts.since`` and ``opts.until``); with ``opts.follow``,
     more as they come until the container has exited or ``until`` is passed."""
@@ -80,6 +94,8 @@ def _all_entries(engine: Engine, ref: str, opts: LogOptions) -> Iterator[LogEntr
     if (c.config.get("LogConfig") or {}).get("Type") == "none":
         raise Conflict("configured logging driver does not support reading")
     bundle = engine.bundle(c)
+    if not opts.follow:
+        _settle(engine, c, bundle)
     path = os.path.join(bundle, monitor.LOG_FILE)
     while opts.follow and not os.path.exists(path) and _live(engine, c):
         time.sleep(0.1)

@@ -698,21 +698,21 @@ def test_diff_commit_round_trip(storage: str, storage_scratch: str) -> None:
     try:
         stdc("run", "--name", "lower", "base", "sh", "-c", _LOWER)
         stdc("commit", "lower", "kit:lower")
-        stdc("run", "--name", "c", "kit:lower", "sh", "-c", _CHANGES)
+        stdc("run", "--name", "kit-c", "kit:lower", "sh", "-c", _CHANGES)
         xattr_file = os.path.join(storage_scratch, f"xattr-{storage}")
         with open(xattr_file, "w") as f:
             f.write("x")
         os.setxattr(xattr_file, "user.kit", b"round trip")
-        stdc("cp", "-a", xattr_file, "c:/new/xattr")
-        listed = stdc("diff", "c").stdout.decode().splitlines()
+        stdc("cp", "-a", xattr_file, "kit-c:/new/xattr")
+        listed = stdc("diff", "kit-c").stdout.decode().splitlines()
         for line in ("D /data/one", "D /etc/hostname", "D /data/sub/two", "A /data/two-moved", "C /data/keep",
                      "D /data/opq/x", "A /data/opq/y", "A /new/file", "A /new/hard", "A /new/sym", "A /new/fifo",
                      "A /new/xattr", "C /data", "A /new"):  # fmt: skip
             assert line in listed, f"{line!r} not in the diff: {listed}"
         assert not [line for line in listed if ".wh." in line]
-        stdc("commit", "c", "kit:round-trip")
-        stdc("create", "--name", "v", "kit:round-trip", "true")
-        before, after = _exported(stdc, "c"), _exported(stdc, "v")
+        stdc("commit", "kit-c", "kit:round-trip")
+        stdc("create", "--name", "kit-v", "kit:round-trip", "true")
+        before, after = _exported(stdc, "kit-c"), _exported(stdc, "kit-v")
         assert after == before, "the committed image differs from the container it was made of"
         assert "data/one" not in after and "etc/hostname" not in after and "data/opq/x" not in after
         assert after["data/two-moved"][5] == b"two\n" and after["data/keep"][5] == b"changed\n"
