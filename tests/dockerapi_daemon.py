@@ -52,7 +52,9 @@ def start(directory: str) -> Iterator[ApiDaemon]:
     api, warm = os.path.join(directory, "docker.sock"), os.path.join(directory, "daemon.sock")
     proc = subprocess.Popen([STDC, "daemon", "--socket", warm, "--api-socket", api], stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
-    while not os.path.exists(api):
+    # both sockets: the API's process is forked before the warm-path daemon takes SIGTERM (an
+    # earlier SIGTERM kills it with the signal's default action)
+    while not (os.path.exists(api) and os.path.exists(warm)):
         assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
         assert time.monotonic() < deadline, "the API did not start listening"
         time.sleep(0.05)
@@ -62,5 +64,5 @@ def start(directory: str) -> Iterator[ApiDaemon]:
         yield ApiDaemon(api, f"unix://{api}", proc.pid, env)
     finally:
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=60) == 0
+        assert proc.wait(timeout=60) == 0, proc.stderr.read() if proc.stderr else ""
         assert not os.path.exists(api), "the daemon left its API socket behind"

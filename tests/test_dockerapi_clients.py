@@ -284,11 +284,6 @@ volumes:
 """
 
 
-@pytest.mark.xfail(
-    reason="compose labels its networks, volumes and containers and gives each container its service name as a "
-    "network alias: network and volume labels (and RunOptions labels and aliases) wait for the engine",
-    strict=True,
-)
 def test_compose_brings_up_web_and_db_on_a_network_with_a_named_volume(api, stdc, tmp_path):
     (tmp_path / "docker-compose.yml").write_text(COMPOSE_FILE)
     compose = ["docker-compose", "-p", "stdcapi", "-f", str(tmp_path / "docker-compose.yml")]

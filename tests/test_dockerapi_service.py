@@ -121,3 +121,33 @@ def test_a_slow_client_holds_up_no_other(root, stdc, tmp_path):
     finally:
         with pytest.raises(StopIteration):
             next(gen)
+
+
+def test_an_api_worker_reconciles_what_a_killed_command_left_and_marks_the_root_while_it_works(root, stdc):
+    """Each worker thread's engine is built as a CLI command's is: reconcile.quick first (here a
+    bundle of no record, as a command killed half-way through create leaves one), and this
+    process's marker in <root>/ops until the last engine goes."""
+    import asyncio
+
+    from stdc import config
+    from stdc.dockerapi.workers import Workers
+
+    stray = os.path.join(root, "containers", "f" * 64)
+    os.makedirs(stray)
+    ops = os.path.join(root, "ops")
+    workers = Workers(config.load(), idle=0)  # a thread ends, and forgets its engine, after its call
+
+    async def call() -> tuple[bool, list[str]]:
+        return await workers.call(lambda engine: (os.path.exists(stray), os.listdir(ops)))
+
+    try:
+        stray_seen, markers = asyncio.run(call())
+    finally:
+        workers.shutdown()
+    assert not stray_seen
+    mine = [m for m in markers if m.startswith(f"{os.getpid()}.")]
+    assert len(mine) == 1
+    deadline = time.monotonic() + 30  # the worker thread's end, which forgets its engine
+    while os.path.exists(os.path.join(ops, mine[0])) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not os.path.exists(os.path.join(ops, mine[0]))

@@ -239,6 +239,32 @@ def test_user_networks_resolve_names_and_are_isolated(stdc):
     assert "testnet" not in stdc("network", "ls").stdout
 
 
+def test_network_labels_are_kept_shown_and_filtered_and_aliases_name_the_container(stdc):
+    stdc("network", "create", "--label", "project=demo", "--label", "keep", "testnet-labelled")
+    made = []
+    try:
+        info = json.loads(stdc("network", "inspect", "testnet-labelled").stdout)[0]
+        assert info["Labels"] == {"project": "demo", "keep": ""}
+        for wanted in ("project", "project=demo", "keep"):
+            listed = stdc("network", "ls", "--filter", f"label={wanted}", "--format", "{{.Name}}").stdout
+            assert listed == "testnet-labelled\n", wanted
+        assert stdc("network", "ls", "-f", "label=project=other", "--format", "{{.Name}}").stdout == ""
+        assert stdc("network", "ls", "-f", "type=builtin", "--format", "{{.Name}}").stdout.split() == [
+            "bridge", "host", "none"
+        ]  # fmt: skip
+        r = stdc("network", "ls", "-f", "colour=red", check=False)
+        assert (r.returncode, r.stderr) == (125, "stdc: invalid filter 'colour'\n")
+        made.append(
+            stdc("create", "--network", "testnet-labelled", "--network-alias", "svc", "base", "true").stdout.strip()
+        )
+        endpoint = inspect(made[0])["NetworkSettings"]["Networks"]["testnet-labelled"]
+        assert endpoint["Aliases"] == ["svc", made[0][:12]]  # docker-compose 1.x looks for the short id there
+    finally:
+        if made:
+            stdc("rm", "-f", *made)
+        stdc("network", "rm", "testnet-labelled")
+
+
 def test_bad_input_is_one_line_and_creates_nothing(stdc):
     before = (stdc("ps", "-aq").stdout, stdc("network", "ls").stdout)
     with socket.socket() as taken:

@@ -124,3 +124,24 @@ def test_new_named_volume_gets_the_image_content(stdc, root):
     stdc("run", "--rm", "-v", "fresh:/no/such/dir", "base", "true")
     assert os.listdir(os.path.join(root, "volumes", "fresh", "_data")) == []
     stdc("volume", "rm", "fresh")
+
+
+def test_volume_labels_are_kept_shown_and_filtered(stdc):
+    stdc("volume", "create", "--label", "tier=db", "--label", "keep", "labelled1")
+    stdc("volume", "create", "plain1")
+    try:
+        info = json.loads(stdc("volume", "inspect", "labelled1").stdout)[0]
+        assert info["Labels"] == {"tier": "db", "keep": ""}
+        assert json.loads(stdc("volume", "inspect", "plain1").stdout)[0]["Labels"] == {}
+        for wanted in ("tier", "tier=db", "keep"):
+            assert stdc("volume", "ls", "-q", "--filter", f"label={wanted}").stdout.split() == ["labelled1"], wanted
+        assert stdc("volume", "ls", "-q", "-f", "label=tier=web").stdout == ""
+        assert stdc("volume", "ls", "-q", "-f", "label=tier", "-f", "label=nope").stdout == ""  # every label must match
+        assert "plain1" in stdc("volume", "ls", "-q", "-f", "name=plain").stdout.split()
+        assert stdc("volume", "ls", "-f", "label=tier", "--format", '{{.Name}} {{.Label "tier"}}').stdout == (
+            "labelled1 db\n"
+        )
+        r = stdc("volume", "ls", "-f", "colour=red", check=False)
+        assert (r.returncode, r.stderr) == (125, "stdc: invalid filter 'colour'\n")
+    finally:
+        stdc("volume", "rm", "labelled1", "plain1")

@@ -21,24 +21,34 @@ def network() -> None:
 
 @network.command("create")
 @click.option("--subnet", metavar="CIDR", help="e.g. 10.89.0.0/24 (default: a free one).")
+@click.option("--label", "labels", multiple=True, metavar="K[=V]", help="Set a label on the network.")
 @click.argument("name")
-def network_create(subnet: str | None, name: str) -> None:
+def network_create(subnet: str | None, labels: tuple[str, ...], name: str) -> None:
     """Create a network; its containers resolve one another by name."""
-    from stdc.engine import networks
+    from stdc.engine import networks, run_config
 
-    click.echo(networks.create(current_engine(), name, subnet))
+    click.echo(networks.create(current_engine(), name, subnet, run_config.labels(None, [], list(labels))))
 
 
 @network.command("ls")
 @click.option("-q", "--quiet", is_flag=True, help="Only names.")
 @click.option("--no-trunc", is_flag=True, help="Full network ids.")
+@click.option(
+    "-f", "--filter", "filters", multiple=True, metavar="KEY=VALUE",
+    help="name=, id=, driver=, label=K[=V], type=custom|builtin, scope=local, dangling=true|false.",
+)  # fmt: skip
 @format_option()
-def network_ls(quiet: bool, no_trunc: bool, fmt: str | None) -> None:
+def network_ls(quiet: bool, no_trunc: bool, filters: tuple[str, ...], fmt: str | None) -> None:
     """List networks (--format fields: .ID .Name .Driver .Scope .IPv6 .Internal .Labels .Label "k"
     .CreatedAt .Subnet .Containers)."""
-    from stdc.engine import networks
+    from stdc.engine import networks, object_filters
+    from stdc.engine.docker_filters import parse_filters
 
-    found = networks.list_networks(current_engine())
+    engine = current_engine()
+    found = networks.list_networks(engine)
+    if filters:
+        kept = {d["Name"] for d in object_filters.networks(engine, parse_filters(filters))}
+        found = [n for n in found if n["Name"] in kept]
     if quiet:
         for n in found:
             click.echo(n["Name"])

@@ -43,34 +43,39 @@ def volume() -> None:
 
 
 @volume.command("create")
+@click.option("--label", "labels", multiple=True, metavar="K[=V]", help="Set a label on the volume.")
 @click.argument("name")
-def volume_create(name: str) -> None:
+def volume_create(labels: tuple[str, ...], name: str) -> None:
     """Create a volume (nothing happens if it exists)."""
-    from stdc.engine import volumes
+    from stdc.engine import run_config, volumes
 
-    click.echo(volumes.create(current_engine(), name)["Name"])
+    click.echo(volumes.create(current_engine(), name, labels=run_config.labels(None, [], list(labels)))["Name"])
 
 
 @volume.command("ls")
 @click.option("-q", "--quiet", is_flag=True, help="Only names.")
+@click.option(
+    "-f", "--filter", "filters", multiple=True, metavar="KEY=VALUE",
+    help="name=, driver=, label=K[=V], dangling=true|false.",
+)  # fmt: skip
 @format_option()
-def volume_ls(quiet: bool, fmt: str | None) -> None:
+def volume_ls(quiet: bool, filters: tuple[str, ...], fmt: str | None) -> None:
     """List volumes (--format fields: .Name .Driver .Scope .Mountpoint .Labels .Label "k" .Links .Size)."""
-    from stdc.engine import docker_documents, volumes
+    from stdc.engine import object_filters
+    from stdc.engine.docker_filters import parse_filters
 
     engine = current_engine()
-    names = volumes.list_volumes(engine)
+    found = object_filters.volumes(engine, parse_filters(filters))
     if quiet:
-        for name in names:
-            click.echo(name)
+        for v in found:
+            click.echo(v["Name"])
         return
     rows = []
-    for name in names:
-        v = docker_documents.volume_inspect(engine, name)
+    for v in found:
         labels = v["Labels"] or {}
         rows.append(
             {
-                "Name": name,
+                "Name": v["Name"],
                 "Driver": v["Driver"],
                 "Scope": v["Scope"],
                 "Mountpoint": v["Mountpoint"],

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from stdc.dockerapi.request_kit import Routes, json_body, json_object, query_json, workers
+from stdc.dockerapi.request_kit import Routes, json_body, json_labels, json_object, query_json, workers
 from stdc.dockerapi.status_codes import ApiError, bad_request
 from stdc.errors import NotFound
 
@@ -15,36 +15,13 @@ if TYPE_CHECKING:
     from stdc.engine import Engine
 
 
-def _documents(engine: Engine, filters: dict) -> list[dict]:
-    from stdc.engine import docker_objects, networks
-
-    names = [n["Name"] for n in networks.list_networks(engine)]
-    docs = [docker_objects.network_inspect(engine, name) for name in names]
-    for key, wanted in filters.items():
-        values = [str(v) for v in (wanted if isinstance(wanted, list) else [v for v, on in wanted.items() if on])]
-        if key == "name":
-            docs = [d for d in docs if any(v in d["Name"] for v in values)]
-        elif key == "id":
-            docs = [d for d in docs if any(d["Id"].startswith(v) for v in values)]
-        elif key == "driver":
-            docs = [d for d in docs if d["Driver"] in values]
-        elif key == "label":
-            docs = [d for d in docs if all(_label_matches(d["Labels"], v) for v in values)]
-        elif key in ("type", "scope"):
-            docs = [d for d in docs if "custom" in values or key == "scope"]
-        else:
-            raise bad_request(f"invalid filter '{key}'")
-    return docs
-
-
-def _label_matches(labels: dict, wanted: str) -> bool:
-    key, sep, value = wanted.partition("=")
-    return key in labels and (not sep or labels[key] == value)
-
-
 async def list_networks(request: web.Request) -> web.Response:
     """``GET /networks?filters=``."""
-    return web.json_response(await workers(request).call(_documents, query_json(request, "filters")))
+    from stdc.engine import object_filters
+    from stdc.engine.docker_filters import parse_filters
+
+    filters = parse_filters(query_json(request, "filters"))
+    return web.json_response(await workers(request).call(object_filters.networks, filters))
 
 
 async def inspect(request: web.Request) -> web.Response:
@@ -90,7 +67,8 @@ async def create(request: web.Request) -> web.Response:
         if extra:
             raise bad_request(f"IPAM {', '.join(extra)} is not supported by stdc yet: only Subnet")
     # Attachable (swarm's: standalone containers may join) is what every local bridge network is
-    for key in ("Internal", "Ingress", "EnableIPv6", "ConfigOnly", "Labels", "Options"):
+    labels = json_labels(body.get("Labels"), "network")
+    for key in ("Internal", "Ingress", "EnableIPv6", "ConfigOnly", "Options"):
         if body.get(key):
             raise bad_request(f"network {key} is not supported by stdc yet")
     if ipam.get("Driver") not in (None, "", "default") or ipam.get("Options"):
@@ -101,7 +79,7 @@ async def create(request: web.Request) -> web.Response:
             from stdc.errors import Conflict
 
             raise Conflict(f"network with name {name} already exists")
-        return networks.create(engine, name, subnet)
+        return networks.create(engine, name, subnet, labels)
 
     network_id = await workers(request).call(work)
     return web.json_response({"Id": network_id, "Warning": ""}, status=201)

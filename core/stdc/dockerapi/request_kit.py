@@ -77,6 +77,14 @@ def json_object(value: Any, what: str) -> dict:
     return value
 
 
+def json_labels(value: Any, what: str) -> dict[str, str]:
+    """A body's ``Labels``: a JSON object of strings (or null: none), else a 400 naming ``what``."""
+    labels = json_object(value, f"{what} Labels")
+    if not all(isinstance(v, str) for v in labels.values()):
+        raise bad_request(f"{what} Labels: every value must be a string")
+    return labels
+
+
 def query_bool(request: web.Request, key: str, default: bool = False) -> bool:
     """A boolean query parameter as dockerd reads one (``1``/``true``; empty or ``0``/``false`` is false)."""
     value = request.query.get(key)

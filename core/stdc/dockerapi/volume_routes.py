@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from stdc.dockerapi.request_kit import Routes, json_body, json_object, query_bool, query_json, workers
+from stdc.dockerapi.request_kit import Routes, json_body, json_labels, json_object, query_bool, query_json, workers
 from stdc.dockerapi.status_codes import ApiError, bad_request
 from stdc.errors import NotFound
 
@@ -15,37 +15,12 @@ if TYPE_CHECKING:
     from stdc.engine import Engine
 
 
-def _documents(engine: Engine, filters: dict) -> list[dict]:
-    from stdc.engine import docker_objects, volumes
-
-    docs = [docker_objects.volume_inspect(engine, name) for name in volumes.list_volumes(engine)]
-    for key, wanted in filters.items():
-        values = [str(v) for v in (wanted if isinstance(wanted, list) else [v for v, on in wanted.items() if on])]
-        if key == "name":
-            docs = [d for d in docs if any(v in d["Name"] for v in values)]
-        elif key == "driver":
-            docs = [d for d in docs if d["Driver"] in values]
-        elif key == "label":
-            docs = [d for d in docs if all(v.partition("=")[0] in (d.get("Labels") or {}) for v in values)]
-        elif key == "dangling":
-            used = _used(engine)
-            dangling = values[0].lower() in ("1", "true")
-            docs = [d for d in docs if (d["Name"] not in used) == dangling]
-        else:
-            raise bad_request(f"invalid filter '{key}'")
-    return docs
-
-
-def _used(engine: Engine) -> set[str]:
-    from stdc.engine import containers, volumes
-
-    records = containers.list_containers(engine, all=True)
-    return {name for name in volumes.list_volumes(engine) if volumes.users_of(records, name)}
-
-
 async def list_volumes(request: web.Request) -> web.Response:
     """``GET /volumes?filters=``."""
-    docs = await workers(request).call(_documents, query_json(request, "filters"))
+    from stdc.engine import object_filters
+    from stdc.engine.docker_filters import parse_filters
+
+    docs = await workers(request).call(object_filters.volumes, parse_filters(query_json(request, "filters")))
     return web.json_response({"Volumes": docs, "Warnings": []})
 
 
@@ -67,7 +42,8 @@ async def create(request: web.Request) -> web.Response:
     body = json_object(await json_body(request), "the volume config")
     if body.get("Driver") not in (None, "", "local"):
         raise bad_request(f"volume driver {body['Driver']!r} is not supported by stdc: only local")
-    for key in ("DriverOpts", "Labels", "ClusterVolumeSpec"):
+    labels = json_labels(body.get("Labels"), "volume")
+    for key in ("DriverOpts", "ClusterVolumeSpec"):
         if body.get(key):
             raise bad_request(f"volume {key} is not supported by stdc yet")
     name = body.get("Name") or os.urandom(32).hex()
@@ -75,7 +51,7 @@ async def create(request: web.Request) -> web.Response:
         raise bad_request("Name must be a string")
 
     def work(engine: Engine) -> dict:
-        volumes.create(engine, name)
+        volumes.create(engine, name, labels=labels)
         return docker_objects.volume_inspect(engine, name)
 
     return web.json_response(await workers(request).call(work), status=201)

@@ -98,6 +98,9 @@ class Workers:
     def __init__(self, config: Config, calls: int = 16, streams: int = 512, idle: float = 5) -> None:
         self.config = config
         self._local = threading.local()
+        #: the engines of live threads; building one and forgetting the last take the lock
+        self._engines = 0
+        self._engines_lock = threading.Lock()
         self._calls = IdlePool(calls, "api-call", idle, self._forget_engine)
         self._streams = IdlePool(streams, "api-stream", idle, self._forget_engine)
 
@@ -108,16 +111,31 @@ class Workers:
         if engine is not None:
             engine.close()
             self._local.engine = None
+            with self._engines_lock:
+                self._engines -= 1
+                if self._engines == 0:
+                    from stdc.engine import reconcile
+
+                    reconcile.done()
         if self._calls.threads() + self._streams.threads() <= 1:  # this thread is the last
             _trim_heap()
 
     def engine(self) -> Engine:
-        """This thread's engine (made on its first use)."""
+        """This thread's engine (made on its first use).
+
+        Building one reconciles what a killed command left (:func:`stdc.engine.reconcile.quick`,
+        as every CLI command does), which also leaves this process's marker in the root while
+        any thread has an engine: the marker goes (``reconcile.done``) with the last engine, so
+        a daemon killed in the middle of a verb has the next command reconcile. One thread
+        builds at a time: two reconciliations never run side by side."""
         engine = getattr(self._local, "engine", None)
         if engine is None:
-            from stdc.engine import Engine
+            from stdc.engine import Engine, reconcile
 
-            engine = self._local.engine = Engine(self.config)
+            with self._engines_lock:
+                engine = self._local.engine = Engine(self.config)
+                self._engines += 1
+                reconcile.quick(engine)
         return engine
 
     async def call(self, verb: Callable[..., T], *args: Any, long: bool = False, **kwargs: Any) -> T:

@@ -266,8 +266,8 @@ def network_settings(engine: Engine, c: Container, network_ids: dict[str, str]) 
     """Docker's ``NetworkSettings``: the network the container is on, its address and bound ports."""
     info = c.network if c.running else {}
     name = (c.config.get("network") or {}).get("name") or c.backends.get("net", "none")
-    endpoint = _endpoint(c, info, network_ids.get(name, ""))
     on_default = name == "bridge"
+    endpoint = _endpoint(c, info, network_ids.get(name, ""), user_network=not on_default and name not in netns.BUILTIN)
     ns_path = netns.path(engine.config.runtime_dir, c.id)
     return {
         "Bridge": info.get("bridge", "") if on_default else "",
@@ -291,12 +291,17 @@ def network_settings(engine: Engine, c: Container, network_ids: dict[str, str]) 
     }
 
 
-def _endpoint(c: Container, info: dict, network_id: str) -> dict:
-    """One entry of ``NetworkSettings.Networks`` (an EndpointSettings)."""
+def _endpoint(c: Container, info: dict, network_id: str, user_network: bool) -> dict:
+    """One entry of ``NetworkSettings.Networks`` (an EndpointSettings).
+
+    On a user network, ``Aliases`` ends with the short id, as docker (before 26) has it:
+    docker-compose 1.x reads that as "already connected with its aliases" and otherwise
+    disconnects and reconnects every container it creates."""
+    aliases = [*(c.config.get("NetworkAliases") or []), c.short_id] if user_network else None
     return {
         "IPAMConfig": None,
         "Links": None,
-        "Aliases": None,
+        "Aliases": aliases,
         "MacAddress": info.get("mac", ""),
         "DriverOpts": None,
         "GwPriority": 0,

@@ -195,12 +195,14 @@ def inspect(engine: Engine, names: list[str]) -> list[dict]:
     return [known[name] for name in names]
 
 
-def create(engine: Engine, name: str, subnet: str | None = None) -> str:
-    """Create a network; return its id."""
+def create(engine: Engine, name: str, subnet: str | None = None, labels: dict[str, str] | None = None) -> str:
+    """Create a network (with ``labels``, which its documents show and ``--filter label=`` finds);
+    return its id."""
     serving, args = provider(engine)
     if name in netns.BUILTIN:
         raise Conflict(f"network {name} already exists")
-    network_id = serving.hook.net_create(**args, name=name, subnet=subnet, options={})["Id"]
+    options = {"labels": dict(labels)} if labels else {}
+    network_id = serving.hook.net_create(**args, name=name, subnet=subnet, options=options)["Id"]
     engine.record("network", "create", network_id, {"name": name, "type": "bridge"})
     return network_id
 

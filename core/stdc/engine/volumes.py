@@ -109,8 +109,8 @@ class Volumes:
     def exists(self, name: str) -> bool:
         return os.path.isfile(os.path.join(self.dir, name, "volume.json"))
 
-    def create(self, name: str, anonymous: bool = False) -> dict:
-        """Make the volume ``name`` (nothing happens if it exists); return its description."""
+    def create(self, name: str, anonymous: bool = False, labels: dict[str, str] | None = None) -> dict:
+        """Make the volume ``name`` with ``labels`` (nothing happens if it exists); return its description."""
         check_name(name)
         if not self.exists(name):
             os.makedirs(self.dir, mode=0o700, exist_ok=True)
@@ -120,6 +120,8 @@ class Volumes:
             meta: dict = {"Name": name, "CreatedAt": time.time()}
             if anonymous:
                 meta["Anonymous"] = True
+            if labels:
+                meta["Labels"] = dict(labels)
             with open(tmp, "w") as f:
                 json.dump(meta, f)
             os.replace(tmp, os.path.join(home, "volume.json"))  # visible only once complete
@@ -265,11 +267,11 @@ def populate(engine: Engine, c: Container, asked: VolumePlan) -> None:
 # -- the volume verbs ---------------------------------------------------------------------------
 
 
-def create(engine: Engine, name: str, anonymous: bool = False) -> dict:
-    """Create the named volume (nothing happens if it exists); return its description."""
+def create(engine: Engine, name: str, anonymous: bool = False, labels: dict[str, str] | None = None) -> dict:
+    """Create the named volume with ``labels`` (nothing happens if it exists); return its description."""
     store = engine.volumes
     existed = store.exists(name)
-    described = store.create(name, anonymous)
+    described = store.create(name, anonymous, labels)
     if not existed:
         engine.record("volume", "create", name, {"driver": "local"})
     return described

@@ -67,8 +67,9 @@ def net_create(home: str, settings: dict, name: str, subnet: str | None, options
     """Create the network ``name`` (``subnet`` in CIDR notation, or ``None`` to pick a free one).
 
     A taken name is ``Conflict``; a subnet that is invalid or overlaps another network or a
-    route of the host is ``BadInput``, and nothing is created. Return its description, as
-    :func:`net_list` gives it."""
+    route of the host is ``BadInput``, and nothing is created. ``options["labels"]`` (when
+    given): a dict of str to str the provider keeps with the network and gives back as its
+    ``Labels``. Return its description, as :func:`net_list` gives it."""
 
 
 @hookspec(firstresult=True)
@@ -83,7 +84,8 @@ def net_remove(home: str, settings: dict, name: str) -> None:
 def net_list(home: str, settings: dict) -> list[dict]:
     """Every network of this provider, the default one first, each a JSON-able dict with at
     least ``Name``, ``Id``, ``Driver``, ``Subnet``, ``Gateway``, ``Containers`` (container id ->
-    ``{"Name", "IPv4Address"}`` of those on it now). Reads state only: no netlink."""
+    ``{"Name", "IPv4Address"}`` of those on it now), and ``Labels`` where it was created with
+    some. Reads state only: no netlink."""
 
 
 @hookspec(firstresult=True)

@@ -66,7 +66,7 @@ def net_teardown(home: str, settings: dict, container_id: str, netns_path: str, 
 def net_create(home: str, settings: dict, name: str, subnet: str | None, options: dict) -> dict:
     from stdc_net_bridge import networks
 
-    return networks.create(home, settings, name, subnet)
+    return networks.create(home, settings, name, subnet, options.get("labels") or {})
 
 
 @hookimpl

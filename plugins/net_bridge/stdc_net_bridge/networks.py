@@ -205,6 +205,7 @@ def describe(st: Store, record: dict) -> dict:
         "Subnet": record["subnet"],
         "Gateway": record["gateway"],
         "Created": record["created"],
+        "Labels": dict(record.get("labels") or {}),
         "Containers": {
             lease["container"]: {"Name": lease["name"], "IPv4Address": ip}
             for ip, lease in st.live_leases(record).items()
@@ -212,12 +213,14 @@ def describe(st: Store, record: dict) -> dict:
     }
 
 
-def create(home: str, settings: dict, name: str, subnet: str | None) -> dict:
+def create(home: str, settings: dict, name: str, subnet: str | None, labels: dict[str, str]) -> dict:
     from stdc_net_bridge import link
 
     st = Store(home, settings)
     with link.rtnl() as ipr, st.lock("*"):
         record = st.new_record(name, subnet, link.host_routes(ipr))
+        if labels:
+            record["labels"] = dict(labels)
         with st.lock(name):
             link.bridge_up(ipr, record, home, bool(settings.get("ip_forward")))
             try:
