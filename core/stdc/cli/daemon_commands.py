@@ -3,6 +3,8 @@ beside it the Docker Engine API (see stdc.dockerapi) in a process of its own."""
 
 from __future__ import annotations
 
+import signal
+
 import click
 
 from stdc.cli.group import cli
@@ -52,20 +54,34 @@ def daemon(
     from stdc.errors import BadInput
 
     api = None
-    if not no_api:
-        from stdc.dockerapi import listeners
-
-        tls = None
-        if tlsverify:
-            if not (tlscacert and tlscert and tlskey):
-                raise BadInput("--tlsverify needs --tlscacert, --tlscert and --tlskey")
-            tls = listeners.TlsFiles(tlscacert, tlscert, tlskey)
-        settings = config.load()
-        group = group or (settings.host.get("api") or {}).get("group")
-        socket_path = api_socket or listeners.default_socket(settings.runtime_dir)
-        api = listeners.fork_server(socket_path, group, list(hosts), tls)
+    # Until serve() takes SIGTERM/SIGINT over, they end this process through the finally below,
+    # which stops the forked API server too (the default action would leave it running).
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _interrupted)
     try:
+        if not no_api:
+            from stdc.dockerapi import listeners
+
+            tls = None
+            if tlsverify:
+                if not (tlscacert and tlscert and tlskey):
+                    raise BadInput("--tlsverify needs --tlscacert, --tlscert and --tlskey")
+                tls = listeners.TlsFiles(tlscacert, tlscert, tlskey)
+            settings = config.load()
+            group = group or (settings.host.get("api") or {}).get("group")
+            socket_path = api_socket or listeners.default_socket(settings.runtime_dir)
+            api = listeners.fork_server(socket_path, group, list(hosts), tls)
         server.serve(path or protocol.socket_path(), run=run_commands)  # every command is loaded: this is one
+    except _Stopped:
+        pass
     finally:
         if api is not None:
             listeners.stop_server(api)
+
+
+class _Stopped(Exception):
+    """SIGTERM or SIGINT before the server's own handlers were in place."""
+
+
+def _interrupted(_signum: int, _frame: object) -> None:
+    raise _Stopped
